@@ -1,0 +1,9 @@
+//! logbot-gateway: a GraphQL API for a logger bot, running as a serverless-function container.
+//!
+//! Components:
+//! - [`apig`]: the APIG App-authentication signer (SDK-HMAC-SHA256), its verifier, and the
+//!   reqwest middleware that signs every DataSpace call.
+//! - [`cli`]: the `logbot-gateway` command line.
+
+pub mod apig;
+pub mod cli;
