@@ -4,6 +4,8 @@
 //! - [`apig`]: the APIG App-authentication signer (SDK-HMAC-SHA256), its verifier, and the
 //!   reqwest middleware that signs every DataSpace call.
 //! - [`cli`]: the `logbot-gateway` command line.
+//! - [`dataspace`]: the typed, signed, retrying DataSpace client.
 
 pub mod apig;
 pub mod cli;
+pub mod dataspace;

@@ -1,0 +1,284 @@
+//! The transport: one pooled, signing HTTP client, a generic typed `run`, and the retry policy
+//! (exponential backoff with full jitter, bounded by a retry count and an overall deadline).
+
+use super::error::DataSpaceError;
+use crate::apig::{AppCredentials, SigningMiddleware};
+use bytes::Bytes;
+use graphql_client::GraphQLQuery;
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Where DataSpace is and how patiently to talk to it.
+#[derive(Clone, Debug)]
+pub struct ClientSettings {
+    /// The GraphQL endpoint, ending in `/graphql`.
+    pub url: String,
+    /// The APIG App key pair every request is signed with.
+    pub credentials: AppCredentials,
+    /// The limit for one HTTP exchange (connect, send, read the answer).
+    pub timeout: Duration,
+    /// How many times a retry-safe call is repeated after a transient failure.
+    pub retries: u32,
+}
+
+/// Whether an operation may be sent again after a failure that leaves its outcome unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Reads, and packets carrying an idempotence key: repeating them cannot write twice.
+    Safe,
+    /// Anything else: one attempt only.
+    Never,
+}
+
+/// Exponential backoff with full jitter: before retry `n` (0-based) sleep a uniformly random
+/// time in `[0, min(cap, base * 2^n)]`, so that clients failing together do not retry together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_millis(50),
+            cap: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Backoff {
+    /// The longest pause before retry `attempt`.
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// A random pause before retry `attempt`, within `[0, ceiling(attempt)]`.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let ceiling = self.ceiling(attempt).as_micros() as u64;
+        Duration::from_micros(rand::random_range(0..=ceiling))
+    }
+
+    /// The most time `retries` pauses can add up to.
+    pub fn worst_case_total(&self, retries: u32) -> Duration {
+        (0..retries).map(|attempt| self.ceiling(attempt)).sum()
+    }
+}
+
+/// A typed, signed, retrying DataSpace client. Cheap to clone: clones share the connection pool.
+#[derive(Clone, Debug)]
+pub struct DataSpaceClient {
+    http: ClientWithMiddleware,
+    url: reqwest::Url,
+    timeout: Duration,
+    retries: u32,
+    backoff: Backoff,
+}
+
+impl DataSpaceClient {
+    pub fn new(settings: ClientSettings) -> Result<Self, DataSpaceError> {
+        let url = reqwest::Url::parse(&settings.url).map_err(|error| {
+            DataSpaceError::Invalid(format!("DataSpace URL {:?}: {error}", settings.url))
+        })?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.timeout)
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|error| DataSpaceError::Invalid(format!("HTTP client: {error}")))?;
+        let http = ClientBuilder::new(http)
+            .with(SigningMiddleware::new(settings.credentials))
+            .build();
+        Ok(Self {
+            http,
+            url,
+            timeout: settings.timeout,
+            retries: settings.retries,
+            backoff: Backoff::default(),
+        })
+    }
+
+    /// Replaces the retry pauses (tests use short ones).
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// The longest a `Retry::Safe` call can take before giving up: every attempt timing out,
+    /// plus every pause at its ceiling.
+    pub fn deadline_budget(&self) -> Duration {
+        self.timeout.saturating_mul(self.retries.saturating_add(1))
+            + self.backoff.worst_case_total(self.retries)
+    }
+
+    /// Runs one GraphQL operation and returns its typed data. GraphQL errors, HTTP failures
+    /// and transport failures come back as [`DataSpaceError`].
+    pub async fn run<Q: GraphQLQuery>(
+        &self,
+        variables: Q::Variables,
+        safety: Retry,
+    ) -> Result<Q::ResponseData, DataSpaceError> {
+        let query = Q::build_query(variables);
+        let operation = query.operation_name;
+        // Serialized once: every attempt sends (and signs) the same bytes, idempotence key included.
+        let body = Bytes::from(serde_json::to_vec(&query).map_err(|error| {
+            DataSpaceError::Invalid(format!("variables of {operation}: {error}"))
+        })?);
+        let deadline = Instant::now() + self.deadline_budget();
+        let mut attempt = 0;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let outcome = self
+                .attempt::<Q::ResponseData>(body.clone(), self.timeout.min(remaining))
+                .await;
+            let error = match outcome {
+                Ok(data) => return Ok(data),
+                Err(error) => error,
+            };
+            if safety == Retry::Never || !error.is_retryable() || attempt >= self.retries {
+                return Err(error);
+            }
+            let pause = self.backoff.delay(attempt);
+            // Not worth a retry that would have no time left to get an answer.
+            if Instant::now() + pause + Duration::from_millis(10) >= deadline {
+                return Err(error);
+            }
+            tracing::debug!(operation, attempt, ?pause, %error, "retrying DataSpace call");
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt<T: serde::de::DeserializeOwned>(
+        &self,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<T, DataSpaceError> {
+        let response = self
+            .http
+            .post(self.url.clone())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .timeout(timeout)
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| DataSpaceError::from_transport(&error))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|error| {
+            DataSpaceError::from_transport(&reqwest_middleware::Error::Reqwest(error))
+        })?;
+        if let Some(error) = DataSpaceError::from_status(status, &bytes) {
+            return Err(error);
+        }
+        parse_response(status, &bytes)
+    }
+}
+
+/// Reads a GraphQL response body: errors win over data (a failed packet answers
+/// `data.packet: null` beside its errors).
+fn parse_response<T: serde::de::DeserializeOwned>(
+    status: http::StatusCode,
+    body: &[u8],
+) -> Result<T, DataSpaceError> {
+    let response: graphql_client::Response<T> = serde_json::from_slice(body).map_err(|error| {
+        DataSpaceError::Invalid(format!(
+            "HTTP {status} with a body that is not the expected GraphQL response ({error}): {}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        ))
+    })?;
+    match (response.errors, response.data) {
+        (Some(errors), _) if !errors.is_empty() => Err(DataSpaceError::from_graphql(&errors)),
+        (_, Some(data)) if status.is_success() => Ok(data),
+        _ => Err(DataSpaceError::Invalid(format!(
+            "HTTP {status} with neither data nor errors"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_ceilings_double_from_base_up_to_the_cap() {
+        let backoff = Backoff::default();
+        let ceilings: Vec<u128> = (0..8).map(|n| backoff.ceiling(n).as_millis()).collect();
+        assert_eq!(ceilings, [50, 100, 200, 400, 800, 1600, 2000, 2000]);
+        assert_eq!(backoff.ceiling(200), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn backoff_delays_stay_within_the_ceiling_and_spread_out() {
+        let backoff = Backoff::default();
+        for attempt in 0..10 {
+            let delays: Vec<Duration> = (0..200).map(|_| backoff.delay(attempt)).collect();
+            assert!(delays.iter().all(|delay| *delay <= backoff.ceiling(attempt)));
+            // Full jitter: some pauses land in the lower half of the range.
+            let half = backoff.ceiling(attempt) / 2;
+            assert!(delays.iter().any(|delay| *delay < half), "attempt {attempt}");
+        }
+    }
+
+    #[test]
+    fn deadline_budget_covers_every_attempt_and_pause() {
+        let client = DataSpaceClient::new(ClientSettings {
+            url: "http://127.0.0.1:9/graphql".into(),
+            credentials: AppCredentials::new("k", "s"),
+            timeout: Duration::from_millis(300),
+            retries: 3,
+        })
+        .unwrap();
+        // 4 attempts of 300 ms, pauses of at most 50 + 100 + 200 ms.
+        assert_eq!(client.deadline_budget(), Duration::from_millis(1550));
+    }
+
+    #[test]
+    fn a_bad_url_is_invalid() {
+        let error = DataSpaceClient::new(ClientSettings {
+            url: "not a url".into(),
+            credentials: AppCredentials::new("k", "s"),
+            timeout: Duration::from_secs(1),
+            retries: 0,
+        })
+        .unwrap_err();
+        assert!(matches!(error, DataSpaceError::Invalid(_)), "{error:?}");
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Data {
+        value: i64,
+    }
+
+    #[test]
+    fn responses_with_errors_map_to_errors_even_beside_data() {
+        let body = br#"{"data":null,"errors":[{"message":"name taken","extensions":{"classification":"UNIQUE_VIOLATION"}}]}"#;
+        assert_eq!(
+            parse_response::<Data>(http::StatusCode::OK, body),
+            Err(DataSpaceError::UniqueViolation("name taken".into()))
+        );
+        let body = br#"{"errors":[{"message":"bad cond","extensions":{"classification":"VALIDATION"}}]}"#;
+        assert_eq!(
+            parse_response::<Data>(http::StatusCode::BAD_REQUEST, body),
+            Err(DataSpaceError::Invalid("bad cond".into()))
+        );
+    }
+
+    #[test]
+    fn responses_with_data_are_typed() {
+        let body = br#"{"data":{"value":7}}"#;
+        assert_eq!(
+            parse_response::<Data>(http::StatusCode::OK, body),
+            Ok(Data { value: 7 })
+        );
+        let error = parse_response::<Data>(http::StatusCode::OK, b"<html>").unwrap_err();
+        assert!(matches!(error, DataSpaceError::Invalid(_)), "{error:?}");
+        let error = parse_response::<Data>(http::StatusCode::NOT_FOUND, b"{}").unwrap_err();
+        assert!(error.message().contains("404"), "{error:?}");
+    }
+}

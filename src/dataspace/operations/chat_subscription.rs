@@ -1,0 +1,233 @@
+//! `ChatSubscription`: the generated operations of `queries/chat_subscription.graphql` and the
+//! client's subscription methods.
+
+use super::{_DateTime, Long, Page, Search, deleted, idempotency_key, required};
+use crate::dataspace::client::{DataSpaceClient, Retry};
+use crate::dataspace::error::DataSpaceError;
+use graphql_client::GraphQLQuery;
+
+macro_rules! subscription_operation {
+    ($name:ident) => {
+        #[derive(GraphQLQuery)]
+        #[graphql(
+            schema_path = "schema.graphql",
+            query_path = "queries/chat_subscription.graphql",
+            response_derives = "Debug, Clone, PartialEq",
+            skip_serializing_none
+        )]
+        pub struct $name;
+    };
+}
+
+subscription_operation!(SearchChatSubscription);
+subscription_operation!(SearchActiveSubscriptionsByBot);
+subscription_operation!(SearchSubscriptionByBotAndChat);
+subscription_operation!(GetChatSubscription);
+subscription_operation!(CreateChatSubscription);
+subscription_operation!(UpdateChatSubscription);
+subscription_operation!(DeleteChatSubscription);
+subscription_operation!(CreateManyChatSubscription);
+
+/// A chat's subscription to a bot's records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatSubscription {
+    pub id: String,
+    pub agg_version: i64,
+    /// The bot's id.
+    pub bot: String,
+    pub chat_id: String,
+    pub subscriber_uid: Option<String>,
+    /// The lowest level delivered to the chat.
+    pub min_level: String,
+    pub active: bool,
+    pub created_at: String,
+}
+
+/// A subscription to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewChatSubscription {
+    pub bot: String,
+    pub chat_id: String,
+    pub subscriber_uid: Option<String>,
+    pub min_level: String,
+    pub active: bool,
+    pub created_at: String,
+}
+
+/// The fields of a subscription to change; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChatSubscriptionUpdate {
+    pub id: String,
+    pub bot: Option<String>,
+    pub chat_id: Option<String>,
+    pub subscriber_uid: Option<String>,
+    pub min_level: Option<String>,
+    pub active: Option<bool>,
+    pub created_at: Option<String>,
+}
+
+convert_fields!(
+    ChatSubscription, { id, agg_version, bot, chat_id, subscriber_uid, min_level, active, created_at }
+    from search_chat_subscription::ChatSubscriptionFields,
+    search_active_subscriptions_by_bot::ChatSubscriptionFields,
+    search_subscription_by_bot_and_chat::ChatSubscriptionFields,
+    get_chat_subscription::ChatSubscriptionFields,
+    create_chat_subscription::ChatSubscriptionFields,
+    update_chat_subscription::ChatSubscriptionFields,
+);
+convert_fields!(
+    create_chat_subscription::_CreateChatSubscriptionInput,
+    { bot, chat_id, subscriber_uid, min_level, active, created_at }
+    from NewChatSubscription
+);
+convert_fields!(
+    create_many_chat_subscription::_CreateChatSubscriptionInput,
+    { bot, chat_id, subscriber_uid, min_level, active, created_at }
+    from NewChatSubscription
+);
+convert_fields!(
+    update_chat_subscription::_UpdateChatSubscriptionInput,
+    { id, bot, chat_id, subscriber_uid, min_level, active, created_at }
+    from ChatSubscriptionUpdate
+);
+sort_input!(search_chat_subscription);
+
+impl DataSpaceClient {
+    /// Subscriptions matching a program-written condition (see [`Search`]).
+    pub async fn search_subscriptions(
+        &self,
+        search: Search,
+    ) -> Result<Page<ChatSubscription>, DataSpaceError> {
+        let variables = search_chat_subscription::Variables {
+            cond: search.cond,
+            limit: search.limit,
+            offset: search.offset,
+            sort: Some(search.sort.into_iter().map(Into::into).collect()),
+        };
+        let found = self.run::<SearchChatSubscription>(variables, Retry::Safe).await?;
+        let found = found.search_chat_subscription;
+        Ok(Page::convert(found.elems, found.count))
+    }
+
+    /// The active subscriptions of a bot: the chats its records are delivered to.
+    pub async fn find_active_subscriptions(
+        &self,
+        bot_id: &str,
+    ) -> Result<Vec<ChatSubscription>, DataSpaceError> {
+        let variables = search_active_subscriptions_by_bot::Variables {
+            bot: bot_id.to_owned(),
+        };
+        let found = self.run::<SearchActiveSubscriptionsByBot>(variables, Retry::Safe).await?;
+        let elems = found.search_chat_subscription.elems.into_iter();
+        Ok(elems.map(ChatSubscription::from).collect())
+    }
+
+    /// A chat's subscription to a bot, active or not, if there is one.
+    pub async fn find_subscription(
+        &self,
+        bot_id: &str,
+        chat_id: &str,
+    ) -> Result<Option<ChatSubscription>, DataSpaceError> {
+        let variables = search_subscription_by_bot_and_chat::Variables {
+            bot: bot_id.to_owned(),
+            chat_id: chat_id.to_owned(),
+        };
+        let found = self.run::<SearchSubscriptionByBotAndChat>(variables, Retry::Safe).await?;
+        let first = found.search_chat_subscription.elems.into_iter().next();
+        Ok(first.map(ChatSubscription::from))
+    }
+
+    /// The subscription with this id, if any.
+    pub async fn get_subscription(
+        &self,
+        id: &str,
+    ) -> Result<Option<ChatSubscription>, DataSpaceError> {
+        let variables = get_chat_subscription::Variables {
+            id: id.to_owned(),
+            fail_on_empty: false,
+        };
+        let data = self.run::<GetChatSubscription>(variables, Retry::Safe).await?;
+        let found = data.packet.and_then(|packet| packet.get_chat_subscription);
+        Ok(found.map(ChatSubscription::from))
+    }
+
+    pub async fn create_subscription(
+        &self,
+        subscription: NewChatSubscription,
+        key: Option<&str>,
+    ) -> Result<ChatSubscription, DataSpaceError> {
+        let variables = create_chat_subscription::Variables {
+            key: idempotency_key(key),
+            input: subscription.into(),
+        };
+        let data = self.run::<CreateChatSubscription>(variables, Retry::Safe).await?;
+        let packet = required(data.packet, "packet")?;
+        Ok(required(packet.create_chat_subscription, "created subscription")?.into())
+    }
+
+    /// Creates several subscriptions in one transaction; returns their ids in input order.
+    pub async fn create_subscriptions(
+        &self,
+        subscriptions: Vec<NewChatSubscription>,
+        key: Option<&str>,
+    ) -> Result<Vec<String>, DataSpaceError> {
+        let variables = create_many_chat_subscription::Variables {
+            key: idempotency_key(key),
+            input: subscriptions.into_iter().map(Into::into).collect(),
+        };
+        let data = self.run::<CreateManyChatSubscription>(variables, Retry::Safe).await?;
+        required(
+            required(data.packet, "packet")?.create_many_chat_subscription,
+            "ids",
+        )
+    }
+
+    /// Changes a subscription; with `version`, a concurrent change is a
+    /// [`DataSpaceError::VersionConflict`].
+    pub async fn update_subscription(
+        &self,
+        update: ChatSubscriptionUpdate,
+        version: Option<Long>,
+        key: Option<&str>,
+    ) -> Result<ChatSubscription, DataSpaceError> {
+        let variables = update_chat_subscription::Variables {
+            key: idempotency_key(key),
+            version,
+            input: update.into(),
+        };
+        let data = self.run::<UpdateChatSubscription>(variables, Retry::Safe).await?;
+        let packet = required(data.packet, "packet")?;
+        Ok(required(packet.update_chat_subscription, "updated subscription")?.into())
+    }
+
+    /// Marks a subscription inactive (kept for history; subscribing again reactivates it).
+    pub async fn deactivate_subscription(
+        &self,
+        id: &str,
+        key: Option<&str>,
+    ) -> Result<ChatSubscription, DataSpaceError> {
+        let update = ChatSubscriptionUpdate {
+            id: id.to_owned(),
+            active: Some(false),
+            ..Default::default()
+        };
+        self.update_subscription(update, None, key).await
+    }
+
+    /// Deletes a subscription; a missing one is [`DataSpaceError::NotFound`].
+    pub async fn delete_subscription(
+        &self,
+        id: &str,
+        key: Option<&str>,
+    ) -> Result<(), DataSpaceError> {
+        let variables = delete_chat_subscription::Variables {
+            key: idempotency_key(key),
+            id: id.to_owned(),
+        };
+        let data = self.run::<DeleteChatSubscription>(variables, Retry::Safe).await?;
+        deleted(
+            required(data.packet, "packet")?.delete_chat_subscription,
+            "subscription",
+        )
+    }
+}
