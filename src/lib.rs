@@ -7,3 +7,4 @@
 
 pub mod apig;
 pub mod cli;
+pub mod dataspace;
