@@ -17,7 +17,12 @@ fn canonical(sdl: &str) -> BTreeMap<String, String> {
                 };
                 definitions.insert(
                     "schema".into(),
-                    format!("query:{} mutation:{} subscription:{}", name(&schema.query), name(&schema.mutation), name(&schema.subscription)),
+                    format!(
+                        "query:{} mutation:{} subscription:{}",
+                        name(&schema.query),
+                        name(&schema.mutation),
+                        name(&schema.subscription)
+                    ),
                 );
             }
             TypeSystemDefinition::Directive(directive) => {
@@ -28,16 +33,27 @@ fn canonical(sdl: &str) -> BTreeMap<String, String> {
                     .map(|a| format!("{}:{}", a.node.name.node, a.node.ty.node))
                     .collect();
                 arguments.sort();
-                let mut locations: Vec<String> = directive.locations.iter().map(|l| format!("{:?}", l.node)).collect();
+                let mut locations: Vec<String> = directive
+                    .locations
+                    .iter()
+                    .map(|l| format!("{:?}", l.node))
+                    .collect();
                 locations.sort();
-                definitions.insert(format!("@{}", directive.name.node), format!("({}) on {}", arguments.join(", "), locations.join("|")));
+                definitions.insert(
+                    format!("@{}", directive.name.node),
+                    format!("({}) on {}", arguments.join(", "), locations.join("|")),
+                );
             }
             TypeSystemDefinition::Type(ty) => {
                 let ty = ty.node;
                 let body = match ty.kind {
                     TypeKind::Scalar => "scalar".to_owned(),
                     TypeKind::Enum(e) => {
-                        let mut values: Vec<String> = e.values.iter().map(|v| v.node.value.node.to_string()).collect();
+                        let mut values: Vec<String> = e
+                            .values
+                            .iter()
+                            .map(|v| v.node.value.node.to_string())
+                            .collect();
                         values.sort();
                         format!("enum {}", values.join(" "))
                     }
@@ -51,7 +67,12 @@ fn canonical(sdl: &str) -> BTreeMap<String, String> {
                                     .arguments
                                     .iter()
                                     .map(|a| {
-                                        let default = a.node.default_value.as_ref().map(|d| format!(" = {}", d.node)).unwrap_or_default();
+                                        let default = a
+                                            .node
+                                            .default_value
+                                            .as_ref()
+                                            .map(|d| format!(" = {}", d.node))
+                                            .unwrap_or_default();
                                         format!("{}:{}{default}", a.node.name.node, a.node.ty.node)
                                     })
                                     .collect();
@@ -67,7 +88,12 @@ fn canonical(sdl: &str) -> BTreeMap<String, String> {
                             .fields
                             .iter()
                             .map(|f| {
-                                let default = f.node.default_value.as_ref().map(|d| format!(" = {}", d.node)).unwrap_or_default();
+                                let default = f
+                                    .node
+                                    .default_value
+                                    .as_ref()
+                                    .map(|d| format!(" = {}", d.node))
+                                    .unwrap_or_default();
                                 format!("{}:{}{default}", f.node.name.node, f.node.ty.node)
                             })
                             .collect();
@@ -85,14 +111,25 @@ fn canonical(sdl: &str) -> BTreeMap<String, String> {
 
 #[test]
 fn served_sdl_equals_schema_graphql() {
-    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    let file =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
     let served = logbot_gateway::dataspace::local::served_sdl();
     let (expected, actual) = (canonical(&file), canonical(&served));
     for (name, body) in &expected {
-        assert_eq!(actual.get(name), Some(body), "{name} differs between schema.graphql and the served SDL");
+        assert_eq!(
+            actual.get(name),
+            Some(body),
+            "{name} differs between schema.graphql and the served SDL"
+        );
     }
     const BUILT_IN: [&str; 5] = ["@include", "@skip", "@deprecated", "@specifiedBy", "@oneOf"];
-    for name in actual.keys().filter(|name| !BUILT_IN.contains(&name.as_str())) {
-        assert!(expected.contains_key(name), "the server serves {name}, which schema.graphql lacks");
+    for name in actual
+        .keys()
+        .filter(|name| !BUILT_IN.contains(&name.as_str()))
+    {
+        assert!(
+            expected.contains_key(name),
+            "the server serves {name}, which schema.graphql lacks"
+        );
     }
 }

@@ -74,7 +74,9 @@ impl LocalDataSpace {
         let db_path = options.db_path.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
             .await?
-            .map_err(|error| anyhow::anyhow!("cannot open {}: {error}", options.db_path.display()))?;
+            .map_err(|error| {
+                anyhow::anyhow!("cannot open {}: {error}", options.db_path.display())
+            })?;
         let state = AppState {
             schema: schema::build_schema(Arc::new(store)),
             keys: Arc::new(options.keys),

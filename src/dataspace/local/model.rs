@@ -30,15 +30,30 @@ pub struct FieldMeta {
 }
 
 const fn field(name: &'static str, ty: FieldType, required: bool) -> FieldMeta {
-    FieldMeta { name, ty, required, unique: false, indexed: false }
+    FieldMeta {
+        name,
+        ty,
+        required,
+        unique: false,
+        indexed: false,
+    }
 }
 
 const fn unique(name: &'static str) -> FieldMeta {
-    FieldMeta { name, ty: FieldType::Text, required: true, unique: true, indexed: true }
+    FieldMeta {
+        name,
+        ty: FieldType::Text,
+        required: true,
+        unique: true,
+        indexed: true,
+    }
 }
 
 const fn indexed(meta: FieldMeta) -> FieldMeta {
-    FieldMeta { indexed: true, ..meta }
+    FieldMeta {
+        indexed: true,
+        ..meta
+    }
 }
 
 #[derive(Debug)]
@@ -115,7 +130,13 @@ pub static AUDIT_EVENT: ClassMeta = ClassMeta {
     ],
 };
 
-pub static CLASSES: [&ClassMeta; 5] = [&BOT, &CHAT_SUBSCRIPTION, &LOG_RECORD, &LOG_USER, &AUDIT_EVENT];
+pub static CLASSES: [&ClassMeta; 5] = [
+    &BOT,
+    &CHAT_SUBSCRIPTION,
+    &LOG_RECORD,
+    &LOG_USER,
+    &AUDIT_EVENT,
+];
 
 impl ClassMeta {
     pub fn by_name(name: &str) -> Option<&'static ClassMeta> {

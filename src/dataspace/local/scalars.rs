@@ -13,8 +13,14 @@ pub struct Long(pub i64);
 impl ScalarType for Long {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::Number(number) => number.as_i64().map(Long).ok_or_else(|| InputValueError::custom("Long must be a 64-bit integer")),
-            Value::String(text) => text.parse().map(Long).map_err(|_| InputValueError::custom("Long must be a 64-bit integer")),
+            Value::Number(number) => number
+                .as_i64()
+                .map(Long)
+                .ok_or_else(|| InputValueError::custom("Long must be a 64-bit integer")),
+            Value::String(text) => text
+                .parse()
+                .map(Long)
+                .map_err(|_| InputValueError::custom("Long must be a 64-bit integer")),
             _ => Err(InputValueError::expected_type(value)),
         }
     }
@@ -48,7 +54,9 @@ impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             Value::String(text) => DateTime::parse_text(text).ok_or_else(|| {
-                InputValueError::custom(format!("{text:?} is not a _DateTime (expected 2020-02-22T11:49:10.123)"))
+                InputValueError::custom(format!(
+                    "{text:?} is not a _DateTime (expected 2020-02-22T11:49:10.123)"
+                ))
             }),
             _ => Err(InputValueError::expected_type(value)),
         }

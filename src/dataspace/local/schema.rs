@@ -9,13 +9,15 @@
 use super::cond::{self, Literal, SqlFragment};
 use super::model::{self, ClassMeta};
 use super::scalars::{DateTime, Long};
-use super::store::{Classification, Operation, PacketOutcome, PacketRequest, SearchRequest, Store, StoreError};
-use async_graphql::parser::types::Field;
-use async_graphql_value::Value as RawValue;
-use async_graphql::{
-    Context, CustomDirective, Directive, EmptySubscription, Enum, ErrorExtensions, ID, InputObject, InputType,
-    MergedObject, Name, Object, Positioned, Schema, SimpleObject, Value,
+use super::store::{
+    Classification, Operation, PacketOutcome, PacketRequest, SearchRequest, Store, StoreError,
 };
+use async_graphql::parser::types::Field;
+use async_graphql::{
+    Context, CustomDirective, Directive, EmptySubscription, Enum, ErrorExtensions, ID, InputObject,
+    InputType, MergedObject, Name, Object, Positioned, Schema, SimpleObject, Value,
+};
+use async_graphql_value::Value as RawValue;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,8 +33,12 @@ pub fn build_schema(store: Arc<Store>) -> DataSpaceSchema {
 }
 
 /// A GraphQL error carrying DataSpace's `extensions.classification`.
-pub fn classified(classification: Classification, message: impl Into<String>) -> async_graphql::Error {
-    async_graphql::Error::new(message).extend_with(|_, extensions| extensions.set("classification", classification.as_str()))
+pub fn classified(
+    classification: Classification,
+    message: impl Into<String>,
+) -> async_graphql::Error {
+    async_graphql::Error::new(message)
+        .extend_with(|_, extensions| extensions.set("classification", classification.as_str()))
 }
 
 fn store_error(error: StoreError) -> async_graphql::Error {
@@ -66,29 +72,45 @@ fn str_expr(
 /// (`string: $name` defines `${name}`), and their values become typed literals.
 fn placeholders(ctx: &Context<'_>) -> async_graphql::Result<HashMap<String, Literal>> {
     let field: &Positioned<Field> = ctx.item;
-    let raw = field.node.directives.iter().find(|directive| directive.node.name.node == "strExpr");
-    let Some(raw) = raw else { return Ok(HashMap::new()) };
+    let raw = field
+        .node
+        .directives
+        .iter()
+        .find(|directive| directive.node.name.node == "strExpr");
+    let Some(raw) = raw else {
+        return Ok(HashMap::new());
+    };
     let resolved = ctx.field().directives()?;
     let resolved = resolved
         .iter()
         .find(|directive| directive.name.node == "strExpr")
         .ok_or_else(|| validation("@strExpr could not be resolved"))?;
     let mut map = HashMap::new();
-    for ((name, raw_value), (_, value)) in raw.node.arguments.iter().zip(resolved.arguments.iter()) {
+    for ((name, raw_value), (_, value)) in raw.node.arguments.iter().zip(resolved.arguments.iter())
+    {
         let kind = name.node.as_str();
         let pairs: Vec<(&RawValue, &Value)> = match (&raw_value.node, &value.node) {
             (raw @ RawValue::Variable(_), value) => vec![(raw, value)],
             (RawValue::List(raws), Value::List(values)) => raws.iter().zip(values.iter()).collect(),
-            _ => return Err(validation(format!("@strExpr({kind}:) must name variables, e.g. {kind}: $name"))),
+            _ => {
+                return Err(validation(format!(
+                    "@strExpr({kind}:) must name variables, e.g. {kind}: $name"
+                )));
+            }
         };
         for (raw, value) in pairs {
             let RawValue::Variable(variable) = raw else {
-                return Err(validation(format!("@strExpr({kind}:) must name variables, e.g. {kind}: $name")));
+                return Err(validation(format!(
+                    "@strExpr({kind}:) must name variables, e.g. {kind}: $name"
+                )));
             };
             let literal = match (kind, value) {
                 (_, Value::Null) => Literal::Null,
                 ("string" | "strings", Value::String(text)) => Literal::Text(text.clone()),
-                ("long" | "longs", Value::Number(number)) => number.as_i64().map(Literal::Integer).unwrap_or(Literal::Null),
+                ("long" | "longs", Value::Number(number)) => number
+                    .as_i64()
+                    .map(Literal::Integer)
+                    .unwrap_or(Literal::Null),
                 ("long" | "longs", Value::String(text)) => text
                     .parse()
                     .map(Literal::Integer)
@@ -96,7 +118,11 @@ fn placeholders(ctx: &Context<'_>) -> async_graphql::Result<HashMap<String, Lite
                 ("dateTime" | "dateTimes", Value::String(text)) => DateTime::parse_text(text)
                     .map(|time| Literal::DateTime(time.0))
                     .ok_or_else(|| validation(format!("${variable} is not a _DateTime")))?,
-                _ => return Err(validation(format!("${variable} does not match @strExpr({kind}:)"))),
+                _ => {
+                    return Err(validation(format!(
+                        "${variable} does not match @strExpr({kind}:)"
+                    )));
+                }
             };
             map.insert(variable.to_string(), literal);
         }
@@ -134,7 +160,10 @@ async fn search(
 ) -> async_graphql::Result<(Vec<serde_json::Map<String, serde_json::Value>>, i32)> {
     let placeholders = placeholders(ctx)?;
     let filter: Option<SqlFragment> = match cond.as_deref() {
-        Some(cond) => Some(cond::translate_cond(cond, &placeholders, class).map_err(|error| validation(error.to_string()))?),
+        Some(cond) => Some(
+            cond::translate_cond(cond, &placeholders, class)
+                .map_err(|error| validation(error.to_string()))?,
+        ),
         None => None,
     };
     if limit.is_some_and(|limit| limit < 0) {
@@ -145,8 +174,13 @@ async fn search(
     }
     let mut sort_columns = Vec::new();
     for criterion in sort.unwrap_or_default() {
-        let column = cond::translate_sort(&criterion.crit, class).map_err(|error| validation(error.to_string()))?;
-        sort_columns.push((column, criterion.order == Some(SortOrder::Desc), criterion.nulls_last));
+        let column = cond::translate_sort(&criterion.crit, class)
+            .map_err(|error| validation(error.to_string()))?;
+        sort_columns.push((
+            column,
+            criterion.order == Some(SortOrder::Desc),
+            criterion.nulls_last,
+        ));
     }
     let look_ahead = ctx.look_ahead();
     let request = SearchRequest {
@@ -165,21 +199,41 @@ async fn search(
     Ok((result.elems, result.count.unwrap_or_default() as i32))
 }
 
-fn from_row<T: for<'de> Deserialize<'de>>(row: serde_json::Map<String, serde_json::Value>) -> async_graphql::Result<T> {
-    serde_json::from_value(serde_json::Value::Object(row))
-        .map_err(|error| classified(Classification::Internal, format!("stored object is unreadable: {error}")))
+fn from_row<T: for<'de> Deserialize<'de>>(
+    row: serde_json::Map<String, serde_json::Value>,
+) -> async_graphql::Result<T> {
+    serde_json::from_value(serde_json::Value::Object(row)).map_err(|error| {
+        classified(
+            Classification::Internal,
+            format!("stored object is unreadable: {error}"),
+        )
+    })
 }
 
-fn input_map<T: InputType + Serialize>(value: Value, what: &str) -> async_graphql::Result<serde_json::Map<String, serde_json::Value>> {
-    let typed = T::parse(Some(value)).map_err(|error| validation(format!("{what}: {}", error.into_server_error(Default::default()).message)))?;
+fn input_map<T: InputType + Serialize>(
+    value: Value,
+    what: &str,
+) -> async_graphql::Result<serde_json::Map<String, serde_json::Value>> {
+    let typed = T::parse(Some(value)).map_err(|error| {
+        validation(format!(
+            "{what}: {}",
+            error.into_server_error(Default::default()).message
+        ))
+    })?;
     match serde_json::to_value(&typed) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
-        _ => Err(classified(Classification::Internal, format!("{what}: cannot encode input"))),
+        _ => Err(classified(
+            Classification::Internal,
+            format!("{what}: cannot encode input"),
+        )),
     }
 }
 
 fn argument<'a>(arguments: &'a [(Name, Value)], name: &str) -> Option<&'a Value> {
-    arguments.iter().find(|(candidate, _)| candidate.as_str() == name).map(|(_, value)| value)
+    arguments
+        .iter()
+        .find(|(candidate, _)| candidate.as_str() == name)
+        .map(|(_, value)| value)
 }
 
 fn id_argument(arguments: &[(Name, Value)], what: &str) -> async_graphql::Result<String> {
@@ -200,7 +254,10 @@ impl PacketOutcomeRef {
         self.0.results.get(key).filter(|value| !value.is_null())
     }
 
-    fn entity<T: for<'de> Deserialize<'de>>(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<T>> {
+    fn entity<T: for<'de> Deserialize<'de>>(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<T>> {
         match self.result(ctx) {
             Some(serde_json::Value::Object(row)) => from_row(row.clone()).map(Some),
             _ => Ok(None),
@@ -209,15 +266,20 @@ impl PacketOutcomeRef {
 
     fn ids(&self, ctx: &Context<'_>) -> Option<Vec<ID>> {
         match self.result(ctx) {
-            Some(serde_json::Value::Array(ids)) => {
-                Some(ids.iter().filter_map(|id| id.as_str()).map(|id| ID(id.to_owned())).collect())
-            }
+            Some(serde_json::Value::Array(ids)) => Some(
+                ids.iter()
+                    .filter_map(|id| id.as_str())
+                    .map(|id| ID(id.to_owned()))
+                    .collect(),
+            ),
             _ => None,
         }
     }
 
     fn text(&self, ctx: &Context<'_>) -> Option<String> {
-        self.result(ctx).and_then(|value| value.as_str()).map(str::to_owned)
+        self.result(ctx)
+            .and_then(|value| value.as_str())
+            .map(str::to_owned)
     }
 }
 
@@ -253,7 +315,10 @@ macro_rules! dataspace_class {
                 sort: Option<Vec<SortCriterion>>,
             ) -> async_graphql::Result<$Collection> {
                 let (rows, count) = search(ctx, &$meta, cond, limit, offset, sort).await?;
-                let elems = rows.into_iter().map(from_row).collect::<async_graphql::Result<_>>()?;
+                let elems = rows
+                    .into_iter()
+                    .map(from_row)
+                    .collect::<async_graphql::Result<_>>()?;
                 Ok($Collection { elems, count })
             }
         }
@@ -263,17 +328,29 @@ macro_rules! dataspace_class {
         #[Object]
         impl $Packet {
             #[graphql(name = $create)]
-            async fn create(&self, ctx: &Context<'_>, #[graphql(name = "input")] _input: $Create) -> async_graphql::Result<Option<$Entity>> {
+            async fn create(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(name = "input")] _input: $Create,
+            ) -> async_graphql::Result<Option<$Entity>> {
                 self.0.entity(ctx)
             }
 
             #[graphql(name = $update)]
-            async fn update(&self, ctx: &Context<'_>, #[graphql(name = "input")] _input: $Update) -> async_graphql::Result<Option<$Entity>> {
+            async fn update(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(name = "input")] _input: $Update,
+            ) -> async_graphql::Result<Option<$Entity>> {
                 self.0.entity(ctx)
             }
 
             #[graphql(name = $delete)]
-            async fn delete(&self, ctx: &Context<'_>, #[graphql(name = "id")] _id: ID) -> Option<String> {
+            async fn delete(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(name = "id")] _id: ID,
+            ) -> Option<String> {
                 self.0.text(ctx)
             }
 
@@ -288,18 +365,26 @@ macro_rules! dataspace_class {
             }
 
             #[graphql(name = $create_many)]
-            async fn create_many(&self, ctx: &Context<'_>, #[graphql(name = "input")] _input: Vec<$Create>) -> Option<Vec<ID>> {
+            async fn create_many(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(name = "input")] _input: Vec<$Create>,
+            ) -> Option<Vec<ID>> {
                 self.0.ids(ctx)
             }
         }
 
         impl $Packet {
             /// The operation a packet field of this class stands for, if it is one of ours.
-            fn operation(field: &str, arguments: &[(Name, Value)]) -> Option<async_graphql::Result<Operation>> {
+            fn operation(
+                field: &str,
+                arguments: &[(Name, Value)],
+            ) -> Option<async_graphql::Result<Operation>> {
                 let class = &$meta;
                 let input = || argument(arguments, "input").cloned().unwrap_or(Value::Null);
                 let operation = match field {
-                    $create => input_map::<$Create>(input(), field).map(|input| Operation::Create { class, input }),
+                    $create => input_map::<$Create>(input(), field)
+                        .map(|input| Operation::Create { class, input }),
                     $create_many => match input() {
                         Value::List(items) => items
                             .into_iter()
@@ -309,15 +394,24 @@ macro_rules! dataspace_class {
                         _ => Err(validation(format!("{field}: input must be a list"))),
                     },
                     $update => input_map::<$Update>(input(), field).and_then(|changes| {
-                        let id = changes.get("id").and_then(|id| id.as_str()).map(str::to_owned);
-                        let id = id.ok_or_else(|| validation(format!("{field}: input.id is required")))?;
+                        let id = changes
+                            .get("id")
+                            .and_then(|id| id.as_str())
+                            .map(str::to_owned);
+                        let id =
+                            id.ok_or_else(|| validation(format!("{field}: input.id is required")))?;
                         Ok(Operation::Update { class, id, changes })
                     }),
-                    $delete => id_argument(arguments, field).map(|id| Operation::Delete { class, id }),
+                    $delete => {
+                        id_argument(arguments, field).map(|id| Operation::Delete { class, id })
+                    }
                     $get => id_argument(arguments, field).map(|id| Operation::Get {
                         class,
                         id,
-                        fail_on_empty: matches!(argument(arguments, "failOnEmpty"), Some(Value::Boolean(true))),
+                        fail_on_empty: matches!(
+                            argument(arguments, "failOnEmpty"),
+                            Some(Value::Boolean(true))
+                        ),
                     }),
                     _ => return None,
                 };
@@ -366,7 +460,13 @@ dataspace_class! {
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "_Query")]
-pub struct Query(BotQuery, ChatSubscriptionQuery, LogRecordQuery, LogUserQuery, AuditEventQuery);
+pub struct Query(
+    BotQuery,
+    ChatSubscriptionQuery,
+    LogRecordQuery,
+    LogUserQuery,
+    AuditEventQuery,
+);
 
 /// `isIdempotenceResponse` and `aggVersion` of a packet.
 pub struct PacketSummary(PacketOutcomeRef);
@@ -384,7 +484,14 @@ impl PacketSummary {
 
 #[derive(MergedObject)]
 #[graphql(name = "_Packet")]
-pub struct Packet(PacketSummary, BotPacket, ChatSubscriptionPacket, LogRecordPacket, LogUserPacket, AuditEventPacket);
+pub struct Packet(
+    PacketSummary,
+    BotPacket,
+    ChatSubscriptionPacket,
+    LogRecordPacket,
+    LogUserPacket,
+    AuditEventPacket,
+);
 
 pub struct Mutation;
 

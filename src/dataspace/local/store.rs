@@ -41,7 +41,10 @@ pub struct StoreError {
 
 impl StoreError {
     pub fn new(classification: Classification, message: impl Into<String>) -> Self {
-        Self { classification, message: message.into() }
+        Self {
+            classification,
+            message: message.into(),
+        }
     }
 
     fn validation(message: impl Into<String>) -> Self {
@@ -57,7 +60,9 @@ impl From<rusqlite::Error> for StoreError {
         {
             return Self::new(
                 Classification::UniqueViolation,
-                format!("unique constraint violated: an object with the same {columns} already exists"),
+                format!(
+                    "unique constraint violated: an object with the same {columns} already exists"
+                ),
             );
         }
         tracing::error!(%error, "local DataSpace storage error");
@@ -68,11 +73,28 @@ impl From<rusqlite::Error> for StoreError {
 /// One operation of a packet.
 #[derive(Debug, Clone)]
 pub enum Operation {
-    Create { class: &'static ClassMeta, input: Map<String, Value> },
-    CreateMany { class: &'static ClassMeta, inputs: Vec<Map<String, Value>> },
-    Update { class: &'static ClassMeta, id: String, changes: Map<String, Value> },
-    Delete { class: &'static ClassMeta, id: String },
-    Get { class: &'static ClassMeta, id: String, fail_on_empty: bool },
+    Create {
+        class: &'static ClassMeta,
+        input: Map<String, Value>,
+    },
+    CreateMany {
+        class: &'static ClassMeta,
+        inputs: Vec<Map<String, Value>>,
+    },
+    Update {
+        class: &'static ClassMeta,
+        id: String,
+        changes: Map<String, Value>,
+    },
+    Delete {
+        class: &'static ClassMeta,
+        id: String,
+    },
+    Get {
+        class: &'static ClassMeta,
+        id: String,
+        fail_on_empty: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -118,7 +140,10 @@ pub struct Store {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(parent).map_err(|error| {
                 StoreError::new(
                     Classification::Internal,
@@ -136,27 +161,39 @@ impl Store {
         connection.execute_batch(
             "CREATE TABLE IF NOT EXISTS \"_Packet\" (\"idempotenceId\" TEXT PRIMARY KEY, \"outcome\" TEXT NOT NULL)",
         )?;
-        Ok(Self { connection: Mutex::new(connection) })
+        Ok(Self {
+            connection: Mutex::new(connection),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction half-applied (rusqlite
         // rolls back on drop), so the connection stays usable.
-        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn search(&self, class: &ClassMeta, request: &SearchRequest) -> Result<SearchResult, StoreError> {
+    pub fn search(
+        &self,
+        class: &ClassMeta,
+        request: &SearchRequest,
+    ) -> Result<SearchResult, StoreError> {
         let connection = self.lock();
         let table = quoted(class.name);
         let (where_sql, params) = match &request.filter {
-            Some(fragment) => (fragment.sql.as_str(), fragment.params.iter().map(to_param).collect()),
+            Some(fragment) => (
+                fragment.sql.as_str(),
+                fragment.params.iter().map(to_param).collect(),
+            ),
             None => ("1=1", Vec::new()),
         };
         let mut result = SearchResult::default();
         if request.want_count {
             let sql = format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}");
             let mut statement = connection.prepare_cached(&sql)?;
-            result.count = Some(statement.query_row(params_from_iter(params.iter()), |row| row.get(0))?);
+            result.count =
+                Some(statement.query_row(params_from_iter(params.iter()), |row| row.get(0))?);
         }
         if request.want_elems {
             let mut order = String::new();
@@ -171,13 +208,18 @@ impl Store {
                 order.push_str(", ");
             }
             order.push_str("\"id\" ASC");
-            let mut sql = format!("SELECT {} FROM {table} WHERE {where_sql} ORDER BY {order}", select_list(class));
+            let mut sql = format!(
+                "SELECT {} FROM {table} WHERE {where_sql} ORDER BY {order}",
+                select_list(class)
+            );
             let mut params = params.clone();
             sql.push_str(" LIMIT ? OFFSET ?");
             params.push(SqlParam::Integer(request.limit.unwrap_or(-1)));
             params.push(SqlParam::Integer(request.offset.unwrap_or(0)));
             let mut statement = connection.prepare_cached(&sql)?;
-            let rows = statement.query_map(params_from_iter(params.iter()), |row| Ok(row_to_json(class, row)))?;
+            let rows = statement.query_map(params_from_iter(params.iter()), |row| {
+                Ok(row_to_json(class, row))
+            })?;
             for row in rows {
                 result.elems.push(row??);
             }
@@ -196,8 +238,12 @@ impl Store {
                 .query_row([id], |row| row.get(0))
                 .optional()?;
             if let Some(stored) = stored {
-                let mut outcome: PacketOutcome = serde_json::from_str(&stored)
-                    .map_err(|_| StoreError::new(Classification::Internal, "stored packet outcome is unreadable"))?;
+                let mut outcome: PacketOutcome = serde_json::from_str(&stored).map_err(|_| {
+                    StoreError::new(
+                        Classification::Internal,
+                        "stored packet outcome is unreadable",
+                    )
+                })?;
                 outcome.is_idempotence_response = true;
                 return Ok(outcome);
             }
@@ -205,17 +251,28 @@ impl Store {
         let mut outcome = PacketOutcome::default();
         let mut created: HashMap<String, String> = HashMap::new();
         for (key, operation) in &packet.operations {
-            let result = run_operation(&transaction, operation, packet.aggregate_version, &created, &mut outcome)?;
-            if let (Operation::Create { .. }, Some(id)) = (operation, result.get("id").and_then(Value::as_str)) {
+            let result = run_operation(
+                &transaction,
+                operation,
+                packet.aggregate_version,
+                &created,
+                &mut outcome,
+            )?;
+            if let (Operation::Create { .. }, Some(id)) =
+                (operation, result.get("id").and_then(Value::as_str))
+            {
                 created.insert(key.clone(), id.to_owned());
             }
             outcome.results.insert(key.clone(), result);
         }
         if let Some(id) = &packet.idempotence_id {
-            let text = serde_json::to_string(&outcome)
-                .map_err(|_| StoreError::new(Classification::Internal, "cannot store packet outcome"))?;
+            let text = serde_json::to_string(&outcome).map_err(|_| {
+                StoreError::new(Classification::Internal, "cannot store packet outcome")
+            })?;
             transaction
-                .prepare_cached("INSERT INTO \"_Packet\" (\"idempotenceId\", \"outcome\") VALUES (?, ?)")?
+                .prepare_cached(
+                    "INSERT INTO \"_Packet\" (\"idempotenceId\", \"outcome\") VALUES (?, ?)",
+                )?
                 .execute([id, &text])?;
         }
         transaction.commit()?;
@@ -233,7 +290,11 @@ fn create_table_sql(class: &ClassMeta) -> String {
             FieldType::Text | FieldType::DateTime => "TEXT",
             _ => "INTEGER",
         };
-        sql.push_str(&format!(", {} {ty}{}", quoted(field.name), if field.required { " NOT NULL" } else { "" }));
+        sql.push_str(&format!(
+            ", {} {ty}{}",
+            quoted(field.name),
+            if field.required { " NOT NULL" } else { "" }
+        ));
     }
     sql.push_str(");\n");
     for field in class.fields.iter().filter(|field| field.indexed) {
@@ -269,15 +330,22 @@ fn to_param(value: &SqlValue) -> SqlParam {
 /// A row as the GraphQL entity's JSON (ids and references as strings, booleans as booleans).
 fn row_to_json(class: &ClassMeta, row: &rusqlite::Row<'_>) -> rusqlite::Result<Map<String, Value>> {
     let mut object = Map::with_capacity(class.fields.len() + 2);
-    object.insert("id".into(), Value::String(row.get::<_, i64>(0)?.to_string()));
+    object.insert(
+        "id".into(),
+        Value::String(row.get::<_, i64>(0)?.to_string()),
+    );
     object.insert("aggVersion".into(), Value::from(row.get::<_, i64>(1)?));
     for (index, field) in class.fields.iter().enumerate() {
         let column = index + 2;
         let value = match field.ty {
-            FieldType::Text | FieldType::DateTime => row.get::<_, Option<String>>(column)?.map(Value::String),
+            FieldType::Text | FieldType::DateTime => {
+                row.get::<_, Option<String>>(column)?.map(Value::String)
+            }
             FieldType::Integer => row.get::<_, Option<i64>>(column)?.map(Value::from),
             FieldType::Boolean => row.get::<_, Option<bool>>(column)?.map(Value::Bool),
-            FieldType::Reference(_) => row.get::<_, Option<i64>>(column)?.map(|id| Value::String(id.to_string())),
+            FieldType::Reference(_) => row
+                .get::<_, Option<i64>>(column)?
+                .map(|id| Value::String(id.to_string())),
         };
         object.insert(field.name.into(), value.unwrap_or(Value::Null));
     }
@@ -288,12 +356,18 @@ fn row_to_json(class: &ClassMeta, row: &rusqlite::Row<'_>) -> rusqlite::Result<M
 fn resolve_id(raw: &str, created: &HashMap<String, String>, what: &str) -> Result<i64, StoreError> {
     let id = match raw.strip_prefix("ref:") {
         Some(alias) => created.get(alias).map(String::as_str).ok_or_else(|| {
-            StoreError::validation(format!("{what}: {raw:?} refers to no object created earlier in this packet"))
+            StoreError::validation(format!(
+                "{what}: {raw:?} refers to no object created earlier in this packet"
+            ))
         })?,
         None => raw,
     };
-    id.parse::<i64>()
-        .map_err(|_| StoreError::new(Classification::ObjectNotFound, format!("{what}: no object with id {id:?}")))
+    id.parse::<i64>().map_err(|_| {
+        StoreError::new(
+            Classification::ObjectNotFound,
+            format!("{what}: no object with id {id:?}"),
+        )
+    })
 }
 
 /// Converts one input field to its column value, checking type and references.
@@ -309,9 +383,13 @@ fn field_param(
         .ok_or_else(|| StoreError::validation(format!("{}.{name}: no such field", class.name)))?;
     let what = format!("{}.{}", class.name, field.name);
     match (field.ty, value) {
-        (_, Value::Null) if field.required => Err(StoreError::validation(format!("{what} is required"))),
+        (_, Value::Null) if field.required => {
+            Err(StoreError::validation(format!("{what} is required")))
+        }
         (_, Value::Null) => Ok(SqlParam::Null),
-        (FieldType::Text | FieldType::DateTime, Value::String(text)) => Ok(SqlParam::Text(text.clone())),
+        (FieldType::Text | FieldType::DateTime, Value::String(text)) => {
+            Ok(SqlParam::Text(text.clone()))
+        }
         (FieldType::Integer, Value::Number(number)) if number.is_i64() => {
             Ok(SqlParam::Integer(number.as_i64().unwrap_or_default()))
         }
@@ -319,7 +397,10 @@ fn field_param(
         (FieldType::Reference(target), Value::String(raw)) => {
             let id = resolve_id(raw, created, &what)?;
             let exists: Option<i64> = transaction
-                .prepare_cached(&format!("SELECT \"id\" FROM {} WHERE \"id\" = ?", quoted(target)))?
+                .prepare_cached(&format!(
+                    "SELECT \"id\" FROM {} WHERE \"id\" = ?",
+                    quoted(target)
+                ))?
                 .query_row([id], |row| row.get(0))
                 .optional()?;
             match exists {
@@ -330,7 +411,9 @@ fn field_param(
                 )),
             }
         }
-        _ => Err(StoreError::validation(format!("{what}: wrong type of value"))),
+        _ => Err(StoreError::validation(format!(
+            "{what}: wrong type of value"
+        ))),
     }
 }
 
@@ -345,12 +428,16 @@ fn run_operation(
         Operation::Create { class, input } => {
             let id = insert(transaction, class, input, created)?;
             outcome.agg_version = Some(outcome.agg_version.unwrap_or(0).max(1));
-            Ok(Value::Object(fetch(transaction, class, id)?.unwrap_or_default()))
+            Ok(Value::Object(
+                fetch(transaction, class, id)?.unwrap_or_default(),
+            ))
         }
         Operation::CreateMany { class, inputs } => {
             let mut ids = Vec::with_capacity(inputs.len());
             for input in inputs {
-                ids.push(Value::String(insert(transaction, class, input, created)?.to_string()));
+                ids.push(Value::String(
+                    insert(transaction, class, input, created)?.to_string(),
+                ));
             }
             outcome.agg_version = Some(outcome.agg_version.unwrap_or(0).max(1));
             Ok(Value::Array(ids))
@@ -365,21 +452,35 @@ fn run_operation(
                 assignments.push_str(&format!(", {} = ?", quoted(name)));
             }
             params.push(SqlParam::Integer(id));
-            let sql = format!("UPDATE {} SET {assignments} WHERE \"id\" = ?", quoted(class.name));
-            transaction.prepare_cached(&sql)?.execute(params_from_iter(params.iter()))?;
+            let sql = format!(
+                "UPDATE {} SET {assignments} WHERE \"id\" = ?",
+                quoted(class.name)
+            );
+            transaction
+                .prepare_cached(&sql)?
+                .execute(params_from_iter(params.iter()))?;
             outcome.agg_version = Some(outcome.agg_version.unwrap_or(0).max(version + 1));
-            Ok(Value::Object(fetch(transaction, class, id)?.unwrap_or_default()))
+            Ok(Value::Object(
+                fetch(transaction, class, id)?.unwrap_or_default(),
+            ))
         }
         Operation::Delete { class, id } => {
             let id = resolve_id(id, created, &format!("delete{}.id", class.name))?;
             current_version(transaction, class, id, aggregate_version)?;
             refuse_if_referenced(transaction, class, id)?;
             transaction
-                .prepare_cached(&format!("DELETE FROM {} WHERE \"id\" = ?", quoted(class.name)))?
+                .prepare_cached(&format!(
+                    "DELETE FROM {} WHERE \"id\" = ?",
+                    quoted(class.name)
+                ))?
                 .execute([id])?;
             Ok(Value::String("success".into()))
         }
-        Operation::Get { class, id, fail_on_empty } => {
+        Operation::Get {
+            class,
+            id,
+            fail_on_empty,
+        } => {
             let found = match resolve_id(id, created, &format!("get{}.id", class.name)) {
                 Ok(id) => fetch(transaction, class, id)?,
                 Err(error) if error.classification == Classification::ObjectNotFound => None,
@@ -410,15 +511,25 @@ fn insert(
         params.push(field_param(transaction, class, field.name, value, created)?);
     }
     if let Some(unknown) = input.keys().find(|name| class.field(name).is_none()) {
-        return Err(StoreError::validation(format!("{}.{unknown}: no such field", class.name)));
+        return Err(StoreError::validation(format!(
+            "{}.{unknown}: no such field",
+            class.name
+        )));
     }
     let placeholders = vec!["?"; params.len()].join(", ");
     let sql = format!(
         "INSERT INTO {} (\"aggVersion\", {}) VALUES ({placeholders})",
         quoted(class.name),
-        class.fields.iter().map(|field| quoted(field.name)).collect::<Vec<_>>().join(", ")
+        class
+            .fields
+            .iter()
+            .map(|field| quoted(field.name))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    transaction.prepare_cached(&sql)?.execute(params_from_iter(params.iter()))?;
+    transaction
+        .prepare_cached(&sql)?
+        .execute(params_from_iter(params.iter()))?;
     Ok(transaction.last_insert_rowid())
 }
 
@@ -427,7 +538,11 @@ fn fetch(
     class: &ClassMeta,
     id: i64,
 ) -> Result<Option<Map<String, Value>>, StoreError> {
-    let sql = format!("SELECT {} FROM {} WHERE \"id\" = ?", select_list(class), quoted(class.name));
+    let sql = format!(
+        "SELECT {} FROM {} WHERE \"id\" = ?",
+        select_list(class),
+        quoted(class.name)
+    );
     Ok(transaction
         .prepare_cached(&sql)?
         .query_row([id], |row| row_to_json(class, row))
@@ -442,26 +557,50 @@ fn current_version(
     expected: Option<i64>,
 ) -> Result<i64, StoreError> {
     let version: Option<i64> = transaction
-        .prepare_cached(&format!("SELECT \"aggVersion\" FROM {} WHERE \"id\" = ?", quoted(class.name)))?
+        .prepare_cached(&format!(
+            "SELECT \"aggVersion\" FROM {} WHERE \"id\" = ?",
+            quoted(class.name)
+        ))?
         .query_row([id], |row| row.get(0))
         .optional()?;
     let version = version.ok_or_else(|| {
-        StoreError::new(Classification::ObjectNotFound, format!("{}: no object with id {id}", class.name))
+        StoreError::new(
+            Classification::ObjectNotFound,
+            format!("{}: no object with id {id}", class.name),
+        )
     })?;
     match expected {
         Some(expected) if expected != version => Err(StoreError::new(
             Classification::AggregateVersion,
-            format!("{} {id} is at version {version}, the packet expected {expected}", class.name),
+            format!(
+                "{} {id} is at version {version}, the packet expected {expected}",
+                class.name
+            ),
         )),
         _ => Ok(version),
     }
 }
 
-fn refuse_if_referenced(transaction: &rusqlite::Transaction<'_>, class: &ClassMeta, id: i64) -> Result<(), StoreError> {
+fn refuse_if_referenced(
+    transaction: &rusqlite::Transaction<'_>,
+    class: &ClassMeta,
+    id: i64,
+) -> Result<(), StoreError> {
     for other in CLASSES {
-        for field in other.fields.iter().filter(|field| field.ty == FieldType::Reference(class.name)) {
-            let sql = format!("SELECT 1 FROM {} WHERE {} = ? LIMIT 1", quoted(other.name), quoted(field.name));
-            let referenced: Option<i64> = transaction.prepare_cached(&sql)?.query_row([id], |row| row.get(0)).optional()?;
+        for field in other
+            .fields
+            .iter()
+            .filter(|field| field.ty == FieldType::Reference(class.name))
+        {
+            let sql = format!(
+                "SELECT 1 FROM {} WHERE {} = ? LIMIT 1",
+                quoted(other.name),
+                quoted(field.name)
+            );
+            let referenced: Option<i64> = transaction
+                .prepare_cached(&sql)?
+                .query_row([id], |row| row.get(0))
+                .optional()?;
             if referenced.is_some() {
                 return Err(StoreError::validation(format!(
                     "{} {id} is still referenced by {}.{}",
