@@ -1,7 +1,8 @@
-//! DataSpace: the typed, signed, retrying client the gateway stores everything through.
+//! DataSpace: the embedded local server and (beside it) the typed, signed client.
 
 pub mod client;
 pub mod error;
+pub mod local;
 pub mod operations;
 
 pub use client::{Backoff, ClientSettings, DataSpaceClient, Retry};

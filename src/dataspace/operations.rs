@@ -41,11 +41,11 @@ macro_rules! sort_input {
                 fn from(sort: $crate::dataspace::operations::SortBy) -> Self {
                     Self {
                         crit: sort.crit,
-                        order: if sort.descending {
+                        order: Some(if sort.descending {
                             $module::_SortOrder::DESC
                         } else {
                             $module::_SortOrder::ASC
-                        },
+                        }),
                         nulls_last: sort.nulls_last,
                     }
                 }

@@ -1,0 +1,156 @@
+//! The embedded local DataSpace: a real GraphQL server for `schema.graphql` on SQLite, with
+//! the same conventions and the same APIG signature check as the real one. It runs in-process
+//! (the gateway's default when no DataSpace URL is configured, and the tests) or standalone
+//! (`logbot-gateway dataspace`).
+
+pub mod cond;
+pub mod model;
+pub mod scalars;
+pub mod schema;
+pub mod store;
+
+use crate::apig::{InboundRequest, KeyRing, verify};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use schema::DataSpaceSchema;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use store::Store;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Largest request body accepted (a batch of a few thousand records).
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How to run a local DataSpace.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    pub listen: SocketAddr,
+    pub db_path: PathBuf,
+    /// Keys whose signatures are accepted.
+    pub keys: KeyRing,
+}
+
+#[derive(Clone)]
+struct AppState {
+    schema: DataSpaceSchema,
+    keys: Arc<KeyRing>,
+}
+
+/// A running local DataSpace.
+pub struct RunningDataSpace {
+    /// The GraphQL endpoint, `http://ADDR/graphql`.
+    pub url: String,
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningDataSpace {
+    /// Stops accepting requests and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server stops (it runs until [`RunningDataSpace::stop`] or an error).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+pub struct LocalDataSpace;
+
+impl LocalDataSpace {
+    /// Opens the database and serves it on `options.listen` (port 0 picks a free port).
+    pub async fn start(options: LocalOptions) -> anyhow::Result<RunningDataSpace> {
+        let db_path = options.db_path.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
+            .await?
+            .map_err(|error| {
+                anyhow::anyhow!("cannot open {}: {error}", options.db_path.display())
+            })?;
+        let state = AppState {
+            schema: schema::build_schema(Arc::new(store)),
+            keys: Arc::new(options.keys),
+        };
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", options.listen))?;
+        let addr = listener.local_addr()?;
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = router(state);
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "local DataSpace stopped");
+            }
+        });
+        tracing::info!(%addr, "local DataSpace listening");
+        Ok(RunningDataSpace {
+            url: format!("http://{addr}/graphql"),
+            addr,
+            shutdown: Some(shutdown),
+            task,
+        })
+    }
+}
+
+/// The SDL this server serves, for comparison with `schema.graphql`.
+pub fn served_sdl() -> String {
+    let store = Store::open(std::path::Path::new(":memory:")).expect("an in-memory database opens");
+    schema::build_schema(Arc::new(store)).sdl()
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", post(graphql))
+        .route("/sdl", get(sdl))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn sdl(State(state): State<AppState>) -> String {
+    state.schema.sdl()
+}
+
+async fn graphql(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let inbound = InboundRequest {
+        method: method.as_str(),
+        raw_path: uri.path(),
+        raw_query: uri.query().unwrap_or(""),
+        headers: &headers,
+        body: &body,
+    };
+    if let Err(error) = verify(&inbound, &state.keys, chrono::Utc::now()) {
+        tracing::info!(%error, %request_id, "rejected unsigned or badly signed request");
+        return (StatusCode::UNAUTHORIZED, Json(error.to_json(&request_id))).into_response();
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            let body = serde_json::json!({"errors": [{
+                "message": format!("the body is not a GraphQL request: {error}"),
+                "extensions": {"classification": "VALIDATION"},
+            }]});
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+    };
+    Json(state.schema.execute(request).await).into_response()
+}

@@ -1,0 +1,176 @@
+//! The classes of the logbot model as the local DataSpace stores them. `schema.graphql` is the
+//! contract; this table drives storage (columns, unique indexes, references) and must agree
+//! with it (the SDL test catches a field added to one and not the other).
+
+use super::cond::{Column, ColumnResolver, ColumnType};
+
+/// How a field is typed and stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// `String`, stored as TEXT.
+    Text,
+    /// `Int` or `Long`, stored as INTEGER.
+    Integer,
+    /// `Boolean`, stored as INTEGER 0/1.
+    Boolean,
+    /// `_DateTime`, stored as TEXT `YYYY-MM-DDTHH:MM:SS.mmm` so text order is time order.
+    DateTime,
+    /// `ID` of an object of the named class, stored as INTEGER.
+    Reference(&'static str),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FieldMeta {
+    pub name: &'static str,
+    pub ty: FieldType,
+    pub required: bool,
+    pub unique: bool,
+    /// Searched often: gets an index.
+    pub indexed: bool,
+}
+
+const fn field(name: &'static str, ty: FieldType, required: bool) -> FieldMeta {
+    FieldMeta {
+        name,
+        ty,
+        required,
+        unique: false,
+        indexed: false,
+    }
+}
+
+const fn unique(name: &'static str) -> FieldMeta {
+    FieldMeta {
+        name,
+        ty: FieldType::Text,
+        required: true,
+        unique: true,
+        indexed: true,
+    }
+}
+
+const fn indexed(meta: FieldMeta) -> FieldMeta {
+    FieldMeta {
+        indexed: true,
+        ..meta
+    }
+}
+
+#[derive(Debug)]
+pub struct ClassMeta {
+    pub name: &'static str,
+    pub fields: &'static [FieldMeta],
+}
+
+use FieldType::{Boolean, DateTime, Integer, Reference, Text};
+
+pub static BOT: ClassMeta = ClassMeta {
+    name: "Bot",
+    fields: &[
+        unique("name"),
+        indexed(field("ownerUid", Text, true)),
+        field("messenger", Text, true),
+        field("botToken", Text, true),
+        field("authTokenHash", Text, true),
+        field("createdAt", DateTime, true),
+        field("status", Text, true),
+    ],
+};
+
+pub static CHAT_SUBSCRIPTION: ClassMeta = ClassMeta {
+    name: "ChatSubscription",
+    fields: &[
+        indexed(field("bot", Reference("Bot"), true)),
+        field("chatId", Text, true),
+        field("subscriberUid", Text, false),
+        field("minLevel", Text, true),
+        field("active", Boolean, true),
+        field("createdAt", DateTime, true),
+    ],
+};
+
+pub static LOG_RECORD: ClassMeta = ClassMeta {
+    name: "LogRecord",
+    fields: &[
+        indexed(field("bot", Reference("Bot"), true)),
+        field("level", Text, true),
+        field("message", Text, true),
+        field("eventAt", DateTime, true),
+        field("receivedAt", DateTime, true),
+        field("requestId", Text, false),
+        field("statusCode", Integer, false),
+        field("sourceUserName", Text, false),
+        field("sourcePid", Integer, false),
+        field("sourceProcessName", Text, false),
+        field("sourceProcessDescription", Text, false),
+        field("attributes", Text, false),
+    ],
+};
+
+pub static LOG_USER: ClassMeta = ClassMeta {
+    name: "LogUser",
+    fields: &[
+        unique("username"),
+        field("tokenHash", Text, true),
+        field("telegramId", Text, false),
+        field("bot", Reference("Bot"), false),
+        field("createdAt", DateTime, true),
+    ],
+};
+
+pub static AUDIT_EVENT: ClassMeta = ClassMeta {
+    name: "AuditEvent",
+    fields: &[
+        indexed(field("actorUid", Text, true)),
+        field("action", Text, true),
+        field("target", Text, false),
+        field("outcome", Text, true),
+        field("at", DateTime, true),
+        field("details", Text, false),
+    ],
+};
+
+pub static CLASSES: [&ClassMeta; 5] = [
+    &BOT,
+    &CHAT_SUBSCRIPTION,
+    &LOG_RECORD,
+    &LOG_USER,
+    &AUDIT_EVENT,
+];
+
+impl ClassMeta {
+    pub fn by_name(name: &str) -> Option<&'static ClassMeta> {
+        CLASSES.iter().copied().find(|class| class.name == name)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&'static FieldMeta> {
+        self.fields.iter().find(|field| field.name == name)
+    }
+}
+
+/// Quotes an identifier for SQLite. Names come from the static model, never from callers.
+pub fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+impl ColumnResolver for ClassMeta {
+    fn column(&self, path: &[&str]) -> Option<Column> {
+        let [name] = path else { return None };
+        let (sql, ty) = match *name {
+            "$id" | "id" => ("\"id\"".to_owned(), ColumnType::Id),
+            "aggVersion" => ("\"aggVersion\"".to_owned(), ColumnType::Integer),
+            _ => {
+                let field = self.field(name)?;
+                let ty = match field.ty {
+                    Text => ColumnType::Text,
+                    Integer => ColumnType::Integer,
+                    Boolean => ColumnType::Boolean,
+                    DateTime => ColumnType::DateTime,
+                    Reference(_) => ColumnType::Reference,
+                };
+                (quoted(field.name), ty)
+            }
+        };
+        Some(Column { sql, ty })
+    }
+}
