@@ -218,10 +218,17 @@ mod tests {
         let backoff = Backoff::default();
         for attempt in 0..10 {
             let delays: Vec<Duration> = (0..200).map(|_| backoff.delay(attempt)).collect();
-            assert!(delays.iter().all(|delay| *delay <= backoff.ceiling(attempt)));
+            assert!(
+                delays
+                    .iter()
+                    .all(|delay| *delay <= backoff.ceiling(attempt))
+            );
             // Full jitter: some pauses land in the lower half of the range.
             let half = backoff.ceiling(attempt) / 2;
-            assert!(delays.iter().any(|delay| *delay < half), "attempt {attempt}");
+            assert!(
+                delays.iter().any(|delay| *delay < half),
+                "attempt {attempt}"
+            );
         }
     }
 
@@ -262,7 +269,8 @@ mod tests {
             parse_response::<Data>(http::StatusCode::OK, body),
             Err(DataSpaceError::UniqueViolation("name taken".into()))
         );
-        let body = br#"{"errors":[{"message":"bad cond","extensions":{"classification":"VALIDATION"}}]}"#;
+        let body =
+            br#"{"errors":[{"message":"bad cond","extensions":{"classification":"VALIDATION"}}]}"#;
         assert_eq!(
             parse_response::<Data>(http::StatusCode::BAD_REQUEST, body),
             Err(DataSpaceError::Invalid("bad cond".into()))

@@ -175,15 +175,25 @@ mod tests {
 
     #[test]
     fn classifications_map_to_variants() {
-        let map = |classification| DataSpaceError::from_graphql(&[graphql_error("m", classification)]);
-        assert_eq!(map(Some("OBJECT_NOT_FOUND")), DataSpaceError::NotFound("m".into()));
-        assert_eq!(map(Some("UNIQUE_VIOLATION")), DataSpaceError::UniqueViolation("m".into()));
+        let map =
+            |classification| DataSpaceError::from_graphql(&[graphql_error("m", classification)]);
+        assert_eq!(
+            map(Some("OBJECT_NOT_FOUND")),
+            DataSpaceError::NotFound("m".into())
+        );
+        assert_eq!(
+            map(Some("UNIQUE_VIOLATION")),
+            DataSpaceError::UniqueViolation("m".into())
+        );
         assert_eq!(
             map(Some("AGGREGATE_VERSION_EXCEPTION")),
             DataSpaceError::VersionConflict("m".into())
         );
         assert_eq!(map(Some("VALIDATION")), DataSpaceError::Invalid("m".into()));
-        assert_eq!(map(Some("SOMETHING_NEW")), DataSpaceError::Invalid("m".into()));
+        assert_eq!(
+            map(Some("SOMETHING_NEW")),
+            DataSpaceError::Invalid("m".into())
+        );
         assert_eq!(map(None), DataSpaceError::Invalid("m".into()));
     }
 
@@ -223,7 +233,13 @@ mod tests {
             assert!(error.message().contains("busy"));
         }
         let error = DataSpaceError::from_status(StatusCode::INTERNAL_SERVER_ERROR, b"").unwrap();
-        assert!(matches!(error, DataSpaceError::Unavailable { transient: false, .. }));
+        assert!(matches!(
+            error,
+            DataSpaceError::Unavailable {
+                transient: false,
+                ..
+            }
+        ));
         assert!(!error.is_retryable());
     }
 
@@ -250,8 +266,7 @@ mod tests {
     #[test]
     fn long_bodies_are_shortened() {
         let body = "x".repeat(5000);
-        let error =
-            DataSpaceError::from_status(StatusCode::BAD_GATEWAY, body.as_bytes()).unwrap();
+        let error = DataSpaceError::from_status(StatusCode::BAD_GATEWAY, body.as_bytes()).unwrap();
         assert!(error.message().len() < 600, "{}", error.message().len());
     }
 }

@@ -63,7 +63,7 @@ pub mod log_user;
 pub use audit_event::{AuditEvent, AuditEventUpdate, NewAuditEvent};
 pub use bot::{Bot, BotUpdate, NewBot};
 pub use chat_subscription::{ChatSubscription, ChatSubscriptionUpdate, NewChatSubscription};
-//pub use log_record::{LogRecord, LogRecordFilter, LogRecordPage, LogRecordUpdate, NewLogRecord};
+pub use log_record::{LogRecord, LogRecordFilter, LogRecordPage, LogRecordUpdate, NewLogRecord};
 pub use log_user::{LogUser, LogUserUpdate, NewLogUser};
 
 /// A generic search. `cond` is trusted text written by the program (see PROTOCOLS.md section 2):
@@ -192,10 +192,7 @@ mod tests {
         let first = idempotency_key(None);
         let second = idempotency_key(None);
         assert_ne!(first, second);
-        assert_eq!(
-            uuid::Uuid::parse_str(&first).unwrap().get_version_num(),
-            4
-        );
+        assert_eq!(uuid::Uuid::parse_str(&first).unwrap().get_version_num(), 4);
     }
 
     #[test]

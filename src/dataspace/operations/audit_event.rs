@@ -116,7 +116,9 @@ impl DataSpaceClient {
             limit,
             offset,
         };
-        let found = self.run::<SearchAuditEventsByActor>(variables, Retry::Safe).await?;
+        let found = self
+            .run::<SearchAuditEventsByActor>(variables, Retry::Safe)
+            .await?;
         let found = found.search_audit_event;
         Ok(Page::convert(found.elems, found.count))
     }
@@ -156,8 +158,13 @@ impl DataSpaceClient {
             key: idempotency_key(key),
             input: events.into_iter().map(Into::into).collect(),
         };
-        let data = self.run::<CreateManyAuditEvent>(variables, Retry::Safe).await?;
-        required(required(data.packet, "packet")?.create_many_audit_event, "ids")
+        let data = self
+            .run::<CreateManyAuditEvent>(variables, Retry::Safe)
+            .await?;
+        required(
+            required(data.packet, "packet")?.create_many_audit_event,
+            "ids",
+        )
     }
 
     pub async fn update_audit_event(

@@ -1,8 +1,6 @@
 //! `Bot`: the generated operations of `queries/bot.graphql` and the client's bot methods.
 
-use super::{
-    _DateTime, Long, Page, Redacted, Search, deleted, idempotency_key, required,
-};
+use super::{_DateTime, Long, Page, Redacted, Search, deleted, idempotency_key, required};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -161,7 +159,10 @@ impl DataSpaceClient {
             offset: search.offset,
             sort: Some(search.sort.into_iter().map(Into::into).collect()),
         };
-        let found = self.run::<SearchBot>(variables, Retry::Safe).await?.search_bot;
+        let found = self
+            .run::<SearchBot>(variables, Retry::Safe)
+            .await?
+            .search_bot;
         Ok(Page::convert(found.elems, found.count))
     }
 
@@ -186,7 +187,10 @@ impl DataSpaceClient {
             limit,
             offset,
         };
-        let found = self.run::<SearchBotsByOwner>(variables, Retry::Safe).await?.search_bot;
+        let found = self
+            .run::<SearchBotsByOwner>(variables, Retry::Safe)
+            .await?
+            .search_bot;
         Ok(Page::convert(found.elems, found.count))
     }
 
@@ -272,7 +276,10 @@ mod tests {
             status: "active".into(),
         };
         let text = format!("{bot:?}");
-        assert!(!text.contains("SECRET-BOT-TOKEN") && !text.contains("HASH-VALUE"), "{text}");
+        assert!(
+            !text.contains("SECRET-BOT-TOKEN") && !text.contains("HASH-VALUE"),
+            "{text}"
+        );
         assert!(text.contains("df"));
         let update = BotUpdate {
             id: "1".into(),
@@ -280,6 +287,9 @@ mod tests {
             ..Default::default()
         };
         let text = format!("{update:?}");
-        assert!(!text.contains("SECRET-BOT-TOKEN") && text.contains("redacted"), "{text}");
+        assert!(
+            !text.contains("SECRET-BOT-TOKEN") && text.contains("redacted"),
+            "{text}"
+        );
     }
 }

@@ -104,7 +104,9 @@ impl DataSpaceClient {
             offset: search.offset,
             sort: Some(search.sort.into_iter().map(Into::into).collect()),
         };
-        let found = self.run::<SearchChatSubscription>(variables, Retry::Safe).await?;
+        let found = self
+            .run::<SearchChatSubscription>(variables, Retry::Safe)
+            .await?;
         let found = found.search_chat_subscription;
         Ok(Page::convert(found.elems, found.count))
     }
@@ -117,7 +119,9 @@ impl DataSpaceClient {
         let variables = search_active_subscriptions_by_bot::Variables {
             bot: bot_id.to_owned(),
         };
-        let found = self.run::<SearchActiveSubscriptionsByBot>(variables, Retry::Safe).await?;
+        let found = self
+            .run::<SearchActiveSubscriptionsByBot>(variables, Retry::Safe)
+            .await?;
         let elems = found.search_chat_subscription.elems.into_iter();
         Ok(elems.map(ChatSubscription::from).collect())
     }
@@ -132,7 +136,9 @@ impl DataSpaceClient {
             bot: bot_id.to_owned(),
             chat_id: chat_id.to_owned(),
         };
-        let found = self.run::<SearchSubscriptionByBotAndChat>(variables, Retry::Safe).await?;
+        let found = self
+            .run::<SearchSubscriptionByBotAndChat>(variables, Retry::Safe)
+            .await?;
         let first = found.search_chat_subscription.elems.into_iter().next();
         Ok(first.map(ChatSubscription::from))
     }
@@ -146,7 +152,9 @@ impl DataSpaceClient {
             id: id.to_owned(),
             fail_on_empty: false,
         };
-        let data = self.run::<GetChatSubscription>(variables, Retry::Safe).await?;
+        let data = self
+            .run::<GetChatSubscription>(variables, Retry::Safe)
+            .await?;
         let found = data.packet.and_then(|packet| packet.get_chat_subscription);
         Ok(found.map(ChatSubscription::from))
     }
@@ -160,7 +168,9 @@ impl DataSpaceClient {
             key: idempotency_key(key),
             input: subscription.into(),
         };
-        let data = self.run::<CreateChatSubscription>(variables, Retry::Safe).await?;
+        let data = self
+            .run::<CreateChatSubscription>(variables, Retry::Safe)
+            .await?;
         let packet = required(data.packet, "packet")?;
         Ok(required(packet.create_chat_subscription, "created subscription")?.into())
     }
@@ -175,7 +185,9 @@ impl DataSpaceClient {
             key: idempotency_key(key),
             input: subscriptions.into_iter().map(Into::into).collect(),
         };
-        let data = self.run::<CreateManyChatSubscription>(variables, Retry::Safe).await?;
+        let data = self
+            .run::<CreateManyChatSubscription>(variables, Retry::Safe)
+            .await?;
         required(
             required(data.packet, "packet")?.create_many_chat_subscription,
             "ids",
@@ -195,7 +207,9 @@ impl DataSpaceClient {
             version,
             input: update.into(),
         };
-        let data = self.run::<UpdateChatSubscription>(variables, Retry::Safe).await?;
+        let data = self
+            .run::<UpdateChatSubscription>(variables, Retry::Safe)
+            .await?;
         let packet = required(data.packet, "packet")?;
         Ok(required(packet.update_chat_subscription, "updated subscription")?.into())
     }
@@ -224,7 +238,9 @@ impl DataSpaceClient {
             key: idempotency_key(key),
             id: id.to_owned(),
         };
-        let data = self.run::<DeleteChatSubscription>(variables, Retry::Safe).await?;
+        let data = self
+            .run::<DeleteChatSubscription>(variables, Retry::Safe)
+            .await?;
         deleted(
             required(data.packet, "packet")?.delete_chat_subscription,
             "subscription",

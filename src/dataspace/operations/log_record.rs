@@ -1,0 +1,472 @@
+//! `LogRecord`: the generated operations of `queries/log_record.graphql`, the filtered,
+//! cursor-paged search, and the client's record methods (batch ingest in one packet).
+
+use super::{_DateTime, Long, Page, Search, deleted, idempotency_key, required};
+use crate::dataspace::client::{DataSpaceClient, Retry};
+use crate::dataspace::error::DataSpaceError;
+use graphql_client::GraphQLQuery;
+
+macro_rules! log_record_operation {
+    ($name:ident) => {
+        #[derive(GraphQLQuery)]
+        #[graphql(
+            schema_path = "schema.graphql",
+            query_path = "queries/log_record.graphql",
+            response_derives = "Debug, Clone, PartialEq",
+            skip_serializing_none
+        )]
+        pub struct $name;
+    };
+}
+
+log_record_operation!(SearchLogRecord);
+log_record_operation!(SearchLogRecordsFiltered);
+log_record_operation!(GetLogRecord);
+log_record_operation!(CreateLogRecord);
+log_record_operation!(UpdateLogRecord);
+log_record_operation!(DeleteLogRecord);
+log_record_operation!(CreateManyLogRecord);
+
+/// A stored log record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRecord {
+    pub id: String,
+    pub agg_version: i64,
+    /// The bot's id.
+    pub bot: String,
+    pub level: String,
+    pub message: String,
+    pub event_at: String,
+    pub received_at: String,
+    pub request_id: Option<String>,
+    pub status_code: Option<i64>,
+    pub source_user_name: Option<String>,
+    pub source_pid: Option<i64>,
+    pub source_process_name: Option<String>,
+    pub source_process_description: Option<String>,
+    /// A JSON object as text.
+    pub attributes: Option<String>,
+}
+
+/// A record to store; the bot is given to the create call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewLogRecord {
+    pub level: String,
+    pub message: String,
+    pub event_at: String,
+    pub received_at: String,
+    pub request_id: Option<String>,
+    pub status_code: Option<i64>,
+    pub source_user_name: Option<String>,
+    pub source_pid: Option<i64>,
+    pub source_process_name: Option<String>,
+    pub source_process_description: Option<String>,
+    pub attributes: Option<String>,
+}
+
+/// The fields of a record to change; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogRecordUpdate {
+    pub id: String,
+    pub bot: Option<String>,
+    pub level: Option<String>,
+    pub message: Option<String>,
+    pub event_at: Option<String>,
+    pub received_at: Option<String>,
+    pub request_id: Option<String>,
+    pub status_code: Option<i64>,
+    pub source_user_name: Option<String>,
+    pub source_pid: Option<i64>,
+    pub source_process_name: Option<String>,
+    pub source_process_description: Option<String>,
+    pub attributes: Option<String>,
+}
+
+convert_fields!(
+    LogRecord,
+    {
+        id, agg_version, bot, level, message, event_at, received_at, request_id, status_code,
+        source_user_name, source_pid, source_process_name, source_process_description, attributes
+    }
+    from search_log_record::LogRecordFields,
+    search_log_records_filtered::LogRecordFields,
+    get_log_record::LogRecordFields,
+    create_log_record::LogRecordFields,
+    update_log_record::LogRecordFields,
+);
+convert_fields!(
+    update_log_record::_UpdateLogRecordInput,
+    {
+        id, bot, level, message, event_at, received_at, request_id, status_code,
+        source_user_name, source_pid, source_process_name, source_process_description, attributes
+    }
+    from LogRecordUpdate
+);
+sort_input!(search_log_record);
+
+/// Builds each create operation's input from a [`NewLogRecord`] and the bot it belongs to.
+macro_rules! create_input_for_bot {
+    ($($module:ident),+) => {
+        $(
+            impl $module::_CreateLogRecordInput {
+                fn for_bot(bot: &str, record: NewLogRecord) -> Self {
+                    Self {
+                        bot: bot.to_owned(),
+                        level: record.level,
+                        message: record.message,
+                        event_at: record.event_at,
+                        received_at: record.received_at,
+                        request_id: record.request_id,
+                        status_code: record.status_code,
+                        source_user_name: record.source_user_name,
+                        source_pid: record.source_pid,
+                        source_process_name: record.source_process_name,
+                        source_process_description: record.source_process_description,
+                        attributes: record.attributes,
+                    }
+                }
+            }
+        )+
+    };
+}
+create_input_for_bot!(create_log_record, create_many_log_record);
+
+/// The most distinct levels one filtered search takes (placeholders `${level0}`..`${level5}`).
+pub const MAX_FILTER_LEVELS: usize = 6;
+
+/// Which of a bot's records to read: newest first, one page below an id cursor.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogRecordFilter {
+    /// The bot's id.
+    pub bot: String,
+    /// Levels to include; empty means all. At most [`MAX_FILTER_LEVELS`] distinct ones.
+    pub levels: Vec<String>,
+    /// Only records with `eventAt >= from` (a `_DateTime`).
+    pub from: Option<String>,
+    /// Only records with `eventAt < to` (a `_DateTime`).
+    pub to: Option<String>,
+    pub request_id: Option<String>,
+    /// Only records whose message contains this text (case-sensitive, as `$like` is).
+    pub contains: Option<String>,
+    /// The cursor: only records with a smaller id, i.e. the previous page's `next_cursor`.
+    pub before: Option<String>,
+    /// Page size, at least 1.
+    pub limit: i64,
+}
+
+/// One page of a filtered search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRecordPage {
+    pub records: Vec<LogRecord>,
+    /// How many records match from the cursor on (this page included).
+    pub count: i64,
+    /// The cursor for the next page, when there are more records.
+    pub next_cursor: Option<String>,
+}
+
+// Values for variables whose filter is off: list-form @strExpr arguments need non-null
+// variables, but a placeholder that is not in `cond` never takes part in the match.
+const UNUSED_TEXT: &str = "";
+const UNUSED_DATETIME: &str = "1970-01-01T00:00:00.000";
+const UNUSED_ID: i64 = 0;
+
+impl LogRecordFilter {
+    /// The condition, made of fixed clauses that name placeholders only: caller values are
+    /// passed as variables, so no input can change what the condition means.
+    pub fn cond(&self) -> String {
+        let mut clauses = vec!["it.bot == ${bot}".to_owned()];
+        let levels = self.distinct_levels();
+        if !levels.is_empty() {
+            let placeholders: Vec<String> = (0..levels.len())
+                .map(|index| format!("${{level{index}}}"))
+                .collect();
+            clauses.push(format!("it.level $in [{}]", placeholders.join(", ")));
+        }
+        if self.from.is_some() {
+            clauses.push("it.eventAt >= ${from}".into());
+        }
+        if self.to.is_some() {
+            clauses.push("it.eventAt < ${to}".into());
+        }
+        if self.request_id.is_some() {
+            clauses.push("it.requestId == ${requestId}".into());
+        }
+        if self.contains.is_some() {
+            clauses.push("it.message $like ${contains}".into());
+        }
+        if self.before.is_some() {
+            clauses.push("it.$id < ${before}".into());
+        }
+        clauses.join(" && ")
+    }
+
+    fn distinct_levels(&self) -> Vec<&str> {
+        let mut levels: Vec<&str> = Vec::new();
+        for level in &self.levels {
+            if !levels.contains(&level.as_str()) {
+                levels.push(level);
+            }
+        }
+        levels
+    }
+
+    fn variables(&self) -> Result<search_log_records_filtered::Variables, DataSpaceError> {
+        if self.limit < 1 {
+            return Err(DataSpaceError::Invalid(format!(
+                "a page holds at least one record, not {}",
+                self.limit
+            )));
+        }
+        let levels = self.distinct_levels();
+        if levels.len() > MAX_FILTER_LEVELS {
+            return Err(DataSpaceError::Invalid(format!(
+                "at most {MAX_FILTER_LEVELS} levels can be filtered on, not {}",
+                levels.len()
+            )));
+        }
+        let level = |index: usize| levels.get(index).unwrap_or(&UNUSED_TEXT).to_string();
+        let before = match &self.before {
+            None => UNUSED_ID,
+            Some(cursor) => cursor
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| {
+                    DataSpaceError::Invalid(format!("cursor {cursor:?} is not a record id"))
+                })?,
+        };
+        Ok(search_log_records_filtered::Variables {
+            cond: self.cond(),
+            limit: self.limit,
+            bot: self.bot.clone(),
+            level0: level(0),
+            level1: level(1),
+            level2: level(2),
+            level3: level(3),
+            level4: level(4),
+            level5: level(5),
+            request_id: self.request_id.clone().unwrap_or_default(),
+            contains: self
+                .contains
+                .as_deref()
+                .map(like_contains)
+                .unwrap_or_default(),
+            from: self.from.clone().unwrap_or_else(|| UNUSED_DATETIME.into()),
+            to: self.to.clone().unwrap_or_else(|| UNUSED_DATETIME.into()),
+            before,
+        })
+    }
+}
+
+/// A `$like` pattern matching text that contains `text` literally: DataSpace's `$like` uses
+/// `ESCAPE '\'`, so the wildcards `%` and `_` (and `\` itself) in the text are escaped.
+fn like_contains(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl DataSpaceClient {
+    /// Stores a batch of a bot's records in one packet (one transaction, one HTTP round trip)
+    /// and returns their ids in input order. Repeating the call with the same key writes
+    /// nothing and returns the first call's ids.
+    pub async fn create_log_records(
+        &self,
+        bot_id: &str,
+        records: Vec<NewLogRecord>,
+        key: Option<&str>,
+    ) -> Result<Vec<String>, DataSpaceError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let input = records
+            .into_iter()
+            .map(|record| create_many_log_record::_CreateLogRecordInput::for_bot(bot_id, record))
+            .collect();
+        let variables = create_many_log_record::Variables {
+            key: idempotency_key(key),
+            input,
+        };
+        let data = self
+            .run::<CreateManyLogRecord>(variables, Retry::Safe)
+            .await?;
+        required(
+            required(data.packet, "packet")?.create_many_log_record,
+            "ids",
+        )
+    }
+
+    /// Stores one record and returns it as stored.
+    pub async fn create_log_record(
+        &self,
+        bot_id: &str,
+        record: NewLogRecord,
+        key: Option<&str>,
+    ) -> Result<LogRecord, DataSpaceError> {
+        let variables = create_log_record::Variables {
+            key: idempotency_key(key),
+            input: create_log_record::_CreateLogRecordInput::for_bot(bot_id, record),
+        };
+        let data = self.run::<CreateLogRecord>(variables, Retry::Safe).await?;
+        let packet = required(data.packet, "packet")?;
+        Ok(required(packet.create_log_record, "created record")?.into())
+    }
+
+    /// One page of a bot's records, newest first, as [`LogRecordFilter`] selects them.
+    pub async fn search_log_records(
+        &self,
+        filter: &LogRecordFilter,
+    ) -> Result<LogRecordPage, DataSpaceError> {
+        let variables = filter.variables()?;
+        let found = self
+            .run::<SearchLogRecordsFiltered>(variables, Retry::Safe)
+            .await?;
+        let found = found.search_log_record;
+        let records: Vec<LogRecord> = found.elems.into_iter().map(LogRecord::from).collect();
+        let more = (records.len() as i64) < found.count && records.len() as i64 == filter.limit;
+        let next_cursor = more
+            .then(|| records.last().map(|record| record.id.clone()))
+            .flatten();
+        Ok(LogRecordPage {
+            records,
+            count: found.count,
+            next_cursor,
+        })
+    }
+
+    /// Records matching a program-written condition (see [`Search`]).
+    pub async fn search_log_records_by(
+        &self,
+        search: Search,
+    ) -> Result<Page<LogRecord>, DataSpaceError> {
+        let variables = search_log_record::Variables {
+            cond: search.cond,
+            limit: search.limit,
+            offset: search.offset,
+            sort: Some(search.sort.into_iter().map(Into::into).collect()),
+        };
+        let found = self.run::<SearchLogRecord>(variables, Retry::Safe).await?;
+        let found = found.search_log_record;
+        Ok(Page::convert(found.elems, found.count))
+    }
+
+    /// The record with this id, if any.
+    pub async fn get_log_record(&self, id: &str) -> Result<Option<LogRecord>, DataSpaceError> {
+        let variables = get_log_record::Variables {
+            id: id.to_owned(),
+            fail_on_empty: false,
+        };
+        let data = self.run::<GetLogRecord>(variables, Retry::Safe).await?;
+        let found = data.packet.and_then(|packet| packet.get_log_record);
+        Ok(found.map(LogRecord::from))
+    }
+
+    pub async fn update_log_record(
+        &self,
+        update: LogRecordUpdate,
+        version: Option<Long>,
+        key: Option<&str>,
+    ) -> Result<LogRecord, DataSpaceError> {
+        let variables = update_log_record::Variables {
+            key: idempotency_key(key),
+            version,
+            input: update.into(),
+        };
+        let data = self.run::<UpdateLogRecord>(variables, Retry::Safe).await?;
+        let packet = required(data.packet, "packet")?;
+        Ok(required(packet.update_log_record, "updated record")?.into())
+    }
+
+    /// Deletes a record; a missing one is [`DataSpaceError::NotFound`].
+    pub async fn delete_log_record(
+        &self,
+        id: &str,
+        key: Option<&str>,
+    ) -> Result<(), DataSpaceError> {
+        let variables = delete_log_record::Variables {
+            key: idempotency_key(key),
+            id: id.to_owned(),
+        };
+        let data = self.run::<DeleteLogRecord>(variables, Retry::Safe).await?;
+        deleted(required(data.packet, "packet")?.delete_log_record, "record")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter() -> LogRecordFilter {
+        LogRecordFilter {
+            bot: "7".into(),
+            limit: 10,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_condition_names_only_placeholders_of_the_filters_in_use() {
+        assert_eq!(filter().cond(), "it.bot == ${bot}");
+        let full = LogRecordFilter {
+            levels: vec!["error".into(), "warning".into(), "error".into()],
+            from: Some("2024-01-01T00:00:00".into()),
+            to: Some("2024-02-01T00:00:00".into()),
+            request_id: Some("RP1' || 1==1 || '".into()),
+            contains: Some("50%_off".into()),
+            before: Some("42".into()),
+            ..filter()
+        };
+        assert_eq!(
+            full.cond(),
+            "it.bot == ${bot} && it.level $in [${level0}, ${level1}] \
+             && it.eventAt >= ${from} && it.eventAt < ${to} && it.requestId == ${requestId} \
+             && it.message $like ${contains} && it.$id < ${before}"
+        );
+        let variables = full.variables().unwrap();
+        assert_eq!(
+            (variables.level0.as_str(), variables.level1.as_str()),
+            ("error", "warning")
+        );
+        assert_eq!(variables.level2, "");
+        assert_eq!(variables.request_id, "RP1' || 1==1 || '");
+        assert_eq!(variables.contains, r"%50\%\_off%");
+        assert_eq!(variables.before, 42);
+    }
+
+    #[test]
+    fn bad_pages_and_cursors_are_refused_before_any_call() {
+        let zero = LogRecordFilter {
+            limit: 0,
+            ..filter()
+        };
+        assert!(matches!(zero.variables(), Err(DataSpaceError::Invalid(_))));
+        for cursor in ["", "abc", "-1", "0", "1 || 1"] {
+            let bad = LogRecordFilter {
+                before: Some(cursor.into()),
+                ..filter()
+            };
+            assert!(
+                matches!(bad.variables(), Err(DataSpaceError::Invalid(_))),
+                "{cursor}"
+            );
+        }
+        let many = LogRecordFilter {
+            levels: (0..7).map(|n| format!("l{n}")).collect(),
+            ..filter()
+        };
+        assert!(matches!(many.variables(), Err(DataSpaceError::Invalid(_))));
+    }
+
+    #[test]
+    fn contains_escapes_like_wildcards() {
+        assert_eq!(like_contains("abc"), "%abc%");
+        assert_eq!(like_contains(r"a\b%c_"), r"%a\\b\%c\_%");
+    }
+}

@@ -132,7 +132,10 @@ impl DataSpaceClient {
             offset: search.offset,
             sort: Some(search.sort.into_iter().map(Into::into).collect()),
         };
-        let found = self.run::<SearchLogUser>(variables, Retry::Safe).await?.search_log_user;
+        let found = self
+            .run::<SearchLogUser>(variables, Retry::Safe)
+            .await?
+            .search_log_user;
         Ok(Page::convert(found.elems, found.count))
     }
 
@@ -144,8 +147,15 @@ impl DataSpaceClient {
         let variables = search_log_user_by_username::Variables {
             username: username.to_owned(),
         };
-        let found = self.run::<SearchLogUserByUsername>(variables, Retry::Safe).await?;
-        Ok(found.search_log_user.elems.into_iter().next().map(LogUser::from))
+        let found = self
+            .run::<SearchLogUserByUsername>(variables, Retry::Safe)
+            .await?;
+        Ok(found
+            .search_log_user
+            .elems
+            .into_iter()
+            .next()
+            .map(LogUser::from))
     }
 
     /// The user with this id, if any.
@@ -155,7 +165,10 @@ impl DataSpaceClient {
             fail_on_empty: false,
         };
         let data = self.run::<GetLogUser>(variables, Retry::Safe).await?;
-        Ok(data.packet.and_then(|packet| packet.get_log_user).map(LogUser::from))
+        Ok(data
+            .packet
+            .and_then(|packet| packet.get_log_user)
+            .map(LogUser::from))
     }
 
     /// Creates a user; a taken username is [`DataSpaceError::UniqueViolation`].
@@ -183,7 +196,9 @@ impl DataSpaceClient {
             key: idempotency_key(key),
             input: users.into_iter().map(Into::into).collect(),
         };
-        let data = self.run::<CreateManyLogUser>(variables, Retry::Safe).await?;
+        let data = self
+            .run::<CreateManyLogUser>(variables, Retry::Safe)
+            .await?;
         required(required(data.packet, "packet")?.create_many_log_user, "ids")
     }
 
