@@ -6,6 +6,8 @@ use crate::apig::{AppCredentials, SigningMiddleware};
 use bytes::Bytes;
 use graphql_client::GraphQLQuery;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -124,8 +126,9 @@ impl DataSpaceClient {
         variables: Q::Variables,
         safety: Retry,
     ) -> Result<Q::ResponseData, DataSpaceError> {
-        let query = Q::build_query(variables);
+        let mut query = Q::build_query(variables);
         let operation = query.operation_name;
+        query.query = operation_document(query.query, operation);
         // Serialized once: every attempt sends (and signs) the same bytes, idempotence key included.
         let body = Bytes::from(serde_json::to_vec(&query).map_err(|error| {
             DataSpaceError::Invalid(format!("variables of {operation}: {error}"))
@@ -201,9 +204,206 @@ fn parse_response<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// The part of a query file one operation needs: the operation and the fragments it spreads,
+/// transitively. graphql_client sends the whole file with `operationName`, and a server parses
+/// and validates all of it on every call (with ~8 operations per file that tripled the cost of a
+/// one-record insert on the local DataSpace). Computed once per operation; a document this
+/// cannot split is sent whole.
+fn operation_document(document: &'static str, operation: &'static str) -> &'static str {
+    type Cache = Mutex<HashMap<(usize, &'static str), &'static str>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = (document.as_ptr() as usize, operation);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(trimmed) = cache.lock().ok().and_then(|cache| cache.get(&key).copied()) {
+        return trimmed;
+    }
+    let trimmed: &'static str = match trim_document(document, operation) {
+        // One small string per operation of the program, kept for its lifetime.
+        Some(trimmed) => Box::leak(trimmed.into_boxed_str()),
+        None => document,
+    };
+    if let Ok(mut cache) = cache.lock() {
+        cache.insert(key, trimmed);
+    }
+    trimmed
+}
+
+/// A top-level definition of a GraphQL document: its kind, name, text and fragment spreads.
+struct Definition<'a> {
+    keyword: &'a str,
+    name: &'a str,
+    text: &'a str,
+    spreads: Vec<&'a str>,
+}
+
+fn trim_document(document: &str, operation: &str) -> Option<String> {
+    let definitions = split_definitions(document)?;
+    let find = |keyword_is_fragment: bool, name: &str| {
+        definitions.iter().find(|definition| {
+            (definition.keyword == "fragment") == keyword_is_fragment && definition.name == name
+        })
+    };
+    let mut needed = vec![find(false, operation)?];
+    let mut index = 0;
+    while index < needed.len() {
+        for spread in &needed[index].spreads {
+            let fragment = find(true, spread)?;
+            if !needed.iter().any(|known| std::ptr::eq(*known, fragment)) {
+                needed.push(fragment);
+            }
+        }
+        index += 1;
+    }
+    Some(
+        needed
+            .iter()
+            .map(|definition| definition.text)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// Splits a document at its top-level braces, skipping comments and strings (block strings
+/// included), and notes each definition's `...Name` spreads. `None` if it is not balanced.
+fn split_definitions(document: &str) -> Option<Vec<Definition<'_>>> {
+    let bytes = document.as_bytes();
+    let mut definitions = Vec::new();
+    let mut position = 0;
+    let mut start: Option<usize> = None;
+    let mut depth = 0usize;
+    let mut spreads = Vec::new();
+    while position < bytes.len() {
+        match bytes[position] {
+            b'#' => {
+                while position < bytes.len() && bytes[position] != b'\n' {
+                    position += 1;
+                }
+                continue;
+            }
+            b'"' if document[position..].starts_with("\"\"\"") => {
+                let end = document[position + 3..].find("\"\"\"")?;
+                position += 3 + end + 3;
+                continue;
+            }
+            b'"' => {
+                position += 1;
+                while position < bytes.len() && bytes[position] != b'"' {
+                    position += if bytes[position] == b'\\' { 2 } else { 1 };
+                }
+                position += 1;
+                continue;
+            }
+            byte if byte.is_ascii_whitespace() || byte == b',' => {}
+            _ if start.is_none() => start = Some(position),
+            _ => {}
+        }
+        match bytes[position] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    let text = &document[start.take()?..=position];
+                    let mut words = text
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .filter(|word| !word.is_empty());
+                    let keyword = words.next()?;
+                    let name =
+                        if matches!(keyword, "query" | "mutation" | "subscription" | "fragment") {
+                            words.next().unwrap_or_default()
+                        } else {
+                            ""
+                        };
+                    definitions.push(Definition {
+                        keyword,
+                        name,
+                        text,
+                        spreads: std::mem::take(&mut spreads),
+                    });
+                }
+            }
+            b'.' if document[position..].starts_with("...") => {
+                let rest = document[position + 3..].trim_start();
+                let name_length = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                let name = &rest[..name_length];
+                // `... on Type` is an inline fragment, not a spread.
+                if !name.is_empty() && name != "on" {
+                    spreads.push(name);
+                }
+                position += 3;
+                continue;
+            }
+            _ => {}
+        }
+        position += 1;
+    }
+    (depth == 0 && start.is_none()).then_some(definitions)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DOCUMENT: &str = r#"
+# A comment with { braces } and "quotes".
+fragment A on T { id ...B }
+fragment B on T { name }
+fragment Unused on T { x }
+query First($v: String!) {
+  search(cond: "it.name == '}' && ${v} != \"{\"") @strExpr(string: $v) { elems { ...A } count }
+}
+"""A block string with } inside"""
+query Second { search { count ... on T { id } } }
+"#;
+
+    #[test]
+    fn an_operation_is_sent_with_only_the_fragments_it_needs() {
+        let first = trim_document(DOCUMENT, "First").unwrap();
+        assert!(first.starts_with("query First($v: String!)"), "{first}");
+        assert!(first.contains("fragment A on T { id ...B }"));
+        assert!(first.contains("fragment B on T { name }"));
+        assert!(
+            !first.contains("Unused") && !first.contains("Second"),
+            "{first}"
+        );
+        assert!(
+            first.contains(r#"${v} != \"{\""#),
+            "strings are kept whole: {first}"
+        );
+        let second = trim_document(DOCUMENT, "Second").unwrap();
+        assert_eq!(second, "query Second { search { count ... on T { id } } }");
+    }
+
+    #[test]
+    fn documents_that_cannot_be_split_are_sent_whole() {
+        assert_eq!(trim_document(DOCUMENT, "Missing"), None);
+        assert_eq!(trim_document("query Q { a { b }", "Q"), None);
+        assert_eq!(trim_document("query Q { ...Gone }", "Q"), None);
+        let whole = "query Q { ...Gone }";
+        assert_eq!(operation_document(whole, "Q"), whole);
+    }
+
+    #[test]
+    fn the_project_queries_split_into_their_operations() {
+        use crate::dataspace::operations::log_record::{
+            create_many_log_record, search_log_records_filtered,
+        };
+        let document = search_log_records_filtered::QUERY;
+        let trimmed = operation_document(document, "SearchLogRecordsFiltered");
+        assert!(
+            trimmed.starts_with("query SearchLogRecordsFiltered("),
+            "{trimmed}"
+        );
+        assert!(trimmed.contains("fragment LogRecordFields on _E_LogRecord"));
+        assert_eq!(
+            trimmed.matches("query ").count() + trimmed.matches("mutation ").count(),
+            1
+        );
+        let insert = operation_document(create_many_log_record::QUERY, "CreateManyLogRecord");
+        assert!(!insert.contains("fragment"), "{insert}");
+        assert!(insert.len() * 5 < create_many_log_record::QUERY.len());
+    }
 
     #[test]
     fn backoff_ceilings_double_from_base_up_to_the_cap() {
