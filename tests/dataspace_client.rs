@@ -995,6 +995,120 @@ async fn retries_stop_at_the_budget_and_unsafe_calls_are_not_retried() {
     assert_eq!(served.load(Ordering::SeqCst), 1, "a 500 is not retried");
 }
 
+/// A proxy in front of the real DataSpace that passes every request on (signature headers
+/// untouched, `host` included) but answers the first one with a 502, as if the response had
+/// been lost after DataSpace committed the packet.
+async fn lossy_proxy(target: String) -> (String, Arc<AtomicUsize>) {
+    use axum::{
+        body::Bytes,
+        extract::Request,
+        http::StatusCode,
+        response::{IntoResponse, Response},
+        routing::any,
+    };
+    let forwarded = Arc::new(AtomicUsize::new(0));
+    let counter = forwarded.clone();
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().fallback(any(move |request: Request| {
+        let (http, target, counter) = (http.clone(), target.clone(), counter.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let body: Bytes = axum::body::to_bytes(body, 1 << 24).await.unwrap();
+            let mut headers = parts.headers.clone();
+            headers.remove(http::header::CONTENT_LENGTH);
+            let answer = http
+                .post(&target)
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
+            let text = answer.text().await.unwrap();
+            let response: Response = if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                (StatusCode::BAD_GATEWAY, "upstream connection reset").into_response()
+            } else {
+                (
+                    status,
+                    [(http::header::CONTENT_TYPE, "application/json")],
+                    text,
+                )
+                    .into_response()
+            };
+            response
+        }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{address}/graphql"), forwarded)
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_was_lost_is_retried_and_lands_once() {
+    let h = start().await;
+    let bot = h.client.create_bot(new_bot("df", "o"), None).await.unwrap();
+    let (proxy, forwarded) = lossy_proxy(h.running.url.clone()).await;
+    let through_proxy = quick(&proxy, 3);
+    let batch = (0..4)
+        .map(|n| record("info", &format!("m{n}"), "2026-11-22T08:00:00"))
+        .collect();
+    let ids = through_proxy
+        .create_log_records(&bot.id, batch, None)
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 4);
+    assert_eq!(
+        forwarded.load(Ordering::SeqCst),
+        2,
+        "DataSpace saw the packet twice"
+    );
+    let filter = LogRecordFilter {
+        bot: bot.id.clone(),
+        limit: 100,
+        ..Default::default()
+    };
+    let stored = h.client.search_log_records(&filter).await.unwrap();
+    assert_eq!(stored.count, 4, "the replayed packet wrote nothing");
+    let mut stored_ids: Vec<String> = stored.records.into_iter().map(|r| r.id).collect();
+    stored_ids.reverse();
+    assert_eq!(stored_ids, ids);
+}
+
+#[tokio::test]
+async fn one_client_serves_concurrent_callers() {
+    let h = start().await;
+    let bot = h.client.create_bot(new_bot("df", "o"), None).await.unwrap();
+    let writers = (0..16).map(|writer| {
+        let client = h.client.clone();
+        let bot = bot.id.clone();
+        async move {
+            let batch = (0..5)
+                .map(|n| record("info", &format!("w{writer} m{n}"), "2026-11-22T08:00:00"))
+                .collect();
+            client
+                .create_log_records(&bot, batch, None)
+                .await
+                .unwrap()
+                .len()
+        }
+    });
+    let written: usize = futures_util::future::join_all(writers)
+        .await
+        .into_iter()
+        .sum();
+    assert_eq!(written, 80);
+    let filter = LogRecordFilter {
+        bot: bot.id,
+        limit: 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        h.client.search_log_records(&filter).await.unwrap().count,
+        80
+    );
+}
+
 #[test]
 fn operations_send_their_name_and_the_whole_document() {
     let body = Ping::build_query(ping::Variables);

@@ -81,6 +81,11 @@ pub struct DataSpaceClient {
 
 impl DataSpaceClient {
     pub fn new(settings: ClientSettings) -> Result<Self, DataSpaceError> {
+        if settings.timeout.is_zero() {
+            return Err(DataSpaceError::Invalid(
+                "the DataSpace timeout must be above zero".into(),
+            ));
+        }
         let url = reqwest::Url::parse(&settings.url).map_err(|error| {
             DataSpaceError::Invalid(format!("DataSpace URL {:?}: {error}", settings.url))
         })?;
@@ -446,15 +451,20 @@ query Second { search { count ... on T { id } } }
     }
 
     #[test]
-    fn a_bad_url_is_invalid() {
-        let error = DataSpaceClient::new(ClientSettings {
-            url: "not a url".into(),
+    fn bad_settings_are_invalid() {
+        let settings = |url: &str, timeout: Duration| ClientSettings {
+            url: url.into(),
             credentials: AppCredentials::new("k", "s"),
-            timeout: Duration::from_secs(1),
+            timeout,
             retries: 0,
-        })
-        .unwrap_err();
-        assert!(matches!(error, DataSpaceError::Invalid(_)), "{error:?}");
+        };
+        for settings in [
+            settings("not a url", Duration::from_secs(1)),
+            settings("http://127.0.0.1:9/graphql", Duration::ZERO),
+        ] {
+            let error = DataSpaceClient::new(settings).unwrap_err();
+            assert!(matches!(error, DataSpaceError::Invalid(_)), "{error:?}");
+        }
     }
 
     #[derive(Debug, serde::Deserialize, PartialEq)]

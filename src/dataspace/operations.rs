@@ -119,6 +119,11 @@ impl<T> Page<T> {
     }
 }
 
+/// The `sort` variable of a search: absent when there is no criterion.
+fn sort_variable<T: From<SortBy>>(sort: Vec<SortBy>) -> Option<Vec<T>> {
+    (!sort.is_empty()).then(|| sort.into_iter().map(Into::into).collect())
+}
+
 /// The caller's idempotence key, or a fresh UUID v4: every write carries one so it can be retried.
 pub fn idempotency_key(key: Option<&str>) -> String {
     match key {

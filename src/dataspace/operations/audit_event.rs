@@ -1,7 +1,7 @@
 //! `AuditEvent`: the generated operations of `queries/audit_event.graphql` and the client's
 //! audit methods.
 
-use super::{_DateTime, Long, Page, Search, deleted, idempotency_key, required};
+use super::{_DateTime, Long, Page, Search, deleted, idempotency_key, required, sort_variable};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -97,7 +97,7 @@ impl DataSpaceClient {
             cond: search.cond,
             limit: search.limit,
             offset: search.offset,
-            sort: Some(search.sort.into_iter().map(Into::into).collect()),
+            sort: sort_variable(search.sort),
         };
         let found = self.run::<SearchAuditEvent>(variables, Retry::Safe).await?;
         let found = found.search_audit_event;

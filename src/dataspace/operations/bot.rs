@@ -1,6 +1,8 @@
 //! `Bot`: the generated operations of `queries/bot.graphql` and the client's bot methods.
 
-use super::{_DateTime, Long, Page, Redacted, Search, deleted, idempotency_key, required};
+use super::{
+    _DateTime, Long, Page, Redacted, Search, deleted, idempotency_key, required, sort_variable,
+};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -157,7 +159,7 @@ impl DataSpaceClient {
             cond: search.cond,
             limit: search.limit,
             offset: search.offset,
-            sort: Some(search.sort.into_iter().map(Into::into).collect()),
+            sort: sort_variable(search.sort),
         };
         let found = self
             .run::<SearchBot>(variables, Retry::Safe)

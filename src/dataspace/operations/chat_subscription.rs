@@ -1,7 +1,7 @@
 //! `ChatSubscription`: the generated operations of `queries/chat_subscription.graphql` and the
 //! client's subscription methods.
 
-use super::{_DateTime, Long, Page, Search, deleted, idempotency_key, required};
+use super::{_DateTime, Long, Page, Search, deleted, idempotency_key, required, sort_variable};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -102,7 +102,7 @@ impl DataSpaceClient {
             cond: search.cond,
             limit: search.limit,
             offset: search.offset,
-            sort: Some(search.sort.into_iter().map(Into::into).collect()),
+            sort: sort_variable(search.sort),
         };
         let found = self
             .run::<SearchChatSubscription>(variables, Retry::Safe)

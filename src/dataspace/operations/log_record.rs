@@ -1,7 +1,7 @@
 //! `LogRecord`: the generated operations of `queries/log_record.graphql`, the filtered,
 //! cursor-paged search, and the client's record methods (batch ingest in one packet).
 
-use super::{_DateTime, Long, Page, Search, deleted, idempotency_key, required};
+use super::{_DateTime, Long, Page, Search, deleted, idempotency_key, required, sort_variable};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -350,7 +350,7 @@ impl DataSpaceClient {
             cond: search.cond,
             limit: search.limit,
             offset: search.offset,
-            sort: Some(search.sort.into_iter().map(Into::into).collect()),
+            sort: sort_variable(search.sort),
         };
         let found = self.run::<SearchLogRecord>(variables, Retry::Safe).await?;
         let found = found.search_log_record;

@@ -1,7 +1,9 @@
 //! `LogUser`: the generated operations of `queries/log_user.graphql` and the client's methods
 //! for the users of `/send_logs`.
 
-use super::{_DateTime, Long, Page, Redacted, Search, deleted, idempotency_key, required};
+use super::{
+    _DateTime, Long, Page, Redacted, Search, deleted, idempotency_key, required, sort_variable,
+};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -130,7 +132,7 @@ impl DataSpaceClient {
             cond: search.cond,
             limit: search.limit,
             offset: search.offset,
-            sort: Some(search.sort.into_iter().map(Into::into).collect()),
+            sort: sort_variable(search.sort),
         };
         let found = self
             .run::<SearchLogUser>(variables, Retry::Safe)
