@@ -103,6 +103,17 @@ async fn bots_are_created_read_updated_and_deleted() {
         Some(created.clone())
     );
     assert_eq!(client.find_bot_by_name("DF").await.unwrap(), None);
+    assert_eq!(
+        client
+            .find_bot_by_auth_token_hash("hash-of-df")
+            .await
+            .unwrap(),
+        Some(created.clone())
+    );
+    assert_eq!(
+        client.find_bot_by_auth_token_hash("hash-of").await.unwrap(),
+        None
+    );
 
     let update = BotUpdate {
         id: created.id.clone(),

@@ -23,6 +23,7 @@ macro_rules! bot_operation {
 
 bot_operation!(SearchBot);
 bot_operation!(SearchBotByName);
+bot_operation!(SearchBotByAuthTokenHash);
 bot_operation!(SearchBotsByOwner);
 bot_operation!(GetBot);
 bot_operation!(CreateBot);
@@ -127,6 +128,7 @@ convert_fields!(
     Bot, { id, agg_version, name, owner_uid, messenger, bot_token, auth_token_hash, created_at, status }
     from search_bot::BotFields,
     search_bot_by_name::BotFields,
+    search_bot_by_auth_token_hash::BotFields,
     search_bots_by_owner::BotFields,
     get_bot::BotFields,
     create_bot::BotFields,
@@ -174,6 +176,21 @@ impl DataSpaceClient {
             name: name.to_owned(),
         };
         let found = self.run::<SearchBotByName>(variables, Retry::Safe).await?;
+        Ok(found.search_bot.elems.into_iter().next().map(Bot::from))
+    }
+
+    /// The bot whose `authTokenHash` is exactly `hash`, if any. The caller hashes the token it
+    /// was given; the lookup cannot match anything but that value.
+    pub async fn find_bot_by_auth_token_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<Bot>, DataSpaceError> {
+        let variables = search_bot_by_auth_token_hash::Variables {
+            hash: hash.to_owned(),
+        };
+        let found = self
+            .run::<SearchBotByAuthTokenHash>(variables, Retry::Safe)
+            .await?;
         Ok(found.search_bot.elems.into_iter().next().map(Bot::from))
     }
 
