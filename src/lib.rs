@@ -8,3 +8,4 @@
 pub mod apig;
 pub mod cli;
 pub mod dataspace;
+pub mod domain;
