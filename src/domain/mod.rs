@@ -43,3 +43,74 @@ pub use registration::{
     AuditAction, AuditOutcome, RefusalReason, RegistrationPolicy, RegistrationRefused,
 };
 pub use replies::Reply;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every parser answers every input with a value or an error, never a panic: inputs are
+    /// built from fragments that stress byte/char boundaries, separators and white space.
+    #[test]
+    fn parsers_never_panic() {
+        let fragments = [
+            "",
+            " ",
+            "|",
+            "/",
+            "!",
+            "@",
+            "[",
+            "]",
+            "[club1|x]",
+            "T",
+            "t",
+            "Z",
+            "+03:00",
+            "-",
+            ".",
+            ":",
+            "2022-08-14",
+            "14.08.2022",
+            "15:00",
+            "200",
+            "ж",
+            "😀",
+            "\u{0}",
+            "\n",
+            "\u{a0}",
+            "２",
+            "register",
+            "subscription",
+            "help",
+            "token-123",
+        ];
+        let mut inputs = Vec::new();
+        for a in fragments {
+            for b in fragments {
+                for c in ["", " ", "|", "T", "😀", "15:00:00.5"] {
+                    inputs.push(format!("{a}{c}{b}"));
+                    inputs.push(format!("{a}|{b}|{c}"));
+                }
+            }
+        }
+        for input in &inputs {
+            let _ = LogLevel::parse_name(input);
+            let _ = Messenger::parse(input);
+            let _ = BotName::parse(input);
+            let _ = ChatId::parse(input);
+            let _ = Uid::parse(input);
+            let _ = AuthToken::parse(input);
+            let _ = BotToken::parse(input);
+            let _ = UserToken::parse(input);
+            let _ = secrets::user_token_matches(input, input);
+            let _ = parse_event_time(input);
+            let _ = LoggerInfo::parse(input);
+            if let Err(e) = Command::parse(input) {
+                let _ = e.to_string();
+            }
+            for max in [0, 1, 2, 5] {
+                assert!(truncate_message(input, max).chars().count() <= max);
+            }
+        }
+    }
+}
