@@ -9,3 +9,4 @@
 pub mod apig;
 pub mod cli;
 pub mod dataspace;
+pub mod domain;

@@ -1,0 +1,812 @@
+//! A new log record, as a door hands it over to be stored and delivered.
+
+use crate::domain::names::BotName;
+use crate::domain::{FieldError, LogLevel};
+use chrono::{DateTime, Datelike, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+/// Longest message, in characters. Longer messages are refused by [`NewLogRecord`]; a door
+/// that prefers to keep them shortens them first with [`truncate_message`].
+pub const MAX_MESSAGE_CHARS: usize = 16_384;
+/// Longest request id, in characters.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+/// Largest attributes object, in bytes of compact JSON.
+pub const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
+/// Longest `source.user_name`, in characters.
+pub const MAX_USER_NAME_CHARS: usize = 128;
+/// Longest `source.process_name`, in characters.
+pub const MAX_PROCESS_NAME_CHARS: usize = 256;
+/// Longest `source.process_description`, in characters.
+pub const MAX_PROCESS_DESCRIPTION_CHARS: usize = 1024;
+/// Earliest and latest year of an event time; anything outside is a broken clock or a typo.
+pub const EVENT_YEARS: std::ops::RangeInclusive<i32> = 1970..=2100;
+
+const ELLIPSIS: char = '…';
+
+/// `msg` cut to at most `max_chars` characters: if it is longer, its first `max_chars - 1`
+/// characters followed by `…` (never splitting a character). Shorter text is returned as is.
+pub fn truncate_message(msg: &str, max_chars: usize) -> String {
+    match msg.char_indices().nth(max_chars) {
+        None => msg.to_owned(),
+        Some(_) if max_chars == 0 => String::new(),
+        Some(_) => {
+            // Byte offset of the (max_chars - 1)th character: keep everything before it.
+            let cut = msg
+                .char_indices()
+                .nth(max_chars - 1)
+                .map_or(msg.len(), |(i, _)| i);
+            let mut out = String::with_capacity(cut + ELLIPSIS.len_utf8());
+            out.push_str(&msg[..cut]);
+            out.push(ELLIPSIS);
+            out
+        }
+    }
+}
+
+/// Parses an event time into UTC (the stored `_DateTime` has no zone and means UTC).
+///
+/// Accepted, surrounding white space ignored:
+/// - ISO 8601 date and time, separated by `T` or a space, seconds and a fraction optional:
+///   `2022-08-14T15:00:00.123456`, `2022-08-14 15:00`; without a zone it is UTC already;
+/// - the same with a zone, `Z` or `±HH:MM` / `±HHMM` / `±HH`, converted to UTC;
+/// - `DD.MM.YYYY HH:MM` (seconds optional), UTC, as LOGGER_INFO sends it.
+///
+/// The year must be within [`EVENT_YEARS`].
+pub fn parse_event_time(text: &str) -> Result<NaiveDateTime, FieldError> {
+    const FIELD: &str = "event_at";
+    let text = text.trim();
+    let parsed = parse_iso(text).or_else(|| parse_dotted(text));
+    match parsed {
+        Some(at) => check_event_year(at),
+        None => {
+            let shown: String = text.chars().take(40).collect();
+            Err(FieldError::new(
+                FIELD,
+                format!(
+                    "expected an ISO 8601 time such as 2022-08-14T15:00:00 (a zone is optional) \
+                     or DD.MM.YYYY HH:MM, got '{shown}'"
+                ),
+            ))
+        }
+    }
+}
+
+fn parse_iso(text: &str) -> Option<NaiveDateTime> {
+    // Accept a space (or a lower-case t) between date and time: normalize it to `T`.
+    let bytes = text.as_bytes();
+    if bytes.len() < 16 || !matches!(bytes[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let mut normal = String::with_capacity(text.len() + 5);
+    normal.push_str(&text[..10]);
+    normal.push('T');
+    normal.push_str(&text[11..]);
+    if let Some(stripped) = normal
+        .strip_suffix('Z')
+        .or_else(|| normal.strip_suffix('z'))
+    {
+        return parse_naive_iso(stripped);
+    }
+    parse_naive_iso(&normal).or_else(|| parse_offset_iso(&normal))
+}
+
+fn parse_naive_iso(text: &str) -> Option<NaiveDateTime> {
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+}
+
+fn parse_offset_iso(text: &str) -> Option<NaiveDateTime> {
+    // `%#z` reads `+03`, `+0300` and `+03:00`.
+    ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z"]
+        .iter()
+        .find_map(|format| DateTime::parse_from_str(text, format).ok())
+        .map(|at| at.naive_utc())
+}
+
+fn parse_dotted(text: &str) -> Option<NaiveDateTime> {
+    ["%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+}
+
+fn check_event_year(at: NaiveDateTime) -> Result<NaiveDateTime, FieldError> {
+    if EVENT_YEARS.contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err(FieldError::new(
+            "event_at",
+            format!(
+                "the year must be from {} to {}, got {}",
+                EVENT_YEARS.start(),
+                EVENT_YEARS.end(),
+                at.year()
+            ),
+        ))
+    }
+}
+
+/// Where a record came from: the LoggerBot client's `user`, `pid`, `p_name`, `p_description`.
+/// All optional; text is trimmed and an empty text counts as absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogSource {
+    pub user_name: Option<String>,
+    pub pid: Option<i64>,
+    pub process_name: Option<String>,
+    pub process_description: Option<String>,
+}
+
+impl LogSource {
+    fn parse(self) -> Result<LogSource, FieldError> {
+        if let Some(pid) = self.pid
+            && pid < 0
+        {
+            return Err(FieldError::new(
+                "source.pid",
+                format!("must not be negative, got {pid}"),
+            ));
+        }
+        Ok(LogSource {
+            user_name: optional_text("source.user_name", self.user_name, MAX_USER_NAME_CHARS)?,
+            pid: self.pid,
+            process_name: optional_text(
+                "source.process_name",
+                self.process_name,
+                MAX_PROCESS_NAME_CHARS,
+            )?,
+            process_description: optional_text(
+                "source.process_description",
+                self.process_description,
+                MAX_PROCESS_DESCRIPTION_CHARS,
+            )?,
+        })
+    }
+}
+
+/// Trimmed text, `None` when absent or empty; at most `max` characters, no control characters
+/// other than tab and line breaks.
+fn optional_text(
+    field: &'static str,
+    text: Option<String>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
+    let Some(text) = text else { return Ok(None) };
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    let count = trimmed.chars().count();
+    if count > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters, got {count}"),
+        ));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(Some(if trimmed.len() == text.len() {
+        text
+    } else {
+        trimmed.to_owned()
+    }))
+}
+
+/// A log record that passed every check and is ready to be stored. Built with
+/// [`NewLogRecord::builder`]; `receivedAt` is the storing side's business.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewLogRecord {
+    bot: BotName,
+    level: LogLevel,
+    message: String,
+    event_at: NaiveDateTime,
+    request_id: Option<String>,
+    status_code: Option<u16>,
+    source: LogSource,
+    attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+impl NewLogRecord {
+    /// Starts a record with its required parts; [`NewLogRecordBuilder::build`] checks them all.
+    pub fn builder(
+        bot: BotName,
+        level: LogLevel,
+        message: impl Into<String>,
+        event_at: NaiveDateTime,
+    ) -> NewLogRecordBuilder {
+        NewLogRecordBuilder {
+            bot,
+            level,
+            message: message.into(),
+            event_at,
+            request_id: None,
+            status_code: None,
+            source: LogSource::default(),
+            attributes: serde_json::Map::new(),
+        }
+    }
+
+    pub fn bot(&self) -> &BotName {
+        &self.bot
+    }
+
+    pub fn level(&self) -> LogLevel {
+        self.level
+    }
+
+    /// The message, trailing white space removed (leading indentation is kept).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// When the event happened, UTC.
+    pub fn event_at(&self) -> NaiveDateTime {
+        self.event_at
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    pub fn status_code(&self) -> Option<u16> {
+        self.status_code
+    }
+
+    pub fn source(&self) -> &LogSource {
+        &self.source
+    }
+
+    pub fn attributes(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.attributes
+    }
+}
+
+/// Collects a record's parts; nothing is checked until [`NewLogRecordBuilder::build`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct NewLogRecordBuilder {
+    bot: BotName,
+    level: LogLevel,
+    message: String,
+    event_at: NaiveDateTime,
+    request_id: Option<String>,
+    status_code: Option<u16>,
+    source: LogSource,
+    attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+impl NewLogRecordBuilder {
+    pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    pub fn maybe_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    pub fn status_code(mut self, status_code: u16) -> Self {
+        self.status_code = Some(status_code);
+        self
+    }
+
+    pub fn maybe_status_code(mut self, status_code: Option<u16>) -> Self {
+        self.status_code = status_code;
+        self
+    }
+
+    pub fn source(mut self, source: LogSource) -> Self {
+        self.source = source;
+        self
+    }
+
+    pub fn attributes(mut self, attributes: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.attributes = attributes;
+        self
+    }
+
+    /// Checks every part; the error names the first field that is wrong.
+    pub fn build(self) -> Result<NewLogRecord, FieldError> {
+        let message = self.message.trim_end();
+        if message.trim_start().is_empty() {
+            return Err(FieldError::new("message", "must not be empty"));
+        }
+        let count = message.chars().count();
+        if count > MAX_MESSAGE_CHARS {
+            return Err(FieldError::new(
+                "message",
+                format!("must be at most {MAX_MESSAGE_CHARS} characters, got {count}"),
+            ));
+        }
+        let message = if message.len() == self.message.len() {
+            self.message
+        } else {
+            message.to_owned()
+        };
+
+        let event_at = check_event_year(self.event_at)?;
+
+        let request_id = match self.request_id {
+            None => None,
+            Some(id) => {
+                let id = id.trim();
+                let count = id.chars().count();
+                if count > MAX_REQUEST_ID_CHARS {
+                    return Err(FieldError::new(
+                        "request_id",
+                        format!("must be at most {MAX_REQUEST_ID_CHARS} characters, got {count}"),
+                    ));
+                }
+                if id.chars().any(char::is_control) {
+                    return Err(FieldError::new(
+                        "request_id",
+                        "must not contain control characters",
+                    ));
+                }
+                (!id.is_empty()).then(|| id.to_owned())
+            }
+        };
+
+        if let Some(code) = self.status_code
+            && !(100..=599).contains(&code)
+        {
+            return Err(FieldError::new(
+                "status_code",
+                format!("must be an HTTP status from 100 to 599, got {code}"),
+            ));
+        }
+
+        let source = self.source.parse()?;
+
+        if !self.attributes.is_empty() {
+            // Serializing a Map of Values cannot fail.
+            let size = serde_json::to_string(&self.attributes)
+                .map(|json| json.len())
+                .unwrap_or(usize::MAX);
+            if size > MAX_ATTRIBUTES_BYTES {
+                return Err(FieldError::new(
+                    "attributes",
+                    format!("must be at most {MAX_ATTRIBUTES_BYTES} bytes as JSON, got {size}"),
+                ));
+            }
+        }
+
+        Ok(NewLogRecord {
+            bot: self.bot,
+            level: self.level,
+            message,
+            event_at,
+            request_id,
+            status_code: self.status_code,
+            source,
+            attributes: self.attributes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use serde_json::json;
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .unwrap()
+            .and_hms_opt(h, mi, s)
+            .unwrap()
+    }
+
+    fn bot() -> BotName {
+        BotName::parse("df").unwrap()
+    }
+
+    fn base() -> NewLogRecordBuilder {
+        NewLogRecord::builder(bot(), LogLevel::Info, "hello", at(2022, 8, 14, 15, 0, 0))
+    }
+
+    // --- truncate_message ---
+
+    #[test]
+    fn truncate_keeps_short_messages() {
+        assert_eq!(truncate_message("hello", 5), "hello");
+        assert_eq!(truncate_message("hello", 100), "hello");
+        assert_eq!(truncate_message("", 0), "");
+        assert_eq!(truncate_message("", 3), "");
+    }
+
+    #[test]
+    fn truncate_cuts_and_appends_ellipsis() {
+        assert_eq!(truncate_message("hello world", 6), "hello…");
+        assert_eq!(truncate_message("hello", 4), "hel…");
+        assert_eq!(truncate_message("hello", 1), "…");
+        assert_eq!(truncate_message("hello", 0), "");
+        assert_eq!(truncate_message("hello!", 5).chars().count(), 5);
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate_message("привет мир", 7), "привет…");
+        assert_eq!(truncate_message("😀😀😀😀", 3), "😀😀…");
+        assert_eq!(truncate_message("日本語テキスト", 7), "日本語テキスト");
+        let long = "ж".repeat(MAX_MESSAGE_CHARS + 10);
+        let cut = truncate_message(&long, MAX_MESSAGE_CHARS);
+        assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS);
+        assert!(cut.ends_with('…'));
+        // A truncated message is always accepted.
+        assert!(
+            NewLogRecord::builder(bot(), LogLevel::Info, cut, at(2022, 1, 1, 0, 0, 0))
+                .build()
+                .is_ok()
+        );
+    }
+
+    // --- parse_event_time ---
+
+    #[test]
+    fn parses_iso_without_zone_as_utc() {
+        let table = [
+            ("2022-08-14T15:00:00", at(2022, 8, 14, 15, 0, 0)),
+            ("2022-08-14 15:00:00", at(2022, 8, 14, 15, 0, 0)),
+            ("2022-08-14t15:00:00", at(2022, 8, 14, 15, 0, 0)),
+            ("2022-08-14T15:00", at(2022, 8, 14, 15, 0, 0)),
+            ("2022-08-14 15:07", at(2022, 8, 14, 15, 7, 0)),
+            ("  2022-08-14T15:00:59 \n", at(2022, 8, 14, 15, 0, 59)),
+            ("1970-01-01T00:00:00", at(1970, 1, 1, 0, 0, 0)),
+            ("2100-12-31T23:59:59", at(2100, 12, 31, 23, 59, 59)),
+        ];
+        for (text, want) in table {
+            assert_eq!(parse_event_time(text), Ok(want), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn parses_fractions() {
+        let base = at(2020, 2, 22, 11, 49, 10);
+        let table = [
+            ("2020-02-22T11:49:10.123", 123_000_000),
+            ("2020-02-22T11:49:10.123456", 123_456_000),
+            ("2020-02-22 11:49:10.5", 500_000_000),
+            ("2020-02-22T11:49:10.123456789", 123_456_789),
+            ("2020-02-22T11:49:10.123Z", 123_000_000),
+        ];
+        for (text, nanos) in table {
+            let want = base + chrono::Duration::nanoseconds(nanos);
+            assert_eq!(parse_event_time(text), Ok(want), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn converts_zones_to_utc() {
+        let table = [
+            ("2022-08-14T15:00:00Z", at(2022, 8, 14, 15, 0, 0)),
+            ("2022-08-14T15:00:00z", at(2022, 8, 14, 15, 0, 0)),
+            ("2022-08-14T15:00:00+00:00", at(2022, 8, 14, 15, 0, 0)),
+            ("2022-08-14T15:00:00+03:00", at(2022, 8, 14, 12, 0, 0)),
+            ("2022-08-14 15:00:00+0300", at(2022, 8, 14, 12, 0, 0)),
+            ("2022-08-14T15:00:00+03", at(2022, 8, 14, 12, 0, 0)),
+            (
+                "2022-08-14T15:00:00.250-05:30",
+                at(2022, 8, 14, 20, 30, 0) + chrono::Duration::milliseconds(250),
+            ),
+            ("2022-08-14T01:00+05:00", at(2022, 8, 13, 20, 0, 0)),
+            ("2022-12-31T23:30:00-01:00", at(2023, 1, 1, 0, 30, 0)),
+        ];
+        for (text, want) in table {
+            assert_eq!(parse_event_time(text), Ok(want), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn parses_dotted_dates() {
+        let table = [
+            ("14.08.2022 15:00", at(2022, 8, 14, 15, 0, 0)),
+            (" 14.08.2022 15:00 ", at(2022, 8, 14, 15, 0, 0)),
+            ("14.08.2022 15:00:30", at(2022, 8, 14, 15, 0, 30)),
+            ("01.01.1970 00:00", at(1970, 1, 1, 0, 0, 0)),
+        ];
+        for (text, want) in table {
+            assert_eq!(parse_event_time(text), Ok(want), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_malformed_times() {
+        for bad in [
+            "",
+            "now",
+            "2022-08-14",
+            "2022-08-14T",
+            "2022-08-14T25:00:00",
+            "2022-02-30T10:00:00",
+            "2022-08-14T15:00:00+25:00",
+            "2022-08-14T15:00:00 UTC",
+            "14.08.2022",
+            "14/08/2022 15:00",
+            "32.08.2022 15:00",
+            "1660489200",
+            "2022-08-14T15:00:00Zjunk",
+            "２０２２-08-14T15:00:00",
+        ] {
+            let err = parse_event_time(bad).unwrap_err();
+            assert_eq!(err.field(), "event_at", "{bad:?}");
+            assert!(err.problem().contains("expected"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn refuses_absurd_years() {
+        for bad in [
+            "1969-12-31T23:59:59",
+            "2101-01-01T00:00:00",
+            "01.01.0001 00:00",
+            "1970-01-01T01:00:00+02:00",
+        ] {
+            let err = parse_event_time(bad).unwrap_err();
+            assert!(
+                err.problem().contains("year must be from 1970 to 2100"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_time_is_shown_shortened() {
+        let err = parse_event_time(&"x".repeat(1000)).unwrap_err();
+        assert!(err.to_string().len() < 200);
+    }
+
+    // --- NewLogRecord ---
+
+    #[test]
+    fn builds_a_full_record() {
+        let mut attrs = serde_json::Map::new();
+        attrs.insert("k".into(), json!("v"));
+        let record = base()
+            .request_id("  RP123 ")
+            .status_code(200)
+            .source(LogSource {
+                user_name: Some(" alice ".into()),
+                pid: Some(4242),
+                process_name: Some("worker".into()),
+                process_description: Some("".into()),
+            })
+            .attributes(attrs.clone())
+            .build()
+            .unwrap();
+        assert_eq!(record.bot().as_str(), "df");
+        assert_eq!(record.level(), LogLevel::Info);
+        assert_eq!(record.message(), "hello");
+        assert_eq!(record.event_at(), at(2022, 8, 14, 15, 0, 0));
+        assert_eq!(record.request_id(), Some("RP123"));
+        assert_eq!(record.status_code(), Some(200));
+        assert_eq!(record.source().user_name.as_deref(), Some("alice"));
+        assert_eq!(record.source().pid, Some(4242));
+        assert_eq!(record.source().process_name.as_deref(), Some("worker"));
+        assert_eq!(record.source().process_description, None);
+        assert_eq!(record.attributes(), &attrs);
+    }
+
+    #[test]
+    fn builds_a_minimal_record() {
+        let record = base().build().unwrap();
+        assert_eq!(record.request_id(), None);
+        assert_eq!(record.status_code(), None);
+        assert_eq!(record.source(), &LogSource::default());
+        assert!(record.attributes().is_empty());
+        let none = base()
+            .maybe_request_id(None)
+            .maybe_status_code(None)
+            .build()
+            .unwrap();
+        assert_eq!(none, record);
+        assert_eq!(base().request_id("   ").build().unwrap().request_id(), None);
+    }
+
+    #[test]
+    fn message_rules() {
+        for empty in ["", "   ", "\n\t"] {
+            let err = NewLogRecord::builder(bot(), LogLevel::Info, empty, at(2022, 1, 1, 0, 0, 0))
+                .build()
+                .unwrap_err();
+            assert_eq!(err.to_string(), "message: must not be empty");
+        }
+        let keep = NewLogRecord::builder(
+            bot(),
+            LogLevel::Error,
+            "  Traceback:\n    line 1\n",
+            at(2022, 1, 1, 0, 0, 0),
+        )
+        .build()
+        .unwrap();
+        assert_eq!(keep.message(), "  Traceback:\n    line 1");
+
+        let max = "ы".repeat(MAX_MESSAGE_CHARS);
+        assert!(
+            NewLogRecord::builder(bot(), LogLevel::Info, max.clone(), at(2022, 1, 1, 0, 0, 0))
+                .build()
+                .is_ok()
+        );
+        let err = NewLogRecord::builder(
+            bot(),
+            LogLevel::Info,
+            format!("{max}ы"),
+            at(2022, 1, 1, 0, 0, 0),
+        )
+        .build()
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "message: must be at most 16384 characters, got 16385"
+        );
+        // Trailing white space does not count against the limit.
+        assert!(
+            NewLogRecord::builder(
+                bot(),
+                LogLevel::Info,
+                format!("{max}\n\n"),
+                at(2022, 1, 1, 0, 0, 0)
+            )
+            .build()
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn request_id_rules() {
+        assert!(base().request_id("r".repeat(128)).build().is_ok());
+        assert_eq!(
+            base()
+                .request_id("r".repeat(129))
+                .build()
+                .unwrap_err()
+                .to_string(),
+            "request_id: must be at most 128 characters, got 129"
+        );
+        assert_eq!(
+            base().request_id("a\u{0}b").build().unwrap_err().field(),
+            "request_id"
+        );
+        assert_eq!(
+            base().request_id("запрос-1").build().unwrap().request_id(),
+            Some("запрос-1")
+        );
+    }
+
+    #[test]
+    fn status_code_rules() {
+        for ok in [100, 200, 404, 599] {
+            assert_eq!(
+                base().status_code(ok).build().unwrap().status_code(),
+                Some(ok)
+            );
+        }
+        for bad in [0, 99, 600, 999, u16::MAX] {
+            let err = base().status_code(bad).build().unwrap_err();
+            assert_eq!(err.field(), "status_code");
+            assert!(err.problem().contains("100 to 599"), "{err}");
+        }
+    }
+
+    #[test]
+    fn event_year_rules() {
+        assert!(
+            NewLogRecord::builder(bot(), LogLevel::Info, "m", at(1970, 1, 1, 0, 0, 0))
+                .build()
+                .is_ok()
+        );
+        assert!(
+            NewLogRecord::builder(bot(), LogLevel::Info, "m", at(2100, 12, 31, 23, 59, 59))
+                .build()
+                .is_ok()
+        );
+        for y in [1969, 2101, 1] {
+            let err = NewLogRecord::builder(bot(), LogLevel::Info, "m", at(y, 6, 1, 0, 0, 0))
+                .build()
+                .unwrap_err();
+            assert_eq!(err.field(), "event_at");
+        }
+    }
+
+    #[test]
+    fn source_rules() {
+        let err = base()
+            .source(LogSource {
+                pid: Some(-1),
+                ..LogSource::default()
+            })
+            .build()
+            .unwrap_err();
+        assert_eq!(err.to_string(), "source.pid: must not be negative, got -1");
+        let err = base()
+            .source(LogSource {
+                user_name: Some("u".repeat(129)),
+                ..LogSource::default()
+            })
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field(), "source.user_name");
+        let err = base()
+            .source(LogSource {
+                process_name: Some("bad\u{7}bell".into()),
+                ..LogSource::default()
+            })
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "source.process_name: must not contain control characters"
+        );
+        let ok = base()
+            .source(LogSource {
+                process_description: Some("multi\nline\tdescription".into()),
+                pid: Some(0),
+                ..LogSource::default()
+            })
+            .build()
+            .unwrap();
+        assert_eq!(
+            ok.source().process_description.as_deref(),
+            Some("multi\nline\tdescription")
+        );
+        assert!(
+            base()
+                .source(LogSource {
+                    process_description: Some("d".repeat(1025)),
+                    ..LogSource::default()
+                })
+                .build()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn attributes_size_limit() {
+        // {"k":"<v>"} is 8 bytes plus the value.
+        let mut fits = serde_json::Map::new();
+        fits.insert("k".into(), json!("v".repeat(MAX_ATTRIBUTES_BYTES - 8)));
+        assert_eq!(
+            serde_json::to_string(&fits).unwrap().len(),
+            MAX_ATTRIBUTES_BYTES
+        );
+        assert!(base().attributes(fits).build().is_ok());
+
+        let mut too_big = serde_json::Map::new();
+        too_big.insert("k".into(), json!("v".repeat(MAX_ATTRIBUTES_BYTES - 7)));
+        let err = base().attributes(too_big).build().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "attributes: must be at most 16384 bytes as JSON, got 16385"
+        );
+    }
+
+    #[test]
+    fn serializes_in_camel_case() {
+        let record = base()
+            .request_id("RP1")
+            .status_code(503)
+            .source(LogSource {
+                pid: Some(1),
+                ..LogSource::default()
+            })
+            .build()
+            .unwrap();
+        let value = serde_json::to_value(&record).unwrap();
+        assert_eq!(value["bot"], "df");
+        assert_eq!(value["level"], "INFO");
+        assert_eq!(value["eventAt"], "2022-08-14T15:00:00");
+        assert_eq!(value["requestId"], "RP1");
+        assert_eq!(value["statusCode"], 503);
+        assert_eq!(value["source"]["pid"], 1);
+        assert!(value["source"]["userName"].is_null());
+    }
+}
