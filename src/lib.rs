@@ -7,4 +7,5 @@
 
 pub mod apig;
 pub mod cli;
+pub mod config;
 pub mod dataspace;
