@@ -139,7 +139,12 @@ mod tests {
     #[test]
     fn rejects_what_it_cannot_read() {
         assert_eq!(parse("[a]\nsecret: hunter2\n").unwrap_err().key, "line 2");
-        assert!(!parse("[a]\nsecret: hunter2\n").unwrap_err().problem.contains("hunter2"));
+        assert!(
+            !parse("[a]\nsecret: hunter2\n")
+                .unwrap_err()
+                .problem
+                .contains("hunter2")
+        );
         assert_eq!(parse("port = 1\n").unwrap_err().key, "port");
         assert_eq!(parse("[a\n").unwrap_err().key, "line 1");
         assert_eq!(parse("[ ]\n").unwrap_err().key, "line 1");

@@ -20,14 +20,24 @@ pub(super) fn port(text: &str) -> Result<u16, String> {
         .map_err(|_| format!("{text:?} is not a port number (0-65535, 0 = any free port)"))
 }
 
-/// An absolute `http` or `https` URL with a host.
+/// An absolute `http` or `https` URL with a host and without credentials: DataSpace and the
+/// messenger APIs authenticate otherwise, and a password in a URL would end up in Debug output.
 pub(super) fn http_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|error| format!("{text:?} is not a URL ({error})"))?;
+    // Not quoted when it may hold credentials.
+    let shown = if text.contains('@') {
+        "the URL".to_string()
+    } else {
+        format!("{text:?}")
+    };
+    let url = Url::parse(text).map_err(|error| format!("{shown} is not a URL ({error})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials (user:password@)".into());
+    }
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("{text:?} is not an http:// or https:// URL"));
+        return Err(format!("{shown} is not an http:// or https:// URL"));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{text:?} has no host"));
+        return Err(format!("{shown} has no host"));
     }
     Ok(url)
 }
@@ -209,6 +219,13 @@ mod tests {
         assert!(http_url("https://ds.example.com/graphql").is_ok());
         assert!(http_url("ftp://ds.example.com").is_err());
         assert!(http_url("ds.example.com").is_err());
+        let problem = http_url("https://user:hunter2@ds.example.com").unwrap_err();
+        assert!(problem.contains("credentials") && !problem.contains("hunter2"));
+        assert!(
+            !http_url("ftp://u:hunter2@x")
+                .unwrap_err()
+                .contains("hunter2")
+        );
         assert_eq!(
             base_url("https://proxy.example/telegram")
                 .unwrap()
