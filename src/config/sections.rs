@@ -54,10 +54,10 @@ fn read_dataspace(r: &mut Reader) -> Result<DataSpaceSettings, ConfigError> {
 }
 
 fn read_auth(r: &mut Reader) -> Result<AuthSettings, ConfigError> {
-    // KeyRing::parse reports a bad pair by its key only, so its problem text is safe to show.
     let pairs = r.optional("auth", "app_keys", |text| {
+        let ids = key_ids(text)?;
         let ring = KeyRing::parse(text)?;
-        Ok((ring, key_ids(text)))
+        Ok((ring, ids))
     })?;
     Ok(match pairs {
         Some((ring, ids)) => AuthSettings {
@@ -68,13 +68,27 @@ fn read_auth(r: &mut Reader) -> Result<AuthSettings, ConfigError> {
     })
 }
 
-/// The keys of `key:secret,key2:secret2` (already validated by `KeyRing::parse`).
-fn key_ids(pairs: &str) -> Vec<String> {
-    values::list(pairs)
-        .iter()
-        .filter_map(|pair| pair.split_once(':'))
-        .map(|(key, _)| key.trim().to_string())
-        .collect()
+/// The keys of `key:secret,key2:secret2`, checked here rather than left to `KeyRing::parse`
+/// so that a problem never quotes an entry (a lone entry may well be a secret) and a key given
+/// twice is reported instead of the later secret silently replacing the earlier.
+fn key_ids(pairs: &str) -> Result<Vec<String>, String> {
+    let mut ids: Vec<String> = Vec::new();
+    for (index, pair) in values::list(pairs).iter().enumerate() {
+        let id = match pair.split_once(':') {
+            Some((id, secret)) if !id.trim().is_empty() && !secret.trim().is_empty() => id.trim(),
+            _ => {
+                return Err(format!(
+                    "entry {} is not key:secret (pairs are separated by commas)",
+                    index + 1
+                ));
+            }
+        };
+        if ids.iter().any(|known| known == id) {
+            return Err(format!("key {id:?} is given twice"));
+        }
+        ids.push(id.to_string());
+    }
+    Ok(ids)
 }
 
 fn read_bots(r: &mut Reader) -> Result<BotSettings, ConfigError> {
@@ -291,6 +305,10 @@ mod tests {
 
     #[test]
     fn key_ids_in_order() {
-        assert_eq!(key_ids(" b:1, a:2 ,"), ["b", "a"]);
+        assert_eq!(key_ids(" b:1, a:2 ,"), Ok(vec!["b".into(), "a".into()]));
+        assert!(key_ids("a:1,hunter2").unwrap_err().contains("entry 2"));
+        assert!(!key_ids("a:1,hunter2").unwrap_err().contains("hunter2"));
+        assert!(key_ids("a:1,a:2").unwrap_err().contains("twice"));
+        assert!(key_ids("a:").is_err());
     }
 }
