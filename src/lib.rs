@@ -8,5 +8,6 @@
 
 pub mod apig;
 pub mod cli;
+pub mod config;
 pub mod dataspace;
 pub mod domain;

@@ -1,0 +1,314 @@
+//! Reads each section from the layered text, then the checks that span keys. The defaults live
+//! here, next to the key they belong to.
+
+use super::layers::{Layers, Reader, ValueOrigins, setting_error};
+use super::values::{self, positive};
+use super::*;
+
+pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {
+    let mut reader = Reader::new(layers);
+    let settings = Settings {
+        config_file: None,
+        server: read_server(&mut reader)?,
+        dataspace: read_dataspace(&mut reader)?,
+        auth: read_auth(&mut reader)?,
+        bots: read_bots(&mut reader)?,
+        function: read_function(&mut reader)?,
+        webpubsub: read_webpubsub(&mut reader)?,
+        vk: read_vk(&mut reader)?,
+        bus: read_bus(&mut reader)?,
+        delivery: read_delivery(&mut reader)?,
+        send_logs: read_send_logs(&mut reader)?,
+        limits: read_limits(&mut reader)?,
+        graphql: read_graphql(&mut reader)?,
+        log: read_log(&mut reader)?,
+        origins: reader.origins(),
+    };
+    // Unknown keys before cross-key checks: a misspelt `app_secret` should be reported as the
+    // typo it is, not as a missing secret.
+    reader.reject_unknown()?;
+    check_dataspace_credentials(&settings.dataspace, &settings.origins)?;
+    check_long_poll(&settings.vk, &settings.origins)?;
+    Ok(settings)
+}
+
+fn read_server(r: &mut Reader) -> Result<ServerSettings, ConfigError> {
+    Ok(ServerSettings {
+        host: r.or_default("server", "host", [0, 0, 0, 0].into(), values::ip_address)?,
+        port: r.or_default("server", "port", 8080, values::port)?,
+    })
+}
+
+fn read_dataspace(r: &mut Reader) -> Result<DataSpaceSettings, ConfigError> {
+    const S: &str = "dataspace";
+    Ok(DataSpaceSettings {
+        url: r.optional(S, "url", values::http_url)?,
+        app_key: r.optional(S, "app_key", values::text)?,
+        app_secret: r.optional(S, "app_secret", values::secret)?,
+        timeout: r.or_default(S, "timeout_ms", Duration::from_secs(5), values::millis)?,
+        retries: r.or_default(S, "retries", 2, values::number_in(0, 100))?,
+        data_dir: r.or_default(S, "data_dir", PathBuf::from("./data"), |text| {
+            Ok(PathBuf::from(text))
+        })?,
+    })
+}
+
+fn read_auth(r: &mut Reader) -> Result<AuthSettings, ConfigError> {
+    let pairs = r.optional("auth", "app_keys", |text| {
+        let ids = key_ids(text)?;
+        let ring = KeyRing::parse(text)?;
+        Ok((ring, ids))
+    })?;
+    Ok(match pairs {
+        Some((ring, ids)) => AuthSettings {
+            app_keys: Some(ring),
+            app_key_ids: ids,
+        },
+        None => AuthSettings::default(),
+    })
+}
+
+/// The keys of `key:secret,key2:secret2`, checked here rather than left to `KeyRing::parse`
+/// so that a problem never quotes an entry (a lone entry may well be a secret) and a key given
+/// twice is reported instead of the later secret silently replacing the earlier.
+fn key_ids(pairs: &str) -> Result<Vec<String>, String> {
+    let mut ids: Vec<String> = Vec::new();
+    for (index, pair) in values::list(pairs).iter().enumerate() {
+        let id = match pair.split_once(':') {
+            Some((id, secret)) if !id.trim().is_empty() && !secret.trim().is_empty() => id.trim(),
+            _ => {
+                return Err(format!(
+                    "entry {} is not key:secret (pairs are separated by commas)",
+                    index + 1
+                ));
+            }
+        };
+        if ids.iter().any(|known| known == id) {
+            return Err(format!("key {id:?} is given twice"));
+        }
+        ids.push(id.to_string());
+    }
+    Ok(ids)
+}
+
+fn read_bots(r: &mut Reader) -> Result<BotSettings, ConfigError> {
+    Ok(BotSettings {
+        admins: r.or_default("bots", "admins", Vec::new(), |text| Ok(values::list(text)))?,
+        max_bots_per_admin: r.or_default(
+            "bots",
+            "max_bots_per_admin",
+            3,
+            values::number_in(0, 1000),
+        )?,
+    })
+}
+
+/// What follows `trigger.` in a trigger key.
+const TRIGGER_PREFIX: &str = "trigger.";
+const TRIGGER_PATTERN: &str = "trigger.storage.<bucket>.<create|delete|update>";
+
+fn read_function(r: &mut Reader) -> Result<FunctionSettings, ConfigError> {
+    let package = r.or_default("function", "package", "logbot".into(), values::package_name)?;
+    let mut triggers = BTreeMap::new();
+    for (key, raw) in r.with_prefix("function", TRIGGER_PREFIX, TRIGGER_PATTERN) {
+        let event_key = trigger_event_key(key)
+            .map_err(|problem| setting_error("function", key, raw, problem))?;
+        // An empty value unsets the trigger, as an empty value restores a default elsewhere.
+        if !raw.text.is_empty() {
+            triggers.insert(event_key, raw.text.clone());
+        }
+    }
+    Ok(FunctionSettings { package, triggers })
+}
+
+/// `trigger.storage.<bucket>.<event>` -> `storage.<bucket>.<event>`. The bucket is the middle,
+/// not a dot-separated part, because bucket names may contain dots.
+fn trigger_event_key(key: &str) -> Result<String, String> {
+    let rest = key.strip_prefix(TRIGGER_PREFIX).unwrap_or(key);
+    let bucket_and_event = rest.strip_prefix("storage.");
+    let bucket = bucket_and_event.and_then(|tail| {
+        [".create", ".delete", ".update"]
+            .iter()
+            .find_map(|event| tail.strip_suffix(event))
+    });
+    match bucket {
+        Some(bucket) if !bucket.is_empty() => Ok(rest.to_string()),
+        _ => Err(format!(
+            "not a trigger key; expected {TRIGGER_PATTERN}, e.g. trigger.storage.logs-bucket.create"
+        )),
+    }
+}
+
+fn read_webpubsub(r: &mut Reader) -> Result<WebPubSubSettings, ConfigError> {
+    const S: &str = "webpubsub";
+    Ok(WebPubSubSettings {
+        hub: r.optional(S, "hub", values::text)?,
+        access_keys: r.or_default(S, "access_keys", Vec::new(), |text| {
+            Ok(values::secret_list(text))
+        })?,
+        allowed_origins: r.or_default(S, "allowed_origins", Vec::new(), values::origins)?,
+    })
+}
+
+fn read_vk(r: &mut Reader) -> Result<VkSettings, ConfigError> {
+    const S: &str = "vk";
+    Ok(VkSettings {
+        confirmation: r.optional(S, "confirmation", values::text)?,
+        secret: r.optional(S, "secret", values::secret)?,
+        access_token: r.optional(S, "access_token", values::secret)?,
+        group_id: r.optional(S, "group_id", positive::<u64>)?,
+        long_poll: r.or_default(S, "long_poll", false, values::boolean)?,
+    })
+}
+
+fn read_bus(r: &mut Reader) -> Result<BusSettings, ConfigError> {
+    Ok(BusSettings {
+        redis_url: r.optional("bus", "redis_url", values::redis_url)?,
+    })
+}
+
+fn read_delivery(r: &mut Reader) -> Result<DeliverySettings, ConfigError> {
+    const S: &str = "delivery";
+    let public_api = |url: &str| Url::parse(url).expect("a valid default URL");
+    Ok(DeliverySettings {
+        telegram_api_base: r.or_default(
+            S,
+            "telegram_api_base",
+            public_api("https://api.telegram.org"),
+            values::base_url,
+        )?,
+        vk_api_base: r.or_default(
+            S,
+            "vk_api_base",
+            public_api("https://api.vk.com"),
+            values::base_url,
+        )?,
+        max_attempts: r.or_default(S, "max_attempts", 8, positive::<u32>)?,
+    })
+}
+
+fn read_send_logs(r: &mut Reader) -> Result<SendLogsSettings, ConfigError> {
+    Ok(SendLogsSettings {
+        default_bot: r.optional("send_logs", "default_bot", values::text)?,
+        max_message_chars: r.or_default("send_logs", "max_message_chars", 4000, positive)?,
+    })
+}
+
+fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
+    const S: &str = "limits";
+    Ok(LimitSettings {
+        body_bytes: r.or_default(S, "body_bytes", 1024 * 1024, positive)?,
+        query_depth: r.or_default(S, "query_depth", 12, positive)?,
+        complexity: r.or_default(S, "complexity", 500, positive)?,
+        aliases: r.or_default(S, "aliases", 30, positive)?,
+        root_fields: r.or_default(S, "root_fields", 20, positive)?,
+        batch_size: r.or_default(S, "batch_size", 10, positive)?,
+        request_timeout: r.or_default(
+            S,
+            "request_timeout_ms",
+            Duration::from_secs(15),
+            values::millis,
+        )?,
+        ws_connections: r.or_default(S, "ws_connections", 1000, positive)?,
+        ws_subscriptions_per_connection: r.or_default(
+            S,
+            "ws_subscriptions_per_connection",
+            20,
+            positive,
+        )?,
+        max_records_per_batch: r.or_default(S, "max_records_per_batch", 1000, positive)?,
+    })
+}
+
+fn read_graphql(r: &mut Reader) -> Result<GraphqlSettings, ConfigError> {
+    Ok(GraphqlSettings {
+        introspection: r.optional("graphql", "introspection", values::boolean)?,
+        graphiql: r.or_default("graphql", "graphiql", true, values::boolean)?,
+    })
+}
+
+fn read_log(r: &mut Reader) -> Result<LogSettings, ConfigError> {
+    Ok(LogSettings {
+        format: r.or_default("log", "format", LogFormat::Text, str::parse)?,
+        level: r.or_default("log", "level", "info".into(), values::log_level)?,
+    })
+}
+
+/// A deployed DataSpace only answers signed calls, so a URL without credentials could never
+/// work; and a key without its secret (or the reverse) is always a mistake.
+fn check_dataspace_credentials(
+    dataspace: &DataSpaceSettings,
+    origins: &ValueOrigins,
+) -> Result<(), ConfigError> {
+    let (has_key, has_secret) = (dataspace.app_key.is_some(), dataspace.app_secret.is_some());
+    let missing = match (has_key, has_secret) {
+        (true, true) => return Ok(()),
+        (false, false) => {
+            "dataspace.app_key and dataspace.app_secret are not (set APP_KEY and APP_SECRET)"
+        }
+        (true, false) => "dataspace.app_secret is not (set APP_SECRET)",
+        (false, true) => "dataspace.app_key is not (set APP_KEY)",
+    };
+    let (key, why) = match (dataspace.url.is_some(), has_key, has_secret) {
+        (true, _, _) => (
+            "url",
+            "a deployed DataSpace only answers calls signed with them",
+        ),
+        (false, true, _) => ("app_key", "the key and its secret go together"),
+        (false, _, true) => ("app_secret", "the key and its secret go together"),
+        // Neither, and no URL: the embedded DataSpace, which makes its own pair.
+        (false, false, false) => return Ok(()),
+    };
+    let key = format!("dataspace.{key}");
+    Err(ConfigError::new(
+        &key,
+        origins.of(&key).error_source(),
+        format!("is set but {missing}; {why}"),
+    ))
+}
+
+/// Bots Long Poll starts with `groups.getLongPollServer`, which needs both.
+fn check_long_poll(vk: &VkSettings, origins: &ValueOrigins) -> Result<(), ConfigError> {
+    let missing = match (vk.access_token.is_some(), vk.group_id.is_some()) {
+        _ if !vk.long_poll => return Ok(()),
+        (true, true) => return Ok(()),
+        (false, false) => "vk.access_token and vk.group_id are not",
+        (false, true) => "vk.access_token is not",
+        (true, false) => "vk.group_id is not",
+    };
+    Err(ConfigError::new(
+        "vk.long_poll",
+        origins.of("vk.long_poll").error_source(),
+        format!("is on but {missing} set; Bots Long Poll needs the community token and id"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_keys() {
+        assert_eq!(
+            trigger_event_key("trigger.storage.logs.bucket.create"),
+            Ok("storage.logs.bucket.create".into())
+        );
+        for bad in [
+            "trigger.storage.b.created",
+            "trigger.storage..create",
+            "trigger.queue.q.create",
+            "trigger.storage.create",
+        ] {
+            assert!(trigger_event_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn key_ids_in_order() {
+        assert_eq!(key_ids(" b:1, a:2 ,"), Ok(vec!["b".into(), "a".into()]));
+        assert!(key_ids("a:1,hunter2").unwrap_err().contains("entry 2"));
+        assert!(!key_ids("a:1,hunter2").unwrap_err().contains("hunter2"));
+        assert!(key_ids("a:1,a:2").unwrap_err().contains("twice"));
+        assert!(key_ids("a:").is_err());
+    }
+}
