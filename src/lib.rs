@@ -6,8 +6,13 @@
 //! - [`cli`]: the `logbot-gateway` command line.
 //! - [`dataspace`]: the typed, signed, retrying DataSpace client.
 
+pub mod api;
 pub mod apig;
 pub mod cli;
 pub mod config;
 pub mod dataspace;
 pub mod domain;
+pub mod function;
+pub mod metrics;
+pub mod server;
+pub mod service;

@@ -1,6 +1,7 @@
 //! The `logbot-gateway` command line: one subcommand per tool.
 
 mod dataspace;
+mod serve;
 mod sign;
 
 use clap::{Parser, Subcommand};
@@ -13,12 +14,20 @@ use std::process::ExitCode;
     about = "GraphQL gateway for a logger bot"
 )]
 pub struct Cli {
+    /// Configuration file (default: $LOGBOT_CONFIG, else /app/config/properties.ini if present).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<std::path::PathBuf>,
+    /// What to do; without one, the gateway is served.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the GraphQL API (the default).
+    Serve,
+    /// Print the effective configuration, secrets redacted, and exit (2 if it is invalid).
+    CheckConfig,
     /// Sign a request with APIG App authentication and print the headers to send, as JSON.
     Sign(sign::SignArgs),
     /// Run the local DataSpace (GraphQL over SQLite, APIG-signed) as a standalone server.
@@ -28,7 +37,10 @@ pub enum Command {
 /// Parses the command line and runs the chosen subcommand.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let config = cli.config.as_deref();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::serve(config),
+        Command::CheckConfig => serve::check_config(config),
         Command::Sign(args) => sign::run(args),
         Command::Dataspace(args) => dataspace::run(args),
     }
@@ -36,12 +48,21 @@ pub fn run() -> ExitCode {
 
 /// Logs as text on a terminal; level from `RUST_LOG` (default info).
 fn init_tracing() {
+    init_tracing_with("info", false);
+}
+
+/// Logs at `level` (overridden by `RUST_LOG`), as JSON lines in containers.
+fn init_tracing_with(level: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// The multi-threaded runtime the servers run on.

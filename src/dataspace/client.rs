@@ -3,6 +3,7 @@
 
 use super::error::DataSpaceError;
 use crate::apig::{AppCredentials, SigningMiddleware};
+use crate::metrics::Metrics;
 use bytes::Bytes;
 use graphql_client::GraphQLQuery;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
@@ -77,6 +78,7 @@ pub struct DataSpaceClient {
     timeout: Duration,
     retries: u32,
     backoff: Backoff,
+    metrics: Option<Metrics>,
 }
 
 impl DataSpaceClient {
@@ -104,7 +106,14 @@ impl DataSpaceClient {
             timeout: settings.timeout,
             retries: settings.retries,
             backoff: Backoff::default(),
+            metrics: None,
         })
+    }
+
+    /// Counts calls by operation and outcome, with their latency, in these metrics.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Replaces the retry pauses (tests use short ones).
@@ -131,7 +140,22 @@ impl DataSpaceClient {
         variables: Q::Variables,
         safety: Retry,
     ) -> Result<Q::ResponseData, DataSpaceError> {
-        let mut query = Q::build_query(variables);
+        let started = Instant::now();
+        let operation = Q::build_query(variables);
+        let name = operation.operation_name;
+        let result = self.run_built::<Q>(operation, safety).await;
+        if let Some(metrics) = &self.metrics {
+            let outcome = result.as_ref().map_or_else(DataSpaceError::kind, |_| "ok");
+            metrics.observe_dataspace(name, outcome, started.elapsed());
+        }
+        result
+    }
+
+    async fn run_built<Q: GraphQLQuery>(
+        &self,
+        mut query: graphql_client::QueryBody<Q::Variables>,
+        safety: Retry,
+    ) -> Result<Q::ResponseData, DataSpaceError> {
         let operation = query.operation_name;
         query.query = operation_document(query.query, operation);
         // Serialized once: every attempt sends (and signs) the same bytes, idempotence key included.

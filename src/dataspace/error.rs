@@ -39,6 +39,18 @@ impl DataSpaceError {
         )
     }
 
+    /// A short fixed word for the kind of failure (a bounded metrics label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DataSpaceError::NotFound(_) => "not_found",
+            DataSpaceError::UniqueViolation(_) => "unique_violation",
+            DataSpaceError::VersionConflict(_) => "version_conflict",
+            DataSpaceError::Unauthorized(_) => "unauthorized",
+            DataSpaceError::Unavailable { .. } => "unavailable",
+            DataSpaceError::Invalid(_) => "invalid",
+        }
+    }
+
     /// The message carried by any variant.
     pub fn message(&self) -> &str {
         match self {

@@ -25,6 +25,8 @@ bot_operation!(SearchBot);
 bot_operation!(SearchBotByName);
 bot_operation!(SearchBotByAuthTokenHash);
 bot_operation!(SearchBotsByOwner);
+bot_operation!(SearchBotsAfter);
+bot_operation!(SearchBotsOfOwnerAfter);
 bot_operation!(GetBot);
 bot_operation!(CreateBot);
 bot_operation!(UpdateBot);
@@ -130,6 +132,8 @@ convert_fields!(
     search_bot_by_name::BotFields,
     search_bot_by_auth_token_hash::BotFields,
     search_bots_by_owner::BotFields,
+    search_bots_after::BotFields,
+    search_bots_of_owner_after::BotFields,
     get_bot::BotFields,
     create_bot::BotFields,
     update_bot::BotFields,
@@ -211,6 +215,45 @@ impl DataSpaceClient {
             .await?
             .search_bot;
         Ok(Page::convert(found.elems, found.count))
+    }
+
+    /// Up to `limit` bots registered after the bot with id `after` (0 = from the start),
+    /// optionally only one owner's, in registration order. `count` is how many follow `after`.
+    pub async fn find_bots_page(
+        &self,
+        owner_uid: Option<&str>,
+        limit: i64,
+        after: Option<i64>,
+    ) -> Result<Page<Bot>, DataSpaceError> {
+        let after = after.unwrap_or(0);
+        let found = match owner_uid {
+            Some(owner_uid) => {
+                let variables = search_bots_of_owner_after::Variables {
+                    owner_uid: owner_uid.to_owned(),
+                    after,
+                    limit,
+                };
+                let found = self
+                    .run::<SearchBotsOfOwnerAfter>(variables, Retry::Safe)
+                    .await?
+                    .search_bot;
+                Page::convert(found.elems, found.count)
+            }
+            None => {
+                let variables = search_bots_after::Variables { after, limit };
+                let found = self
+                    .run::<SearchBotsAfter>(variables, Retry::Safe)
+                    .await?
+                    .search_bot;
+                Page::convert(found.elems, found.count)
+            }
+        };
+        Ok(found)
+    }
+
+    /// How many bots there are, or how many one owner has.
+    pub async fn count_bots(&self, owner_uid: Option<&str>) -> Result<i64, DataSpaceError> {
+        Ok(self.find_bots_page(owner_uid, 0, None).await?.count)
     }
 
     /// The bot with this id, if any.

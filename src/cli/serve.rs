@@ -1,0 +1,44 @@
+//! `logbot-gateway` / `logbot-gateway serve`: run the gateway; and `check-config`.
+
+use crate::config::Settings;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Exit code for a configuration error (start-up refused).
+const CONFIG_ERROR: u8 = 2;
+
+fn load(config: Option<&Path>) -> Result<Settings, ExitCode> {
+    Settings::from_process_env(config).map_err(|error| {
+        eprintln!("logbot-gateway: configuration error: {error}");
+        ExitCode::from(CONFIG_ERROR)
+    })
+}
+
+pub fn serve(config: Option<&Path>) -> ExitCode {
+    let settings = match load(config) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    super::init_tracing_with(
+        &settings.log.level,
+        settings.log.format == crate::config::LogFormat::Json,
+    );
+    let runtime = super::runtime();
+    match runtime.block_on(crate::server::run(settings, super::shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("logbot-gateway: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn check_config(config: Option<&Path>) -> ExitCode {
+    match load(config) {
+        Ok(settings) => {
+            print!("{}", settings.redacted());
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}

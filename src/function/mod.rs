@@ -1,0 +1,110 @@
+//! The function-template contract: `handle(FunctionRequest) -> FunctionResponse` is the core
+//! and the HTTP layer only adapts to it. `POST /` dispatches on the JSON body's shape.
+//!
+//! The HTTP request's method, path and query travel in the headers [`METHOD_HEADER`],
+//! [`PATH_HEADER`] and [`QUERY_HEADER`], so `handle` needs nothing but the request.
+
+mod message;
+
+use crate::api::{ApiSchema, http as graphql_http};
+use crate::service::LogbotService;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+pub const METHOD_HEADER: &str = "x-function-method";
+pub const PATH_HEADER: &str = "x-function-path";
+pub const QUERY_HEADER: &str = "x-function-query";
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+#[derive(Debug, Clone, Default)]
+pub struct FunctionRequest {
+    pub payload: Bytes,
+    pub headers: HeaderMap,
+}
+
+#[derive(Debug, Clone)]
+pub struct FunctionResponse {
+    pub payload: Bytes,
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+}
+
+impl FunctionResponse {
+    pub fn json(status: StatusCode, body: &Value) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Self {
+            payload: Bytes::from(body.to_string()),
+            status,
+            headers,
+        }
+    }
+}
+
+/// What `handle` works with.
+pub struct FunctionContext<'a> {
+    pub schema: &'a ApiSchema,
+    pub service: &'a LogbotService,
+}
+
+/// The shapes `POST /` accepts, named in every 400 so a caller sees what would work.
+const SHAPES: &str = "expected one of: {\"MESSAGE_NAME\", \"DATA\"} (message protocol), {\"query\"} (GraphQL), \
+{\"parameters\", \"context\"} (direct call), {\"messages\"} (trigger or signal)";
+
+fn bad_request(message: String) -> FunctionResponse {
+    FunctionResponse::json(
+        StatusCode::BAD_REQUEST,
+        &json!({"status": "fail", "code": 400, "message": message}),
+    )
+}
+
+/// The core of the function: one request in, one response out.
+pub async fn handle(context: &FunctionContext<'_>, request: FunctionRequest) -> FunctionResponse {
+    let request_id = request
+        .headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let body: Value = match serde_json::from_slice(&request.payload) {
+        Ok(Value::Object(object)) => Value::Object(object),
+        Ok(_) => return bad_request(format!("the body must be a JSON object; {SHAPES}")),
+        Err(error) => return bad_request(format!("the body is not JSON ({error}); {SHAPES}")),
+    };
+    if body.get("MESSAGE_NAME").is_some() {
+        return message::handle(context.service, &body).await;
+    }
+    if body.get("query").is_some() {
+        let graphql = match serde_json::from_value::<async_graphql::Request>(body) {
+            Ok(graphql) => graphql,
+            Err(error) => return bad_request(format!("not a GraphQL request: {error}")),
+        };
+        return from_axum(graphql_http::execute(context.schema, graphql, &request_id).await).await;
+    }
+    if body.get("parameters").is_some() && body.get("context").is_some() {
+        return bad_request("direct calls are not supported by this version of the gateway".into());
+    }
+    if body.get("messages").is_some() {
+        return bad_request(
+            "storage triggers and signals are not supported by this version of the gateway".into(),
+        );
+    }
+    bad_request(format!("unrecognised body; {SHAPES}"))
+}
+
+async fn from_axum(response: axum::response::Response) -> FunctionResponse {
+    let (parts, body) = response.into_response().into_parts();
+    let payload = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    FunctionResponse {
+        payload,
+        status: parts.status,
+        headers: parts.headers,
+    }
+}

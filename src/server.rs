@@ -1,0 +1,386 @@
+//! Wiring: builds the gateway from settings (starting the embedded DataSpace when no URL is
+//! configured), serves the routes, and shuts down gracefully.
+
+use crate::api::{self, ApiSchema, SchemaLimits};
+use crate::apig::{AppCredentials, InboundRequest, KeyRing, verify};
+use crate::config::Settings;
+use crate::dataspace::local::{LocalDataSpace, LocalOptions, RunningDataSpace};
+use crate::dataspace::{ClientSettings, DataSpaceClient};
+use crate::domain::registration::RegistrationPolicy;
+use crate::function::{self, FunctionContext, FunctionRequest};
+use crate::metrics::Metrics;
+use crate::service::LogbotService;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long `/readyz` waits for DataSpace before calling the gateway not ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: ApiSchema,
+    pub service: Arc<LogbotService>,
+    pub metrics: Metrics,
+    /// Keys callers must sign with; `None` leaves the API open.
+    pub inbound_keys: Option<Arc<KeyRing>>,
+}
+
+/// A built gateway: its router, and the embedded DataSpace it owns (if any).
+pub struct Gateway {
+    pub state: AppState,
+    pub router: Router,
+    pub embedded: Option<RunningDataSpace>,
+    pub body_limit: usize,
+}
+
+impl Gateway {
+    /// Builds the gateway. With no DataSpace URL, starts the embedded local DataSpace on a
+    /// loopback port with a key pair generated for this process, and talks to it signed.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let metrics = Metrics::new();
+        let (client_settings, embedded) = match &settings.dataspace.url {
+            Some(url) => {
+                let key = settings.dataspace.app_key.clone().unwrap_or_default();
+                let secret = settings
+                    .dataspace
+                    .app_secret
+                    .as_ref()
+                    .map(|secret| secrecy::ExposeSecret::expose_secret(secret).to_owned())
+                    .unwrap_or_default();
+                (
+                    client_settings(settings, url.to_string(), AppCredentials::new(key, secret)),
+                    None,
+                )
+            }
+            None => {
+                let key = uuid::Uuid::new_v4().to_string();
+                let secret = uuid::Uuid::new_v4().to_string();
+                let running = LocalDataSpace::start(LocalOptions {
+                    listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                    db_path: settings.dataspace.data_dir.join("dataspace.sqlite"),
+                    keys: KeyRing::new().with(key.clone(), secret.clone()),
+                })
+                .await?;
+                tracing::info!(url = %running.url, data_dir = %settings.dataspace.data_dir.display(), "embedded local DataSpace started");
+                (
+                    client_settings(
+                        settings,
+                        running.url.clone(),
+                        AppCredentials::new(key, secret),
+                    ),
+                    Some(running),
+                )
+            }
+        };
+        let client = DataSpaceClient::new(client_settings)?.with_metrics(metrics.clone());
+        let service = Arc::new(LogbotService::new(
+            client,
+            RegistrationPolicy {
+                admins: settings.bots.admins.clone(),
+                max_bots_per_admin: settings.bots.max_bots_per_admin,
+            },
+            settings.limits.max_records_per_batch,
+            metrics.clone(),
+        ));
+        let introspection = settings.graphql.introspection.unwrap_or(embedded.is_some());
+        let schema = api::build_schema(
+            service.clone(),
+            SchemaLimits {
+                depth: settings.limits.query_depth,
+                complexity: settings.limits.complexity,
+                introspection,
+            },
+        );
+        if settings.auth.app_keys.is_none() {
+            tracing::warn!(
+                "[auth] app_keys is not set: the API is open to anyone who can reach it"
+            );
+        }
+        let state = AppState {
+            schema,
+            service,
+            metrics,
+            inbound_keys: settings.auth.app_keys.clone().map(Arc::new),
+        };
+        let body_limit = settings.limits.body_bytes;
+        Ok(Self {
+            router: router(state.clone(), body_limit),
+            state,
+            embedded,
+            body_limit,
+        })
+    }
+}
+
+fn client_settings(
+    settings: &Settings,
+    url: String,
+    credentials: AppCredentials,
+) -> ClientSettings {
+    ClientSettings {
+        url,
+        credentials,
+        timeout: settings.dataspace.timeout,
+        retries: settings.dataspace.retries,
+    }
+}
+
+pub fn router(state: AppState, body_limit: usize) -> Router {
+    Router::new()
+        .route("/graphql", post(graphql_post).get(graphql_get))
+        .route("/", post(function_root))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Adds a request id and records metrics for every request.
+async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let request_id = request
+        .headers()
+        .get(function::REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        request
+            .headers_mut()
+            .insert(function::REQUEST_ID_HEADER, value);
+    }
+    let span =
+        tracing::info_span!("request", %request_id, method = %request.method(), route = %route);
+    let mut response = tracing::Instrument::instrument(next.run(request), span).await;
+    state
+        .metrics
+        .observe_http(&route, response.status().as_u16(), started.elapsed());
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response
+            .headers_mut()
+            .insert(function::REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(function::REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// When inbound keys are configured, the request must carry a valid APIG signature.
+fn check_signature(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Response> {
+    let Some(keys) = &state.inbound_keys else {
+        return Ok(());
+    };
+    let inbound = InboundRequest {
+        method: method.as_str(),
+        raw_path: uri.path(),
+        raw_query: uri.query().unwrap_or(""),
+        headers,
+        body,
+    };
+    verify(&inbound, keys, chrono::Utc::now())
+        .map(|_| ())
+        .map_err(|error| {
+            tracing::info!(%error, "rejected request signature");
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(error.to_json(&request_id(headers))),
+            )
+                .into_response()
+        })
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(response) = check_signature(&state, &method, &uri, &headers, &body) {
+        return response;
+    }
+    match api::http::parse_body(&body) {
+        Ok(request) => api::http::execute(&state.schema, request, &request_id(&headers)).await,
+        Err(response) => response,
+    }
+}
+
+async fn graphql_get(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && uri.query().is_none() {
+        return Html(
+            async_graphql::http::GraphiQLSource::build()
+                .endpoint("/graphql")
+                .finish(),
+        )
+        .into_response();
+    }
+    if let Err(response) = check_signature(&state, &method, &uri, &headers, &[]) {
+        return response;
+    }
+    let request = match async_graphql::http::parse_query_string(uri.query().unwrap_or("")) {
+        Ok(request) => request,
+        Err(error) => return api::http::request_error(StatusCode::BAD_REQUEST, error.to_string()),
+    };
+    api::http::execute(&state.schema, request, &request_id(&headers)).await
+}
+
+/// `POST /`: the function container's entry, adapted to [`function::handle`].
+async fn function_root(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(response) = check_signature(&state, &method, &uri, &headers, &body) {
+        return response;
+    }
+    let mut function_headers = headers;
+    for (name, value) in [
+        (function::METHOD_HEADER, method.as_str()),
+        (function::PATH_HEADER, uri.path()),
+        (function::QUERY_HEADER, uri.query().unwrap_or("")),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            function_headers.insert(name, value);
+        }
+    }
+    let context = FunctionContext {
+        schema: &state.schema,
+        service: &state.service,
+    };
+    let response = function::handle(
+        &context,
+        FunctionRequest {
+            payload: body,
+            headers: function_headers,
+        },
+    )
+    .await;
+    (response.status, response.headers, response.payload).into_response()
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(READY_TIMEOUT, state.service.dataspace_ready()).await {
+        Ok(true) => (StatusCode::OK, "ready").into_response(),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "DataSpace is not answering",
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// A gateway serving on a bound listener.
+pub struct RunningGateway {
+    pub addr: SocketAddr,
+    /// `http://ADDR`
+    pub base_url: String,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+    embedded: Option<RunningDataSpace>,
+}
+
+impl RunningGateway {
+    /// Serves `gateway` on `listener` until [`RunningGateway::stop`].
+    pub fn serve(gateway: Gateway, listener: TcpListener) -> anyhow::Result<Self> {
+        let addr = listener.local_addr()?;
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let router = gateway.router;
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "gateway server stopped");
+            }
+        });
+        Ok(Self {
+            addr,
+            base_url: format!("http://{addr}"),
+            state: gateway.state,
+            shutdown: Some(shutdown),
+            task,
+            embedded: gateway.embedded,
+        })
+    }
+
+    /// Stops accepting requests, lets in-flight ones finish, then stops the embedded DataSpace.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = (&mut self.task).await;
+        if let Some(embedded) = self.embedded.take() {
+            embedded.stop().await;
+        }
+    }
+}
+
+/// Builds and serves on `host:port` from the settings until SIGTERM or Ctrl-C.
+pub async fn run(
+    settings: Settings,
+    shutdown_signal: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let gateway = Gateway::build(&settings).await?;
+    let addr = SocketAddr::new(settings.server.host, settings.server.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen on {addr}: {error}"))?;
+    let running = RunningGateway::serve(gateway, listener)?;
+    tracing::info!(addr = %running.addr, "logbot-gateway serving GraphQL on http://{}/graphql", running.addr);
+    shutdown_signal.await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}

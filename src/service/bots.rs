@@ -1,0 +1,438 @@
+//! Bots and chat subscriptions: registration (admin list, per-admin limit, an audit event for
+//! every attempt), subscription by auth token, and the chat command grammar on top of them.
+
+use super::{LogbotService, ServiceError};
+use crate::dataspace::DataSpaceError;
+use crate::dataspace::operations::{
+    Bot, ChatSubscription, ChatSubscriptionUpdate, NewAuditEvent, NewBot, NewChatSubscription,
+    Page, now,
+};
+use crate::domain::command::Command;
+use crate::domain::level::LogLevel;
+use crate::domain::messenger::Messenger;
+use crate::domain::names::{AuthToken, BotName, BotToken, ChatId, Uid};
+use crate::domain::registration::{AuditAction, AuditOutcome, RefusalReason, RegistrationRefused};
+use crate::domain::replies::Reply;
+use crate::domain::secrets;
+
+/// A registration request as the doors hand it over (still unparsed text).
+#[derive(Clone)]
+pub struct RegisterBot {
+    pub admin_uid: String,
+    pub name: String,
+    pub bot_token: String,
+    pub auth_token: String,
+    pub messenger: Messenger,
+}
+
+/// A subscription request.
+#[derive(Clone)]
+pub struct SubscribeChat {
+    pub auth_token: String,
+    pub chat_id: String,
+    pub subscriber_uid: Option<String>,
+    pub min_level: LogLevel,
+}
+
+/// The outcome of a chat command: whether it did what was asked, and the text to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutcome {
+    pub ok: bool,
+    pub reply: String,
+}
+
+/// The audit word for a refused attempt.
+fn refusal(error: &ServiceError) -> RefusalReason {
+    match error {
+        ServiceError::Forbidden(_) => RefusalReason::NotAnAdmin,
+        ServiceError::LimitReached(_) => RefusalReason::LimitReached,
+        ServiceError::AlreadyExists { .. } => RefusalReason::BotNameTaken,
+        ServiceError::Unauthenticated(_) => RefusalReason::UnknownToken,
+        _ => RefusalReason::InvalidCommand,
+    }
+}
+
+fn unknown_token() -> ServiceError {
+    ServiceError::Unauthenticated("no bot has this auth token".into())
+}
+
+impl LogbotService {
+    pub async fn bot_by_name(&self, name: &str) -> Result<Option<Bot>, ServiceError> {
+        let Ok(name) = BotName::parse(name) else {
+            return Ok(None);
+        };
+        Ok(self.client.find_bot_by_name(name.as_str()).await?)
+    }
+
+    pub async fn require_bot(&self, name: &str) -> Result<Bot, ServiceError> {
+        self.bot_by_name(name)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "bot",
+                name: name.to_owned(),
+            })
+    }
+
+    /// Bots, optionally of one owner, in registration order after the cursor id.
+    pub async fn bots(
+        &self,
+        owner_uid: Option<&str>,
+        first: usize,
+        after_id: Option<i64>,
+    ) -> Result<Page<Bot>, ServiceError> {
+        Ok(self
+            .client
+            .find_bots_page(owner_uid, first as i64, after_id)
+            .await?)
+    }
+
+    /// How many bots there are (of one owner, when given).
+    pub async fn bots_total(&self, owner_uid: Option<&str>) -> Result<i64, ServiceError> {
+        Ok(self.client.count_bots(owner_uid).await?)
+    }
+
+    pub async fn subscriptions_of(
+        &self,
+        bot_name: &str,
+    ) -> Result<Vec<ChatSubscription>, ServiceError> {
+        let bot = self.require_bot(bot_name).await?;
+        Ok(self.client.find_active_subscriptions(&bot.id).await?)
+    }
+
+    /// Registers a bot. Every attempt, accepted or refused, is written as an AuditEvent.
+    pub async fn register_bot(&self, request: RegisterBot) -> Result<Bot, ServiceError> {
+        let outcome = self.try_register(&request).await;
+        let (result, details) = match &outcome {
+            Ok(bot) => (AuditOutcome::Accepted, format!("bot id {}", bot.id)),
+            Err(error) => (AuditOutcome::Refused(refusal(error)), error.to_string()),
+        };
+        self.audit(
+            &request.admin_uid,
+            AuditAction::RegisterBot,
+            &request.name,
+            result,
+            &details,
+        )
+        .await;
+        outcome
+    }
+
+    async fn try_register(&self, request: &RegisterBot) -> Result<Bot, ServiceError> {
+        let admin = Uid::parse(&request.admin_uid)
+            .map_err(|error| ServiceError::invalid("adminUid", error.problem()))?;
+        let name = BotName::parse(&request.name)
+            .map_err(|error| ServiceError::invalid("name", error.problem()))?;
+        let bot_token = BotToken::parse(&request.bot_token)
+            .map_err(|error| ServiceError::invalid("botToken", error.problem()))?;
+        let auth_token = AuthToken::parse(&request.auth_token)
+            .map_err(|error| ServiceError::invalid("authToken", error.problem()))?;
+        let owned = self.client.count_bots(Some(admin.as_str())).await?;
+        self.registration
+            .check(&admin, u32::try_from(owned).unwrap_or(u32::MAX))
+            .map_err(|refused| match refused {
+                RegistrationRefused::NotAnAdmin => ServiceError::Forbidden(format!(
+                    "{} is not allowed to register bots",
+                    admin.as_str()
+                )),
+                RegistrationRefused::LimitReached { limit } => ServiceError::LimitReached(format!(
+                    "{} already owns {limit} bots, the most allowed",
+                    admin.as_str()
+                )),
+            })?;
+        let new_bot = NewBot {
+            name: name.as_str().to_owned(),
+            owner_uid: admin.as_str().to_owned(),
+            messenger: request.messenger.as_str().to_owned(),
+            bot_token: bot_token.expose_secret().to_owned(),
+            auth_token_hash: secrets::hash_auth_token(&auth_token),
+            created_at: now(),
+            status: "ACTIVE".to_owned(),
+        };
+        self.client
+            .create_bot(new_bot, None)
+            .await
+            .map_err(|error| match error {
+                DataSpaceError::UniqueViolation(_) => ServiceError::AlreadyExists {
+                    field: "name".into(),
+                    message: format!("a bot named {:?} already exists", name.as_str()),
+                },
+                other => other.into(),
+            })
+    }
+
+    /// The bot whose auth token this is, compared against the stored hash in constant time.
+    async fn bot_by_auth_token(&self, token: &str) -> Result<Bot, ServiceError> {
+        let token = AuthToken::parse(token).map_err(|_| unknown_token())?;
+        let hash = secrets::hash_auth_token(&token);
+        let bot = self
+            .client
+            .find_bot_by_auth_token_hash(&hash)
+            .await?
+            .ok_or_else(unknown_token)?;
+        if secrets::auth_token_matches(&token, &bot.auth_token_hash) {
+            Ok(bot)
+        } else {
+            Err(unknown_token())
+        }
+    }
+
+    /// Subscribes a chat to the bot of an auth token; subscribing again updates the level.
+    pub async fn subscribe_chat(
+        &self,
+        request: SubscribeChat,
+    ) -> Result<(Bot, ChatSubscription), ServiceError> {
+        let chat = ChatId::parse(&request.chat_id)
+            .map_err(|error| ServiceError::invalid("chatId", error.problem()))?;
+        let subscriber = match request
+            .subscriber_uid
+            .as_deref()
+            .filter(|uid| !uid.trim().is_empty())
+        {
+            Some(uid) => Some(
+                Uid::parse(uid)
+                    .map_err(|error| ServiceError::invalid("subscriberUid", error.problem()))?,
+            ),
+            None => None,
+        };
+        let actor = subscriber
+            .as_ref()
+            .map_or(chat.as_str(), |uid| uid.as_str())
+            .to_owned();
+        let outcome = self
+            .try_subscribe(&request, &chat, subscriber.as_ref())
+            .await;
+        let (result, target) = match &outcome {
+            Ok((bot, _)) => (AuditOutcome::Accepted, bot.name.clone()),
+            Err(error) => (AuditOutcome::Refused(refusal(error)), String::new()),
+        };
+        self.audit(
+            &actor,
+            AuditAction::SubscribeChat,
+            &target,
+            result,
+            &format!("chat {}", chat.as_str()),
+        )
+        .await;
+        outcome
+    }
+
+    async fn try_subscribe(
+        &self,
+        request: &SubscribeChat,
+        chat: &ChatId,
+        subscriber: Option<&Uid>,
+    ) -> Result<(Bot, ChatSubscription), ServiceError> {
+        let bot = self.bot_by_auth_token(&request.auth_token).await?;
+        let subscription = match self
+            .client
+            .find_subscription(&bot.id, chat.as_str())
+            .await?
+        {
+            Some(existing) => {
+                let update = ChatSubscriptionUpdate {
+                    id: existing.id.clone(),
+                    active: Some(true),
+                    min_level: Some(request.min_level.as_str().to_owned()),
+                    subscriber_uid: subscriber.map(|uid| uid.as_str().to_owned()),
+                    ..Default::default()
+                };
+                self.client.update_subscription(update, None, None).await?
+            }
+            None => {
+                let new = NewChatSubscription {
+                    bot: bot.id.clone(),
+                    chat_id: chat.as_str().to_owned(),
+                    subscriber_uid: subscriber.map(|uid| uid.as_str().to_owned()),
+                    min_level: request.min_level.as_str().to_owned(),
+                    active: true,
+                    created_at: now(),
+                };
+                // Keyed by bot and chat: two racing subscribes of one chat create one row.
+                let key = format!("subscribe:{}:{}", bot.id, chat.as_str());
+                self.client.create_subscription(new, Some(&key)).await?
+            }
+        };
+        Ok((bot, subscription))
+    }
+
+    /// Deactivates a chat's subscription; false when it had none.
+    pub async fn unsubscribe_chat(
+        &self,
+        auth_token: &str,
+        chat_id: &str,
+    ) -> Result<bool, ServiceError> {
+        Ok(self.unsubscribe(auth_token, chat_id).await?.1)
+    }
+
+    async fn unsubscribe(
+        &self,
+        auth_token: &str,
+        chat_id: &str,
+    ) -> Result<(Bot, bool), ServiceError> {
+        let chat = ChatId::parse(chat_id)
+            .map_err(|error| ServiceError::invalid("chatId", error.problem()))?;
+        let bot = self.bot_by_auth_token(auth_token).await?;
+        let done = match self
+            .client
+            .find_subscription(&bot.id, chat.as_str())
+            .await?
+        {
+            Some(existing) if existing.active => {
+                self.client
+                    .deactivate_subscription(&existing.id, None)
+                    .await?;
+                true
+            }
+            _ => false,
+        };
+        let result = if done {
+            AuditOutcome::Accepted
+        } else {
+            AuditOutcome::Refused(RefusalReason::NotSubscribed)
+        };
+        self.audit(
+            chat.as_str(),
+            AuditAction::UnsubscribeChat,
+            &bot.name,
+            result,
+            &format!("chat {}", chat.as_str()),
+        )
+        .await;
+        Ok((bot, done))
+    }
+
+    /// Runs a chat command and answers in words; a refused command is `ok: false`, not an
+    /// error. Only an outage is an error (the caller may retry).
+    pub async fn execute_command(
+        &self,
+        text: &str,
+        chat_id: &str,
+        from_uid: &str,
+    ) -> Result<CommandOutcome, ServiceError> {
+        let command = match Command::parse(text) {
+            Ok(command) => command,
+            Err(error) => {
+                return Ok(CommandOutcome {
+                    ok: false,
+                    reply: Reply::from(error).to_string(),
+                });
+            }
+        };
+        let result: Result<Reply, ServiceError> = match command {
+            Command::Help => Ok(Reply::Help),
+            Command::Register {
+                auth_uid,
+                bot_name,
+                bot_token,
+                auth_token,
+            } => {
+                if !from_uid.is_empty() && auth_uid.as_str() != from_uid {
+                    Err(ServiceError::Forbidden(
+                        "auth_uid must be your own user id".into(),
+                    ))
+                } else {
+                    self.register_bot(RegisterBot {
+                        admin_uid: auth_uid.as_str().to_owned(),
+                        name: bot_name.as_str().to_owned(),
+                        bot_token: bot_token.expose_secret().to_owned(),
+                        auth_token: auth_token.expose_secret().to_owned(),
+                        messenger: Messenger::Telegram,
+                    })
+                    .await
+                    .map(|_| Reply::Registered { bot: bot_name })
+                }
+            }
+            Command::Subscribe { auth_token } => self
+                .subscribe_chat(SubscribeChat {
+                    auth_token: auth_token.expose_secret().to_owned(),
+                    chat_id: chat_id.to_owned(),
+                    subscriber_uid: Some(from_uid.to_owned()),
+                    min_level: LogLevel::Info,
+                })
+                .await
+                .map(|(bot, _)| Reply::Subscribed {
+                    bot: bot_name_of(&bot),
+                }),
+            Command::Unsubscribe { auth_token } => self
+                .unsubscribe(auth_token.expose_secret(), chat_id)
+                .await
+                .map(|(bot, done)| {
+                    let bot = bot_name_of(&bot);
+                    if done {
+                        Reply::Unsubscribed { bot }
+                    } else {
+                        Reply::NotSubscribed { bot }
+                    }
+                }),
+            Command::Status { auth_token } => {
+                self.chat_status(auth_token.expose_secret(), chat_id).await
+            }
+        };
+        match result {
+            Ok(reply) => Ok(CommandOutcome {
+                ok: true,
+                reply: reply.to_string(),
+            }),
+            Err(error @ (ServiceError::Unavailable | ServiceError::Internal(_))) => Err(error),
+            Err(refused) => Ok(CommandOutcome {
+                ok: false,
+                reply: refused_reply(&refused),
+            }),
+        }
+    }
+
+    async fn chat_status(&self, auth_token: &str, chat_id: &str) -> Result<Reply, ServiceError> {
+        let bot = self.bot_by_auth_token(auth_token).await?;
+        let subscription = self.client.find_subscription(&bot.id, chat_id).await?;
+        let min_level = subscription
+            .filter(|subscription| subscription.active)
+            .and_then(|subscription| LogLevel::parse_name(&subscription.min_level).ok());
+        Ok(Reply::Status {
+            bot: bot_name_of(&bot),
+            min_level,
+        })
+    }
+
+    /// Writes an audit event; a failure to audit is logged, not shown to the caller.
+    pub(super) async fn audit(
+        &self,
+        actor: &str,
+        action: AuditAction,
+        target: &str,
+        outcome: AuditOutcome,
+        details: &str,
+    ) {
+        let clip = |text: &str, max: usize| text.chars().take(max).collect::<String>();
+        let event = NewAuditEvent {
+            actor_uid: if actor.trim().is_empty() {
+                "unknown".into()
+            } else {
+                clip(actor, 128)
+            },
+            action: action.as_str().to_owned(),
+            target: (!target.is_empty()).then(|| clip(target, 256)),
+            outcome: outcome.as_str().to_owned(),
+            at: now(),
+            details: (!details.is_empty()).then(|| clip(details, 1024)),
+        };
+        if let Err(error) = self.client.create_audit_event(event, None).await {
+            tracing::error!(%error, action = action.as_str(), "could not write audit event");
+        }
+    }
+}
+
+/// Stored bot names were parsed on the way in, so this cannot fail in practice.
+fn bot_name_of(bot: &Bot) -> BotName {
+    BotName::parse(&bot.name).unwrap_or_else(|_| BotName::parse("unknown").expect("a valid name"))
+}
+
+/// The chat reply for a refused command: the domain's words where it has them.
+fn refused_reply(error: &ServiceError) -> String {
+    match error {
+        ServiceError::Unauthenticated(_) => Reply::UnknownToken.to_string(),
+        ServiceError::Forbidden(message) if message.contains("not allowed") => {
+            Reply::NotAnAdmin.to_string()
+        }
+        other => format!("Refused: {other}"),
+    }
+}

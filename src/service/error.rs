@@ -1,0 +1,69 @@
+//! What a use case can answer besides success. Each variant has a stable code that the API
+//! layer exposes as `extensions.code`; messages name the field or object involved.
+
+use crate::dataspace::DataSpaceError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// The caller's input is wrong; `field` names which part.
+    #[error("{field}: {message}")]
+    InvalidInput { field: String, message: String },
+    #[error("{what} {name:?} does not exist")]
+    NotFound { what: &'static str, name: String },
+    #[error("{message}")]
+    AlreadyExists { field: String, message: String },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    LimitReached(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("DataSpace is unavailable, try again later")]
+    Unavailable,
+    /// Something on our side; the message is logged, not shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        Self::InvalidInput {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The stable `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidInput { .. } => "BAD_USER_INPUT",
+            Self::NotFound { .. } => "NOT_FOUND",
+            Self::AlreadyExists { .. } => "ALREADY_EXISTS",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::LimitReached(_) => "LIMIT_REACHED",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Unavailable => "DATASPACE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The input field the error is about, when there is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::InvalidInput { field, .. } | Self::AlreadyExists { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl From<DataSpaceError> for ServiceError {
+    fn from(error: DataSpaceError) -> Self {
+        match error {
+            DataSpaceError::Unavailable { message, .. } => {
+                tracing::warn!(%message, "DataSpace unavailable");
+                Self::Unavailable
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Users of the `/send_logs` door: created with a password, stored as a hash of the token
+//! their client sends, checked in constant time.
+
+use super::{LogbotService, ServiceError};
+use crate::dataspace::DataSpaceError;
+use crate::dataspace::operations::{LogUser, NewLogUser, now};
+use crate::domain::secrets;
+
+const MAX_USERNAME_CHARS: usize = 64;
+const MIN_PASSWORD_CHARS: usize = 8;
+
+impl LogbotService {
+    /// Creates a user whose LoggerBot client will send `md5(username + password)`.
+    pub async fn create_log_user(
+        &self,
+        username: &str,
+        password: &str,
+        bot: Option<&str>,
+    ) -> Result<LogUser, ServiceError> {
+        let username = username.trim();
+        if username.is_empty()
+            || username.chars().count() > MAX_USERNAME_CHARS
+            || username.chars().any(char::is_control)
+        {
+            return Err(ServiceError::invalid(
+                "username",
+                format!("must be 1 to {MAX_USERNAME_CHARS} printable characters"),
+            ));
+        }
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(ServiceError::invalid(
+                "password",
+                format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+            ));
+        }
+        let bot_id = match bot {
+            Some(name) => Some(self.require_bot(name).await?.id),
+            None => None,
+        };
+        let token = secrets::user_token(username, password);
+        let user = NewLogUser {
+            username: username.to_owned(),
+            token_hash: secrets::hash_user_token(&token),
+            telegram_id: None,
+            bot: bot_id,
+            created_at: now(),
+        };
+        self.client
+            .create_log_user(user, None)
+            .await
+            .map_err(|error| match error {
+                DataSpaceError::UniqueViolation(_) => ServiceError::AlreadyExists {
+                    field: "username".into(),
+                    message: format!("a user named {username:?} already exists"),
+                },
+                other => other.into(),
+            })
+    }
+
+    /// The user whose client sent this token, or None; the lookup is by exact username (a
+    /// bound value) and the token is compared against the stored hash in constant time.
+    pub async fn authenticate_log_user(
+        &self,
+        username: &str,
+        token: &str,
+    ) -> Result<Option<LogUser>, ServiceError> {
+        if username.is_empty() || username.chars().count() > MAX_USERNAME_CHARS {
+            return Ok(None);
+        }
+        let Some(user) = self.client.find_log_user_by_username(username).await? else {
+            return Ok(None);
+        };
+        Ok(secrets::user_token_matches(token, &user.token_hash).then_some(user))
+    }
+}
