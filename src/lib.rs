@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod apig;
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod dataspace;

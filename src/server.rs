@@ -3,6 +3,7 @@
 
 use crate::api::{self, ApiSchema, SchemaLimits};
 use crate::apig::{AppCredentials, InboundRequest, KeyRing, verify};
+use crate::bus::Bus;
 use crate::config::Settings;
 use crate::dataspace::local::{LocalDataSpace, LocalOptions, RunningDataSpace};
 use crate::dataspace::{ClientSettings, DataSpaceClient};
@@ -30,6 +31,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Everything a request handler needs.
 #[derive(Clone)]
 pub struct AppState {
+    pub settings: Arc<Settings>,
     pub schema: ApiSchema,
     pub service: Arc<LogbotService>,
     pub metrics: Metrics,
@@ -93,6 +95,7 @@ impl Gateway {
             },
             settings.limits.max_records_per_batch,
             metrics.clone(),
+            Bus::in_process(),
         ));
         let introspection = settings.graphql.introspection.unwrap_or(embedded.is_some());
         let schema = api::build_schema(
@@ -109,6 +112,7 @@ impl Gateway {
             );
         }
         let state = AppState {
+            settings: Arc::new(settings.clone()),
             schema,
             service,
             metrics,

@@ -254,8 +254,7 @@ impl LogbotService {
             })
             .collect();
         for record in &stored {
-            // No receiver is fine: nobody is listening live.
-            let _ = self.committed.send(record.clone());
+            self.announce(record).await;
         }
         Ok(Ingested {
             ids,

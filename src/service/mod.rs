@@ -11,14 +11,10 @@ pub use bots::{CommandOutcome, RegisterBot, SubscribeChat};
 pub use error::ServiceError;
 pub use logs::{Ingested, LogPage, LogQuery, LogSource, Oversize, RecordInput, StoredRecord};
 
+use crate::bus::{Bus, RECORDS_CHANNEL};
 use crate::dataspace::DataSpaceClient;
 use crate::domain::registration::RegistrationPolicy;
 use crate::metrics::Metrics;
-use std::sync::Arc;
-use tokio::sync::broadcast;
-
-/// Where a committed record goes next (live subscriptions, chat delivery).
-pub type RecordSender = broadcast::Sender<Arc<StoredRecord>>;
 
 /// The rules plus the DataSpace client they act through.
 pub struct LogbotService {
@@ -26,7 +22,7 @@ pub struct LogbotService {
     registration: RegistrationPolicy,
     max_records_per_batch: usize,
     metrics: Metrics,
-    committed: RecordSender,
+    bus: Bus,
 }
 
 impl LogbotService {
@@ -35,14 +31,14 @@ impl LogbotService {
         registration: RegistrationPolicy,
         max_records_per_batch: usize,
         metrics: Metrics,
+        bus: Bus,
     ) -> Self {
-        let (committed, _) = broadcast::channel(1024);
         Self {
             client,
             registration,
             max_records_per_batch,
             metrics,
-            committed,
+            bus,
         }
     }
 
@@ -54,9 +50,21 @@ impl LogbotService {
         &self.metrics
     }
 
-    /// Committed records, for live subscribers and delivery.
-    pub fn committed_records(&self) -> broadcast::Receiver<Arc<StoredRecord>> {
-        self.committed.subscribe()
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Announces a committed record on the bus (live subscriptions). Losing an announcement
+    /// loses no data: the record is stored, and delivery to chats does not depend on it.
+    async fn announce(&self, record: &StoredRecord) {
+        match serde_json::to_string(record) {
+            Ok(json) => {
+                if let Err(error) = self.bus.publish(RECORDS_CHANNEL, &json).await {
+                    tracing::warn!(%error, "could not announce a committed record");
+                }
+            }
+            Err(error) => tracing::error!(%error, "could not encode a committed record"),
+        }
     }
 
     /// True while DataSpace answers a trivial signed query.
