@@ -80,11 +80,14 @@ pub async fn handle(context: &FunctionContext<'_>, request: FunctionRequest) -> 
         return message::handle(context.service, &body).await;
     }
     if body.get("query").is_some() {
-        let graphql = match serde_json::from_value::<async_graphql::Request>(body) {
-            Ok(graphql) => graphql,
-            Err(error) => return bad_request(format!("not a GraphQL request: {error}")),
+        let media = match graphql_http::negotiate(&request.headers) {
+            Ok(media) => media,
+            Err(failure) => {
+                return from_axum(failure.into_response(graphql_http::MediaType::Json)).await;
+            }
         };
-        return from_axum(graphql_http::execute(context.schema, graphql, &request_id).await).await;
+        return from_axum(graphql_http::post_json(context.schema, media, body, &request_id).await)
+            .await;
     }
     if body.get("parameters").is_some() && body.get("context").is_some() {
         return bad_request("direct calls are not supported by this version of the gateway".into());
