@@ -86,7 +86,7 @@ pub fn inspect(
     let operation_name = request.operation_name.clone();
     let document = request
         .parsed_query()
-        .map_err(|error| DocumentRefusal::invalid(PARSE_FAILED, error.message))?;
+        .map_err(|error| DocumentRefusal::invalid(PARSE_FAILED, parse_message(&error)))?;
     let (operation_type, selection_set) = select_operation(document, operation_name.as_deref())?;
     match (allowed, operation_type) {
         (Allowed::QueriesOnly, OperationType::Mutation) => {
@@ -126,6 +126,23 @@ pub fn inspect(
         ));
     }
     Ok(operation_type)
+}
+
+/// pest's multi-line report as one line: what was expected, and where.
+fn parse_message(error: &ServerError) -> String {
+    let expected = error
+        .message
+        .lines()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix("= "))
+        .unwrap_or(error.message.trim());
+    match error.locations.first() {
+        Some(at) => format!(
+            "the document does not parse at line {}, column {}: {expected}",
+            at.line, at.column
+        ),
+        None => format!("the document does not parse: {expected}"),
+    }
 }
 
 fn select_operation<'a>(

@@ -29,6 +29,9 @@ pub const LEGACY_WS: &str = "graphql-ws";
 /// Messages queued for the writer per connection.
 pub const OUTBOUND_BUFFER: usize = 64;
 
+/// How long a closing connection waits for a client to take the close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
 /// Close code for a client too slow to keep up (RFC 6455 1013, "try again later").
 pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
@@ -194,14 +197,28 @@ impl Connection {
     async fn run(mut self, socket: WebSocket) {
         let (mut sink, mut stream) = socket.split();
         let (out, mut outbound) = mpsc::channel::<Message>(OUTBOUND_BUFFER);
+        // The close frame skips the queue: a slow client still learns why it is closed once
+        // it reads again, without first getting the messages that made it slow.
+        let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<Message>();
         let writer = tokio::spawn(async move {
-            while let Some(message) = outbound.recv().await {
-                let closing = matches!(message, Message::Close(_));
-                if sink.send(message).await.is_err() || closing {
-                    break;
+            loop {
+                tokio::select! {
+                    biased;
+                    frame = &mut close_rx => {
+                        if let Ok(frame) = frame {
+                            let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(frame)).await;
+                        }
+                        break;
+                    }
+                    message = outbound.recv() => {
+                        let Some(message) = message else { break };
+                        if sink.send(message).await.is_err() {
+                            break;
+                        }
+                    }
                 }
             }
-            let _ = sink.close().await;
+            let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
         });
         let (events_tx, mut events) = mpsc::channel::<Event>(OUTBOUND_BUFFER);
         let init_deadline = tokio::time::sleep(self.limits.ws_init_timeout);
@@ -255,11 +272,13 @@ impl Connection {
         }
         if let Some((code, reason)) = close {
             tracing::debug!(code, %reason, request_id = %self.request_id, "closing WebSocket");
-            let _ = out.try_send(close_message(code, &reason));
+            let _ = close_tx.send(close_message(code, &reason));
+        } else {
+            drop(close_tx);
         }
         drop(out);
         let abort = writer.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(2), writer)
+        if tokio::time::timeout(CLOSE_GRACE * 2 + Duration::from_secs(1), writer)
             .await
             .is_err()
         {
