@@ -28,6 +28,8 @@ pub struct DocumentLimits {
     pub root_fields: usize,
     pub depth: usize,
     pub complexity: usize,
+    /// `__schema` / `__type` allowed.
+    pub introspection: bool,
 }
 
 /// Which operation types a transport runs.
@@ -113,6 +115,12 @@ pub fn inspect(
                 "the document uses {aliases} aliases; the limit is {}",
                 limits.aliases
             ),
+        ));
+    }
+    if !limits.introspection && selects_introspection(document, selection_set, 0) {
+        return Err(DocumentRefusal::invalid(
+            VALIDATION_FAILED,
+            "introspection (__schema, __type) is disabled on this deployment ([graphql] introspection)",
         ));
     }
     let root_fields = count_root_fields(document, selection_set, 0);
@@ -229,6 +237,24 @@ fn count_root_fields(document: &ExecutableDocument, set: &SelectionSet, depth: u
         .sum()
 }
 
+fn selects_introspection(document: &ExecutableDocument, set: &SelectionSet, depth: usize) -> bool {
+    depth <= 16
+        && set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                matches!(field.node.name.node.as_str(), "__schema" | "__type")
+            }
+            Selection::InlineFragment(fragment) => {
+                selects_introspection(document, &fragment.node.selection_set.node, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .is_some_and(|fragment| {
+                    selects_introspection(document, &fragment.node.selection_set.node, depth + 1)
+                }),
+        })
+}
+
 /// Put into a request's data; set once the request passed validation.
 #[derive(Clone, Default)]
 pub struct Validated(Arc<AtomicBool>);
@@ -316,6 +342,7 @@ mod tests {
         root_fields: 2,
         depth: 5,
         complexity: 50,
+        introspection: false,
     };
 
     fn check(query: &str, allowed: Allowed) -> Result<OperationType, DocumentRefusal> {
@@ -343,6 +370,17 @@ mod tests {
         assert!(refused.message().contains("3 aliases"), "{refused:?}");
         let refused = check("{ x y ...F } fragment F on Query { z }", Allowed::All).unwrap_err();
         assert!(refused.message().contains("3 root fields"), "{refused:?}");
+    }
+
+    #[test]
+    fn introspection_is_refused_when_off() {
+        let refused = check(
+            "{ ...F } fragment F on Query { __schema { a } }",
+            Allowed::All,
+        )
+        .unwrap_err();
+        assert!(refused.message().contains("introspection"), "{refused:?}");
+        assert!(check("{ __typename }", Allowed::All).is_ok());
     }
 
     #[test]

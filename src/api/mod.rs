@@ -114,6 +114,7 @@ impl SchemaLimits {
             root_fields: self.root_fields,
             depth: self.depth,
             complexity: self.complexity,
+            introspection: self.introspection,
         }
     }
 }
