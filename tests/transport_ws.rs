@@ -132,6 +132,7 @@ async fn a_slow_subscriber_is_closed_and_memory_stays_flat() {
     tokio::time::sleep(Duration::from_secs(7)).await;
     peak = peak.max(rss_bytes());
     let growth = peak.saturating_sub(before);
+    eprintln!("memory growth while the subscriber did not read: {} KiB", growth / 1024);
     assert!(
         growth < 48 * 1024 * 1024,
         "memory grew by {} MiB while a subscriber did not read",
@@ -151,6 +152,7 @@ async fn a_slow_subscriber_is_closed_and_memory_stays_flat() {
         );
     };
     let (code, reason) = close.expect("a close frame");
+    eprintln!("closed with {code}: {reason}");
     assert_eq!(code, 1013, "{reason}");
     assert!(
         reason.contains("does not read") || reason.contains("lagged"),
