@@ -59,10 +59,10 @@ async fn spawn_replica(redis_url: &str, prefix: &str) -> Replica {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(response) = client.get(format!("{}/readyz", replica.base)).send().await {
-            if response.status().is_success() {
-                return replica;
-            }
+        if let Ok(response) = client.get(format!("{}/readyz", replica.base)).send().await
+            && response.status().is_success()
+        {
+            return replica;
         }
         assert!(
             Instant::now() < deadline,
@@ -149,10 +149,9 @@ async fn a_record_sent_to_one_replica_reaches_a_subscriber_on_another() {
                 receive(socket, Duration::from_secs(1)),
             )
             .await
+                && message["type"] == "next"
             {
-                if message["type"] == "next" {
-                    *got = Some(message);
-                }
+                *got = Some(message);
             }
         }
         assert!(

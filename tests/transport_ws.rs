@@ -4,7 +4,6 @@
 #[path = "support/gateway.rs"]
 mod gateway;
 
-use futures_util::SinkExt;
 use gateway::{Received, connect, connect_initialised, receive, receive_json, send, start};
 use logbot_gateway::bus::RECORDS_CHANNEL;
 use logbot_gateway::service::{LogSource, StoredRecord};
@@ -36,10 +35,9 @@ async fn log_added_streams_committed_records_at_the_level_asked() {
             receive(&mut socket, Duration::from_secs(1)),
         )
         .await
+            && message["type"] != "ping"
         {
-            if message["type"] != "ping" {
-                break message;
-            }
+            break message;
         }
         assert!(Instant::now() < deadline, "no record arrived");
     };
@@ -107,10 +105,9 @@ async fn a_slow_subscriber_is_closed_and_memory_stays_flat() {
             receive(&mut socket, Duration::from_secs(1)),
         )
         .await
+            && message["type"] == "next"
         {
-            if message["type"] == "next" {
-                break;
-            }
+            break;
         }
         assert!(Instant::now() < deadline, "the subscription never started");
     }
@@ -132,7 +129,10 @@ async fn a_slow_subscriber_is_closed_and_memory_stays_flat() {
     tokio::time::sleep(Duration::from_secs(7)).await;
     peak = peak.max(rss_bytes());
     let growth = peak.saturating_sub(before);
-    eprintln!("memory growth while the subscriber did not read: {} KiB", growth / 1024);
+    eprintln!(
+        "memory growth while the subscriber did not read: {} KiB",
+        growth / 1024
+    );
     assert!(
         growth < 48 * 1024 * 1024,
         "memory grew by {} MiB while a subscriber did not read",
