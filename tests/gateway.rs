@@ -578,3 +578,64 @@ fn a_bad_configuration_value_stops_start_up_with_exit_code_2_and_one_line() {
         "{printed}"
     );
 }
+
+#[tokio::test]
+async fn the_binary_serves_with_the_embedded_dataspace_and_stops_cleanly_on_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_logbot-gateway"))
+        .env("PORT", port.to_string())
+        .env("LOGBOT__SERVER__HOST", "127.0.0.1")
+        .env("LOGBOT__DATASPACE__DATA_DIR", data.path())
+        .env("LOGBOT__BOTS__ADMINS", "alice")
+        .env_remove("DATASPACE_URL")
+        .env_remove("LOGBOT_CONFIG")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(response) = http.get(format!("{base}/readyz")).send().await
+            && response.status() == 200
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the binary never became ready");
+    let registered: Value = http
+        .post(format!("{base}/graphql"))
+        .json(&json!({"query": "mutation { registerBot(input: {adminUid: \"alice\", name: \"bin\", botToken: \"1:t\", authToken: \"bin-token-1\"}) { name } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        registered,
+        json!({"data": {"registerBot": {"name": "bin"}}})
+    );
+    assert!(data.path().join("dataspace.sqlite").exists());
+
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
