@@ -360,6 +360,7 @@ impl RunningGateway {
 
     /// Stops accepting requests, lets in-flight ones finish, then stops the embedded DataSpace.
     pub async fn stop(mut self) {
+        self.state.schema.close_websockets();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

@@ -265,3 +265,29 @@ async fn websocket_limits_and_the_origin_guard() {
     drop(socket);
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn shutting_down_closes_websockets_with_1001_and_mutations_run_over_them() {
+    let gateway = start(&[]).await;
+    gateway.register_bot("ws").await;
+    let mut socket = connect_initialised(&gateway.ws_url()).await;
+    send(
+        &mut socket,
+        json!({"id": "m", "type": "subscribe", "payload": {
+            "query": "mutation { sendLog(input: {bot: \"ws\", level: INFO, message: \"over ws\"}) { message } }",
+        }}),
+    )
+    .await;
+    let next = receive_json(&mut socket).await;
+    assert_eq!(
+        next["payload"]["data"]["sendLog"]["message"], "over ws",
+        "{next}"
+    );
+    assert_eq!(receive_json(&mut socket).await["type"], "complete");
+    let stopping = tokio::spawn(gateway.stop());
+    match receive(&mut socket, Duration::from_secs(10)).await {
+        Received::Closed(Some((code, _))) => assert_eq!(code, 1001),
+        other => panic!("expected a 1001 close, got {other:?}"),
+    }
+    stopping.await.unwrap();
+}

@@ -320,11 +320,25 @@ pub fn prepare(
     schema: &ApiSchema,
     params: Params,
     allowed: Allowed,
-) -> Result<async_graphql::Request, Failure> {
+) -> Result<(async_graphql::Request, OperationType), Failure> {
     let mut request = params.into_request(schema)?;
-    limits::inspect(&mut request, allowed, &schema.limits().document())
+    let operation = limits::inspect(&mut request, allowed, &schema.limits().document())
         .map_err(Failure::from_refusal)?;
-    Ok(request)
+    Ok((request, operation))
+}
+
+/// The error for a request that ran past `[limits] request_timeout_ms`.
+pub fn timeout_failure(schema: &ApiSchema, request_id: &str) -> Failure {
+    let timeout = schema.limits().request_timeout;
+    tracing::warn!(%request_id, ?timeout, "GraphQL request timed out");
+    Failure::status(
+        StatusCode::GATEWAY_TIMEOUT,
+        "TIMEOUT",
+        format!(
+            "the request took longer than the limit of {} ms (request id {request_id})",
+            timeout.as_millis()
+        ),
+    )
 }
 
 /// Checks, then executes one request within the request timeout.
@@ -334,25 +348,14 @@ pub async fn run(
     allowed: Allowed,
     request_id: &str,
 ) -> Result<async_graphql::Response, Failure> {
-    let request = prepare(schema, params, allowed)?;
+    let (request, _) = prepare(schema, params, allowed)?;
     let validated = Validated::default();
     let request = request
         .data(RequestId(request_id.to_owned()))
         .data(validated.clone());
-    let timeout = schema.limits().request_timeout;
-    let response = tokio::time::timeout(timeout, schema.execute(request))
+    let response = tokio::time::timeout(schema.limits().request_timeout, schema.execute(request))
         .await
-        .map_err(|_| {
-            tracing::warn!(%request_id, ?timeout, "GraphQL request timed out");
-            Failure::status(
-                StatusCode::GATEWAY_TIMEOUT,
-                "TIMEOUT",
-                format!(
-                    "the request took longer than the limit of {} ms (request id {request_id})",
-                    timeout.as_millis()
-                ),
-            )
-        })?;
+        .map_err(|_| timeout_failure(schema, request_id))?;
     if !validated.passed() && response.is_err() {
         return Err(Failure::document(server_errors_json(
             response.errors,

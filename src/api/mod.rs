@@ -55,6 +55,12 @@ impl ApiSchema {
     pub(crate) fn transport(&self) -> &Transport {
         &self.transport
     }
+
+    /// Closes every open WebSocket with 1001 ("going away"), for a graceful shutdown: upgraded
+    /// connections are not the HTTP server's to wait for.
+    pub fn close_websockets(&self) {
+        self.transport.shutdown.send_replace(true);
+    }
 }
 
 pub(crate) struct Transport {
@@ -62,6 +68,8 @@ pub(crate) struct Transport {
     persisted: apq::PersistedQueries,
     /// Open WebSocket connections.
     ws_open: AtomicUsize,
+    /// Becomes true when the server shuts down.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// Limits the API enforces on every operation, and the transports' timings.
@@ -138,6 +146,7 @@ pub fn build_schema(service: Arc<LogbotService>, limits: SchemaLimits) -> ApiSch
             limits,
             persisted: apq::PersistedQueries::default(),
             ws_open: AtomicUsize::new(0),
+            shutdown: tokio::sync::watch::Sender::new(false),
         }),
     }
 }

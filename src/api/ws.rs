@@ -12,10 +12,11 @@ use super::http::{Failure, Params};
 use super::limits::{self, Allowed, Validated};
 use super::subscription::SUBSCRIBER_LAGGED;
 use super::{ApiSchema, SchemaLimits};
+use async_graphql::parser::types::OperationType;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -227,9 +228,13 @@ impl Connection {
             tokio::time::Instant::now() + self.limits.ws_keep_alive,
             self.limits.ws_keep_alive,
         );
+        let mut shutdown = self.schema.transport().shutdown.subscribe();
         let close = loop {
             tokio::select! {
                 biased;
+                Ok(()) = shutdown.wait_for(|down| *down).map(|r| r.map(|_| ())) => {
+                    break Some((1001, "the server is shutting down".to_owned()));
+                }
                 Some(event) = events.recv() => match event {
                     Event::Finished { id, generation } => {
                         if self.operations.get(&id).is_some_and(|(current, _)| *current == generation) {
@@ -434,8 +439,8 @@ impl Connection {
                         .map_err(|_| ())
                 }
             };
-            let request = match super::http::prepare(&schema, params, Allowed::All) {
-                Ok(request) => request,
+            let (request, operation) = match super::http::prepare(&schema, params, Allowed::All) {
+                Ok(prepared) => prepared,
                 Err(failure) => {
                     let _ = events.send(finished()).await;
                     let _ = send(error_message(protocol, &id, failure.errors())).await;
@@ -443,10 +448,30 @@ impl Connection {
                 }
             };
             let validated = Validated::default();
-            let request = request.data(RequestId(request_id)).data(validated.clone());
+            let request = request
+                .data(RequestId(request_id.clone()))
+                .data(validated.clone());
             let mut responses = schema.execute_stream(request);
             let mut first = true;
-            while let Some(response) = responses.next().await {
+            // Queries and mutations get the request time limit; subscriptions live on.
+            let deadline = (operation != OperationType::Subscription)
+                .then(|| tokio::time::Instant::now() + schema.limits().request_timeout);
+            loop {
+                let next = match deadline {
+                    Some(deadline) => {
+                        match tokio::time::timeout_at(deadline, responses.next()).await {
+                            Ok(next) => next,
+                            Err(_) => {
+                                let failure = super::http::timeout_failure(&schema, &request_id);
+                                let _ = events.send(finished()).await;
+                                let _ = send(error_message(protocol, &id, failure.errors())).await;
+                                return;
+                            }
+                        }
+                    }
+                    None => responses.next().await,
+                };
+                let Some(response) = next else { break };
                 if first && !validated.passed() && response.is_err() {
                     let errors = response
                         .errors
