@@ -10,6 +10,7 @@ pub mod api;
 pub mod apig;
 pub mod bus;
 pub mod cli;
+pub mod compat;
 pub mod config;
 pub mod dataspace;
 pub mod domain;
