@@ -292,6 +292,7 @@ async fn function_root(
         }
     }
     let context = FunctionContext {
+        settings: &state.settings,
         schema: &state.schema,
         service: &state.service,
     };
