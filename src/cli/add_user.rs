@@ -48,6 +48,8 @@ pub fn run(config: Option<&Path>, args: AddUserArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Only what goes wrong; the embedded DataSpace's start-up lines are noise here.
+    super::init_tracing_with("warn", false);
     super::runtime().block_on(async move {
         let mut gateway = match Gateway::build(&settings).await {
             Ok(gateway) => gateway,
