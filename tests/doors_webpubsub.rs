@@ -87,7 +87,8 @@ async fn user_messages_run_chat_commands_and_sendlog_ingests() {
     let app = app().await;
     assert!(signature_matches(&signature("conn-7"), "conn-7", &[KEY]));
 
-    let (status, content_type, reply) = user_event(&app, "message", ADMIN, "text/plain", "help").await;
+    let (status, content_type, reply) =
+        user_event(&app, "message", ADMIN, "text/plain", "help").await;
     assert_eq!(status, 200, "{reply}");
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     assert!(reply.contains("register"), "{reply}");
@@ -142,9 +143,21 @@ async fn refused_user_events_name_the_problem() {
     for (event, content_type, body, status, named) in [
         ("message", "text/html", "help", 415, "text/plain"),
         ("sendlog", "text/plain", "{}", 400, "application/json"),
-        ("sendlog", "application/json", "{\"message\": \"x\"}", 400, "bot"),
+        (
+            "sendlog",
+            "application/json",
+            "{\"message\": \"x\"}",
+            400,
+            "bot",
+        ),
         ("sendlog", "application/json", "{not json", 400, "not JSON"),
-        ("sendlog", "application/json", "{\"bot\": \"nope\", \"message\": \"x\"}", 404, "nope"),
+        (
+            "sendlog",
+            "application/json",
+            "{\"bot\": \"nope\", \"message\": \"x\"}",
+            404,
+            "nope",
+        ),
         ("dance", "text/plain", "x", 400, "message, sendlog"),
     ] {
         let (got, _, answer) = user_event(&app, event, "u1", content_type, body).await;
