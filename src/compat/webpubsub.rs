@@ -285,7 +285,8 @@ enum BodyKind {
     Binary,
 }
 
-fn body_kind(headers: &HeaderMap) -> Result<BodyKind, Response> {
+/// The kind of a user event's body, or why its type is refused.
+fn body_kind(headers: &HeaderMap) -> Result<BodyKind, String> {
     let content_type = header_text(headers, header::CONTENT_TYPE.as_str()).unwrap_or_default();
     let media = content_type
         .split(';')
@@ -297,11 +298,8 @@ fn body_kind(headers: &HeaderMap) -> Result<BodyKind, Response> {
         "text/plain" => Ok(BodyKind::Text),
         "application/json" => Ok(BodyKind::Json),
         "application/octet-stream" => Ok(BodyKind::Binary),
-        _ => Err(text(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
-                "user events must be text/plain, application/json or application/octet-stream, got {content_type:?}"
-            ),
+        _ => Err(format!(
+            "user events must be text/plain, application/json or application/octet-stream, got {content_type:?}"
         )),
     }
 }
@@ -309,7 +307,7 @@ fn body_kind(headers: &HeaderMap) -> Result<BodyKind, Response> {
 async fn user(state: &AppState, headers: &HeaderMap, event: &str, body: &[u8]) -> Response {
     let kind = match body_kind(headers) {
         Ok(kind) => kind,
-        Err(response) => return response,
+        Err(problem) => return text(StatusCode::UNSUPPORTED_MEDIA_TYPE, problem),
     };
     match event {
         "message" => {
