@@ -300,3 +300,42 @@ async fn long_poll_delivers_events_and_command_replies_are_sent() {
     drop(poller);
     app.stop().await;
 }
+
+/// Normalized events reach other services through Redis. Ignored until `Gateway::build` selects
+/// the Redis bus from `[bus] redis_url` (issue 5); run with `cargo test --test doors_vk --
+/// --ignored` against Redis at 127.0.0.1:6379. Matches `*events.message`, so it holds whatever
+/// channel prefix the Redis bus puts before `events.<type>`.
+#[tokio::test]
+#[ignore = "needs the Redis bus in Gateway::build and Redis at 127.0.0.1:6379"]
+async fn events_are_seen_on_the_real_redis() {
+    use futures_util::StreamExt;
+    const REDIS: &str = "redis://127.0.0.1:6379";
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    pubsub.psubscribe("*events.message").await.unwrap();
+    let app = start(|settings| {
+        vk_settings(settings);
+        settings.bus.redis_url = Some(REDIS.into());
+    })
+    .await;
+    let peer = 2_000_000_000 + i64::from(rand::random::<u16>());
+    assert_eq!(
+        callback(&app, &message_new(peer, 2002, "over redis", 5)).await,
+        (200, "ok".into())
+    );
+    let mut messages = pubsub.into_on_message();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let message = tokio::time::timeout_at(deadline, messages.next())
+            .await
+            .expect("the event on Redis within 10 s")
+            .unwrap();
+        let event: Value = serde_json::from_str(&message.get_payload::<String>().unwrap()).unwrap();
+        if event["peer"]["bpid"] == peer {
+            assert!(message.get_channel_name().ends_with("events.message"));
+            assert_eq!(event["message"]["text"], "over redis");
+            break;
+        }
+    }
+    app.stop().await;
+}
