@@ -71,6 +71,11 @@ async fn confirmation_secret_and_group_are_checked() {
         (200, CONFIRMATION.to_owned())
     );
 
+    let unsigned = json!({"type": "confirmation", "group_id": GROUP});
+    assert_eq!(
+        callback(&app, &unsigned).await,
+        (200, CONFIRMATION.to_owned())
+    );
     let mut wrong = confirm.clone();
     wrong["secret"] = json!("guess");
     assert_eq!(callback(&app, &wrong).await.0, 403);
