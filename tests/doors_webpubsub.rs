@@ -159,8 +159,10 @@ async fn refused_user_events_name_the_problem() {
             "nope",
         ),
         ("dance", "text/plain", "x", 400, "message, sendlog"),
+        ("message", "text/plain", "help", 403, "ce-userId"),
     ] {
-        let (got, _, answer) = user_event(&app, event, "u1", content_type, body).await;
+        let user = if status == 403 { "" } else { "u1" };
+        let (got, _, answer) = user_event(&app, event, user, content_type, body).await;
         assert_eq!(got, status, "{event} {content_type}: {answer}");
         assert!(answer.contains(named), "{answer}");
     }

@@ -263,15 +263,14 @@ pub async fn handle_event(
         }
         Err(error) => tracing::error!(%error, "could not encode a VK event"),
     }
+    // A command runs as its sender; one with no sender (VK always names it) is not run, since
+    // an empty `fromUid` would skip the check that `register` names the sender's own id.
     if event.event_type == EventType::Command
         && let Some(message) = &event.message
+        && let Some(from) = event.user.uuid
     {
         let chat = event.peer.bpid.to_string();
-        let from = event
-            .user
-            .uuid
-            .map(|uid| uid.to_string())
-            .unwrap_or_default();
+        let from = from.to_string();
         let outcome = state
             .service
             .execute_command(&message.text, &chat, &from)

@@ -328,13 +328,21 @@ async fn user(state: &AppState, headers: &HeaderMap, event: &str, body: &[u8]) -
                     }
                 },
             };
+            // The chat is the Web PubSub user, and the command runs as that user; an anonymous
+            // connection has neither (and an empty `fromUid` would skip the check that
+            // `register` names the sender's own id).
             let user_id = header_text(headers, "ce-userId").unwrap_or_default();
-            let chat = if user_id.is_empty() {
-                header_text(headers, "ce-connectionId").unwrap_or_default()
-            } else {
-                user_id
-            };
-            match state.service.execute_command(&command, chat, user_id).await {
+            if user_id.is_empty() {
+                return text(
+                    StatusCode::FORBIDDEN,
+                    "chat commands need an authenticated Web PubSub user (ce-userId is empty)",
+                );
+            }
+            match state
+                .service
+                .execute_command(&command, user_id, user_id)
+                .await
+            {
                 Ok(outcome) => text(StatusCode::OK, outcome.reply),
                 Err(error) => service_failure(error),
             }
