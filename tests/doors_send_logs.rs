@@ -133,6 +133,10 @@ async fn credentials_are_checked_and_no_input_widens_the_lookup() {
         ("alice", String::new()),
         ("ALICE", md5_token("ALICE", PASSWORD)),
         ("%", md5_token("%", PASSWORD)),
+        ("a\"||true||\"", md5_token("alice", PASSWORD)),
+        ("back\\slash'", md5_token("alice", PASSWORD)),
+        ("${alice}", md5_token("alice", PASSWORD)),
+        ("alice ", md5_token("alice", PASSWORD)),
     ] {
         let (status, body) = raw_client_post(&app, &client_body(user, logs.clone()), &token).await;
         assert_eq!(status, 403, "{user:?}: {body}");
