@@ -4,12 +4,14 @@
 //! - [`apig`]: the APIG App-authentication signer (SDK-HMAC-SHA256), its verifier, and the
 //!   reqwest middleware that signs every DataSpace call.
 //! - [`cli`]: the `logbot-gateway` command line.
+//! - [`compat`]: the other doors (`/send_logs`, Web PubSub CloudEvents, VK chat events).
 //! - [`dataspace`]: the typed, signed, retrying DataSpace client.
 
 pub mod api;
 pub mod apig;
 pub mod bus;
 pub mod cli;
+pub mod compat;
 pub mod config;
 pub mod dataspace;
 pub mod domain;

@@ -146,6 +146,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::compat::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
@@ -290,6 +291,7 @@ async fn function_root(
         }
     }
     let context = FunctionContext {
+        settings: &state.settings,
         schema: &state.schema,
         service: &state.service,
     };
@@ -382,6 +384,7 @@ pub async fn run(
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {addr}: {error}"))?;
     let running = RunningGateway::serve(gateway, listener)?;
+    let _long_poll = crate::compat::vk::spawn_long_poll(&running.state);
     tracing::info!(addr = %running.addr, "logbot-gateway serving GraphQL on http://{}/graphql", running.addr);
     shutdown_signal.await;
     tracing::info!("shutting down");

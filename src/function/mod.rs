@@ -4,9 +4,12 @@
 //! The HTTP request's method, path and query travel in the headers [`METHOD_HEADER`],
 //! [`PATH_HEADER`] and [`QUERY_HEADER`], so `handle` needs nothing but the request.
 
+mod direct;
 mod message;
+mod trigger;
 
 use crate::api::{ApiSchema, http as graphql_http};
+use crate::config::Settings;
 use crate::service::LogbotService;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -48,6 +51,7 @@ impl FunctionResponse {
 
 /// What `handle` works with.
 pub struct FunctionContext<'a> {
+    pub settings: &'a Settings,
     pub schema: &'a ApiSchema,
     pub service: &'a LogbotService,
 }
@@ -90,12 +94,10 @@ pub async fn handle(context: &FunctionContext<'_>, request: FunctionRequest) -> 
             .await;
     }
     if body.get("parameters").is_some() && body.get("context").is_some() {
-        return bad_request("direct calls are not supported by this version of the gateway".into());
+        return direct::handle(context, &body).await;
     }
     if body.get("messages").is_some() {
-        return bad_request(
-            "storage triggers and signals are not supported by this version of the gateway".into(),
-        );
+        return trigger::handle(context, &body).await;
     }
     bad_request(format!("unrecognised body; {SHAPES}"))
 }
