@@ -25,8 +25,12 @@ pub enum BusError {
     Unavailable(String),
 }
 
-/// The Redis channel prefix when `[bus] channel_prefix` is not set.
-pub const DEFAULT_CHANNEL_PREFIX: &str = "logbot:";
+/// The Redis channel prefix when `[bus] channel_prefix` is not set: none, so channels are
+/// named as PROTOCOLS.md says (`records`, `events.<type>`) for other services to read.
+pub const DEFAULT_CHANNEL_PREFIX: &str = "";
+
+/// The channel patterns this service uses: records, and normalized chat events.
+const CHANNEL_PATTERNS: [&str; 2] = [RECORDS_CHANNEL, "events.*"];
 
 /// How long start-up waits for Redis before refusing to start.
 const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -178,7 +182,10 @@ impl RedisBus {
 
 async fn subscribe_all(client: &redis::Client, prefix: &str) -> redis::RedisResult<PubSub> {
     let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.psubscribe(format!("{prefix}*")).await?;
+    // Only our channels: with no prefix, `*` would hand us every message on a shared Redis.
+    for pattern in CHANNEL_PATTERNS {
+        pubsub.psubscribe(format!("{prefix}{pattern}")).await?;
+    }
     Ok(pubsub)
 }
 

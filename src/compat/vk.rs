@@ -7,6 +7,7 @@
 //! as the chat. With `[vk] access_token` set, the command's reply is sent back to the peer with
 //! `messages.send`.
 
+use crate::domain::messenger::Messenger;
 use crate::server::AppState;
 use crate::service::ServiceError;
 use axum::Router;
@@ -273,7 +274,7 @@ pub async fn handle_event(
         let from = from.to_string();
         let outcome = state
             .service
-            .execute_command(&message.text, &chat, &from)
+            .execute_command_via(Messenger::Vk, &message.text, &chat, &from)
             .await?;
         tracing::info!(ok = outcome.ok, chat = %chat, "VK command");
         if state.settings.vk.access_token.is_some() {

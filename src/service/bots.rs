@@ -357,6 +357,19 @@ impl LogbotService {
         chat_id: &str,
         from_uid: &str,
     ) -> Result<CommandOutcome, ServiceError> {
+        self.execute_command_via(Messenger::Telegram, text, chat_id, from_uid)
+            .await
+    }
+
+    /// [`execute_command`](Self::execute_command) for a command that arrived through
+    /// `messenger`: a bot registered from a VK chat is a VK bot.
+    pub async fn execute_command_via(
+        &self,
+        messenger: Messenger,
+        text: &str,
+        chat_id: &str,
+        from_uid: &str,
+    ) -> Result<CommandOutcome, ServiceError> {
         let command = match Command::parse(text) {
             Ok(command) => command,
             Err(error) => {
@@ -384,7 +397,7 @@ impl LogbotService {
                         name: bot_name.as_str().to_owned(),
                         bot_token: bot_token.expose_secret().to_owned(),
                         auth_token: auth_token.expose_secret().to_owned(),
-                        messenger: Messenger::Telegram,
+                        messenger,
                     })
                     .await
                     .map(|_| Reply::Registered { bot: bot_name })
