@@ -158,6 +158,15 @@ async fn status_codes_and_media_types_follow_the_spec() {
     assert_eq!(status, 400, "{body}");
     assert!(content_type.starts_with("application/graphql-response+json"));
     assert!(body.contains("GRAPHQL_PARSE_FAILED"), "{body}");
+    let (status, _, _, body) = raw(
+        &gateway,
+        reqwest::Method::POST,
+        "/",
+        &[("content-type", "text/plain")],
+        Some(r#"{"query":"mutation { __typename }"}"#),
+    )
+    .await;
+    assert_eq!(status, 415, "{body}");
     gateway.stop().await;
 }
 

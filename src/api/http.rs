@@ -513,6 +513,36 @@ pub async fn post_json(
     }
 }
 
+/// CSRF guard for `POST /`, whose callers (the function platform) may send no content type:
+/// refuses the content types a browser sends cross-site without a preflight.
+pub fn check_not_cross_site_form(headers: &HeaderMap) -> Result<(), Failure> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if matches!(
+        essence.as_str(),
+        "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data"
+    ) {
+        return Err(Failure::status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!(
+                "a GraphQL request with Content-Type {essence:?} is refused (a browser sends it \
+                 cross-site without asking): send application/json"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn check_content_type(headers: &HeaderMap) -> Result<(), Failure> {
     let unsupported = |message: String| {
         Failure::status(

@@ -162,19 +162,26 @@ impl Bus {
 
 impl RedisBus {
     async fn publish(&self, channel: &str, message: &str) -> redis::RedisResult<()> {
-        let mut publisher = self.publisher.lock().await;
-        if publisher.is_none() {
-            *publisher = Some(self.client.get_multiplexed_async_connection().await?);
-        }
-        let connection = publisher.as_mut().expect("connected above");
+        // A multiplexed connection serves concurrent publishes: hold the lock only to get it.
+        let mut connection = {
+            let mut publisher = self.publisher.lock().await;
+            match publisher.as_ref() {
+                Some(connection) => connection.clone(),
+                None => {
+                    let connection = self.client.get_multiplexed_async_connection().await?;
+                    *publisher = Some(connection.clone());
+                    connection
+                }
+            }
+        };
         let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
             .arg(format!("{}{channel}", self.prefix))
             .arg(message)
-            .query_async(connection)
+            .query_async(&mut connection)
             .await;
         if result.is_err() {
             // Reconnect on the next publish.
-            *publisher = None;
+            *self.publisher.lock().await = None;
         }
         result.map(|_| ())
     }
@@ -250,5 +257,30 @@ mod tests {
         bus.publish("other", "elsewhere").await.unwrap();
         assert_eq!(&*listener.recv().await.unwrap(), "after");
         assert!(listener.try_recv().is_err());
+    }
+
+    /// Needs the Redis of the test environment (127.0.0.1:6379); skipped without it.
+    #[tokio::test]
+    async fn redis_buses_sharing_a_prefix_reach_each_other_once() {
+        let url = "redis://127.0.0.1:6379";
+        let prefix = format!("logbot-unit-{}:", uuid::Uuid::new_v4());
+        let Ok(one) = Bus::redis(url, &prefix).await else {
+            eprintln!("skipped: no Redis at {url}");
+            return;
+        };
+        let two = Bus::redis(url, &prefix).await.unwrap();
+        let other = Bus::redis(url, "logbot-unit-elsewhere:").await.unwrap();
+        let mut on_one = one.subscribe("c");
+        let mut on_two = two.subscribe("c");
+        let mut on_other = other.subscribe("c");
+        one.publish("c", "hello").await.unwrap();
+        let wait = std::time::Duration::from_secs(5);
+        for listener in [&mut on_one, &mut on_two] {
+            let got = tokio::time::timeout(wait, listener.recv()).await.unwrap();
+            assert_eq!(&*got.unwrap(), "hello");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(on_one.try_recv().is_err(), "delivered twice");
+        assert!(on_other.try_recv().is_err(), "crossed prefixes");
     }
 }

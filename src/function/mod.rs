@@ -83,13 +83,17 @@ pub async fn handle(context: &FunctionContext<'_>, request: FunctionRequest) -> 
     if body.get("MESSAGE_NAME").is_some() {
         return message::handle(context.service, &body).await;
     }
-    if body.get("query").is_some() {
+    // A GraphQL request, or an APQ one that sends the hash only.
+    if body.get("query").is_some() || body.pointer("/extensions/persistedQuery").is_some() {
         let media = match graphql_http::negotiate(&request.headers) {
             Ok(media) => media,
             Err(failure) => {
                 return from_axum(failure.into_response(graphql_http::MediaType::Json)).await;
             }
         };
+        if let Err(failure) = graphql_http::check_not_cross_site_form(&request.headers) {
+            return from_axum(failure.into_response(media)).await;
+        }
         return from_axum(graphql_http::post_json(context.schema, media, body, &request_id).await)
             .await;
     }
