@@ -148,8 +148,27 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/metrics", get(metrics))
         .merge(crate::compat::routes())
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// A panic in a handler is a bug on our side: log it, answer a masked 500 (the request id is
+/// added by [`observe`]), and keep serving.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = %message, "handler panicked");
+    let body = serde_json::json!({"errors": [{
+        "message": "internal error",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+    }]});
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 
 /// Adds a request id and records metrics for every request.
