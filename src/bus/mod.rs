@@ -270,10 +270,10 @@ mod tests {
         };
         let two = Bus::redis(url, &prefix).await.unwrap();
         let other = Bus::redis(url, "logbot-unit-elsewhere:").await.unwrap();
-        let mut on_one = one.subscribe("c");
-        let mut on_two = two.subscribe("c");
-        let mut on_other = other.subscribe("c");
-        one.publish("c", "hello").await.unwrap();
+        let mut on_one = one.subscribe(RECORDS_CHANNEL);
+        let mut on_two = two.subscribe(RECORDS_CHANNEL);
+        let mut on_other = other.subscribe(RECORDS_CHANNEL);
+        one.publish(RECORDS_CHANNEL, "hello").await.unwrap();
         let wait = std::time::Duration::from_secs(5);
         for listener in [&mut on_one, &mut on_two] {
             let got = tokio::time::timeout(wait, listener.recv()).await.unwrap();
