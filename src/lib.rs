@@ -5,6 +5,7 @@
 //!   reqwest middleware that signs every DataSpace call.
 //! - [`cli`]: the `logbot-gateway` command line.
 //! - [`dataspace`]: the typed, signed, retrying DataSpace client.
+//! - [`delivery`]: the durable delivery queue and the worker that sends records to chats.
 
 pub mod api;
 pub mod apig;
@@ -12,6 +13,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod dataspace;
+pub mod delivery;
 pub mod domain;
 pub mod function;
 pub mod metrics;
