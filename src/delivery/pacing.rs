@@ -72,20 +72,24 @@ impl Pacing {
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn slots_are_spaced_per_chat_and_per_bot() {
         let pacing = Pacing::default();
         let start = Instant::now();
-        let second = Duration::from_secs(1);
-        let tenth = Duration::from_millis(100);
-        pacing.wait("b", "c1", tenth, second).await;
-        pacing.wait("b", "c2", tenth, second).await;
-        assert_eq!(start.elapsed(), tenth, "another chat waits only for the bot");
-        pacing.wait("b", "c1", tenth, second).await;
-        assert_eq!(start.elapsed(), second, "the same chat waits a whole interval");
-        pacing.hold_chat("b", "c2", Duration::from_secs(5));
-        pacing.wait("b", "c2", tenth, second).await;
-        assert_eq!(start.elapsed(), Duration::from_secs(6));
+        let chat = Duration::from_millis(300);
+        let bot = Duration::from_millis(60);
+        let near = |elapsed: Duration, want: u64| {
+            let want = Duration::from_millis(want);
+            elapsed >= want && elapsed < want + Duration::from_millis(50)
+        };
+        pacing.wait("b", "c1", bot, chat).await;
+        pacing.wait("b", "c2", bot, chat).await;
+        assert!(near(start.elapsed(), 60), "another chat waits only for the bot");
+        pacing.wait("b", "c1", bot, chat).await;
+        assert!(near(start.elapsed(), 300), "the same chat waits a whole interval");
+        pacing.hold_chat("b", "c2", Duration::from_millis(500));
+        pacing.wait("b", "c2", bot, chat).await;
+        assert!(near(start.elapsed(), 800), "{:?}", start.elapsed());
         assert_eq!(interval(30.0), Duration::from_secs_f64(1.0 / 30.0));
     }
 }
