@@ -70,7 +70,8 @@ impl Messengers {
     async fn telegram(&self, token: &str, chat_id: &str, text: &str) -> SendOutcome {
         let Ok(url) = self
             .telegram_api_base
-            .join(&format!("bot{token}/sendMessage"))
+            // `./` first: `bot123:ABC/...` alone would parse as a URL with scheme `bot123`.
+            .join(&format!("./bot{token}/sendMessage"))
         else {
             return SendOutcome::Permanent("the bot token does not fit in a URL".into());
         };
@@ -90,7 +91,7 @@ impl Messengers {
     }
 
     async fn vk(&self, token: &str, peer_id: &str, text: &str, dedupe_id: i64) -> SendOutcome {
-        let Ok(url) = self.vk_api_base.join("method/messages.send") else {
+        let Ok(url) = self.vk_api_base.join("./method/messages.send") else {
             return SendOutcome::Permanent("the VK API base is not a base URL".into());
         };
         let random_id = (dedupe_id.rem_euclid(i64::from(i32::MAX))).to_string();
