@@ -43,6 +43,14 @@ async fn killed_mid_delivery_and_restarted_delivers_each_record_once_per_chat() 
     let before = fake.accepted().len();
     assert!(before < RECORDS * CHATS.len(), "killed too late to test anything");
     gateway.kill();
+    let leased: i64 = delivery_support::database(dir.path())
+        .query_row(
+            "SELECT COUNT(*) FROM Delivery WHERE status = 'PENDING' AND leaseOwner IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(leased >= 1, "the dead process held no claimed delivery");
 
     fake.frozen.store(false, Ordering::SeqCst);
     let gateway = GatewayProcess::start(dir.path(), &api, &settings).await;
