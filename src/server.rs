@@ -196,6 +196,7 @@ fn request_id(headers: &HeaderMap) -> String {
 }
 
 /// When inbound keys are configured, the request must carry a valid APIG signature.
+#[allow(clippy::result_large_err)] // the error is the finished 401 response
 fn check_signature(
     state: &AppState,
     method: &Method,
@@ -352,7 +353,11 @@ impl RunningGateway {
         });
         let settings = &gateway.state.settings;
         let delivery = if settings.delivery.worker {
-            let wake = gateway.state.service.bus().subscribe(crate::bus::RECORDS_CHANNEL);
+            let wake = gateway
+                .state
+                .service
+                .bus()
+                .subscribe(crate::bus::RECORDS_CHANNEL);
             Some(crate::delivery::start(
                 gateway.state.service.client().clone(),
                 &settings.delivery,

@@ -35,7 +35,16 @@ async fn two_replicas_never_send_the_same_delivery() {
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_logbot-gateway").to_owned());
     let _dataspace = DataSpaceProcess(
         Command::new(binary)
-            .args(["dataspace", "--listen", &format!("127.0.0.1:{port}"), "--key", "k", "--secret", "s", "--db"])
+            .args([
+                "dataspace",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--key",
+                "k",
+                "--secret",
+                "s",
+                "--db",
+            ])
             .arg(dir.path().join("shared.sqlite"))
             .env_remove("APP_KEY")
             .env_remove("APP_SECRET")
@@ -57,7 +66,9 @@ async fn two_replicas_never_send_the_same_delivery() {
     std::fs::create_dir_all(&second_dir).unwrap();
     let first = GatewayProcess::start(&first_dir, &api, &shared).await;
     let second = GatewayProcess::start(&second_dir, &api, &shared).await;
-    first.register_bot("shared", "777:GGG", "shared-auth-token").await;
+    first
+        .register_bot("shared", "777:GGG", "shared-auth-token")
+        .await;
     for chat in CHATS {
         first.subscribe("shared-auth-token", chat, "INFO").await;
     }
@@ -66,9 +77,11 @@ async fn two_replicas_never_send_the_same_delivery() {
         let replica = if index % 2 == 0 { &first } else { &second };
         replica.send_logs("shared", &[("ERROR", message)]).await;
     }
-    fake.wait_until(Duration::from_secs(30), "every record in every chat", |received| {
-        received.iter().filter(|r| r.status == 200).count() >= RECORDS * CHATS.len()
-    })
+    fake.wait_until(
+        Duration::from_secs(30),
+        "every record in every chat",
+        |received| received.iter().filter(|r| r.status == 200).count() >= RECORDS * CHATS.len(),
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let mut per_chat: HashMap<String, Vec<String>> = HashMap::new();

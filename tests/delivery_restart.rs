@@ -20,7 +20,9 @@ async fn killed_mid_delivery_and_restarted_delivers_each_record_once_per_chat() 
     // A short lease, so the deliveries the dead process had claimed come back soon.
     let settings = [("LOGBOT__DELIVERY__LEASE_MS", "2000")];
     let gateway = GatewayProcess::start(dir.path(), &api, &settings).await;
-    gateway.register_bot("omega", "555:EEE", "omega-auth-token").await;
+    gateway
+        .register_bot("omega", "555:EEE", "omega-auth-token")
+        .await;
     for chat in CHATS {
         gateway.subscribe("omega-auth-token", chat, "INFO").await;
     }
@@ -34,14 +36,19 @@ async fn killed_mid_delivery_and_restarted_delivers_each_record_once_per_chat() 
 
     // Part of the way through: stop answering (what is sent from now on is never accepted),
     // give the accepted ones time to be recorded, then kill the process mid-send.
-    fake.wait_until(Duration::from_secs(20), "a third of the messages", |received| {
-        received.iter().filter(|r| r.status == 200).count() >= RECORDS
-    })
+    fake.wait_until(
+        Duration::from_secs(20),
+        "a third of the messages",
+        |received| received.iter().filter(|r| r.status == 200).count() >= RECORDS,
+    )
     .await;
     fake.frozen.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(400)).await;
     let before = fake.accepted().len();
-    assert!(before < RECORDS * CHATS.len(), "killed too late to test anything");
+    assert!(
+        before < RECORDS * CHATS.len(),
+        "killed too late to test anything"
+    );
     gateway.kill();
     let leased: i64 = delivery_support::database(dir.path())
         .query_row(
@@ -54,9 +61,11 @@ async fn killed_mid_delivery_and_restarted_delivers_each_record_once_per_chat() 
 
     fake.frozen.store(false, Ordering::SeqCst);
     let gateway = GatewayProcess::start(dir.path(), &api, &settings).await;
-    fake.wait_until(Duration::from_secs(30), "every record in every chat", |received| {
-        received.iter().filter(|r| r.status == 200).count() >= RECORDS * CHATS.len()
-    })
+    fake.wait_until(
+        Duration::from_secs(30),
+        "every record in every chat",
+        |received| received.iter().filter(|r| r.status == 200).count() >= RECORDS * CHATS.len(),
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
 

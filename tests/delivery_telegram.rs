@@ -12,8 +12,12 @@ async fn a_record_reaches_every_matching_subscription_and_no_other() {
     let api = fake.start().await;
     let dir = tempfile::tempdir().unwrap();
     let gateway = GatewayProcess::start(dir.path(), &api, &[]).await;
-    gateway.register_bot("alpha", "111:AAA", "alpha-auth-token").await;
-    gateway.register_bot("beta", "222:BBB", "beta-auth-token").await;
+    gateway
+        .register_bot("alpha", "111:AAA", "alpha-auth-token")
+        .await;
+    gateway
+        .register_bot("beta", "222:BBB", "beta-auth-token")
+        .await;
     gateway.subscribe("alpha-auth-token", "100", "INFO").await;
     gateway.subscribe("alpha-auth-token", "101", "ERROR").await;
     gateway.subscribe("alpha-auth-token", "102", "DEBUG").await;
@@ -36,21 +40,51 @@ async fn a_record_reaches_every_matching_subscription_and_no_other() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     let received = fake.all();
     assert_eq!(received.len(), 3, "{received:#?}");
-    assert!(received.iter().all(|r| r.token == "111:AAA" && r.status == 200));
-    assert!(received.iter().all(|r| r.parse_mode.as_deref() == Some("HTML")));
+    assert!(
+        received
+            .iter()
+            .all(|r| r.token == "111:AAA" && r.status == 200)
+    );
+    assert!(
+        received
+            .iter()
+            .all(|r| r.parse_mode.as_deref() == Some("HTML"))
+    );
 
-    let chat_100: Vec<String> = fake.accepted_in("100").into_iter().map(|r| r.text).collect();
+    let chat_100: Vec<String> = fake
+        .accepted_in("100")
+        .into_iter()
+        .map(|r| r.text)
+        .collect();
     assert_eq!(chat_100.len(), 2, "{chat_100:#?}");
-    assert!(chat_100[0].contains("WARNING") && chat_100[0].ends_with("\n\nw1"), "{}", chat_100[0]);
-    assert!(chat_100[1].contains("<b>ERROR</b> · <b>alpha</b>"), "{}", chat_100[1]);
+    assert!(
+        chat_100[0].contains("WARNING") && chat_100[0].ends_with("\n\nw1"),
+        "{}",
+        chat_100[0]
+    );
+    assert!(
+        chat_100[1].contains("<b>ERROR</b> · <b>alpha</b>"),
+        "{}",
+        chat_100[1]
+    );
     assert!(chat_100[1].contains("request <code>RP1</code> · status <code>502</code>"));
-    assert!(chat_100[1].ends_with("\n\ne&lt;1&gt; &amp; done"), "{}", chat_100[1]);
+    assert!(
+        chat_100[1].ends_with("\n\ne&lt;1&gt; &amp; done"),
+        "{}",
+        chat_100[1]
+    );
 
     let chat_101 = fake.accepted_in("101");
     assert_eq!(chat_101.len(), 1);
     assert!(chat_101[0].text.ends_with("e&lt;1&gt; &amp; done"));
-    assert!(fake.accepted_in("102").is_empty(), "an ended subscription gets nothing");
-    assert!(fake.accepted_in("200").is_empty(), "another bot's chat gets nothing");
+    assert!(
+        fake.accepted_in("102").is_empty(),
+        "an ended subscription gets nothing"
+    );
+    assert!(
+        fake.accepted_in("200").is_empty(),
+        "another bot's chat gets nothing"
+    );
 
     let metrics = gateway.metrics().await;
     assert!(
@@ -72,19 +106,27 @@ async fn a_429_retry_after_is_honoured() {
     let api = fake.start().await;
     let dir = tempfile::tempdir().unwrap();
     let gateway = GatewayProcess::start(dir.path(), &api, &[]).await;
-    gateway.register_bot("gamma", "333:CCC", "gamma-auth-token").await;
+    gateway
+        .register_bot("gamma", "333:CCC", "gamma-auth-token")
+        .await;
     gateway.subscribe("gamma-auth-token", "300", "INFO").await;
     gateway
         .send_logs("gamma", &[("ERROR", "first"), ("ERROR", "second")])
         .await;
 
-    fake.wait_until(Duration::from_secs(15), "both records accepted", |received| {
-        received.iter().filter(|r| r.status == 200).count() >= 2
-    })
+    fake.wait_until(
+        Duration::from_secs(15),
+        "both records accepted",
+        |received| received.iter().filter(|r| r.status == 200).count() >= 2,
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let received = fake.all();
-    assert_eq!(received.len(), 3, "one 429, then the two records: {received:#?}");
+    assert_eq!(
+        received.len(),
+        3,
+        "one 429, then the two records: {received:#?}"
+    );
     assert_eq!(received[0].status, 429);
     assert!(received[0].text.ends_with("first"));
     let waited = received[1].at - received[0].at;
@@ -104,23 +146,27 @@ async fn a_429_retry_after_is_honoured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chat_that_always_fails_ends_in_a_dead_letter_with_an_audit_event() {
     let fake = FakeTelegram::default();
-    fake.behaviour.lock().unwrap().always_fail.insert("400".into());
+    fake.behaviour
+        .lock()
+        .unwrap()
+        .always_fail
+        .insert("400".into());
     let api = fake.start().await;
     let dir = tempfile::tempdir().unwrap();
-    let gateway = GatewayProcess::start(
-        dir.path(),
-        &api,
-        &[("LOGBOT__DELIVERY__MAX_ATTEMPTS", "3")],
-    )
-    .await;
-    gateway.register_bot("delta", "444:DDD", "delta-auth-token").await;
+    let gateway =
+        GatewayProcess::start(dir.path(), &api, &[("LOGBOT__DELIVERY__MAX_ATTEMPTS", "3")]).await;
+    gateway
+        .register_bot("delta", "444:DDD", "delta-auth-token")
+        .await;
     gateway.subscribe("delta-auth-token", "400", "INFO").await;
     gateway.subscribe("delta-auth-token", "401", "INFO").await;
     let ids = gateway.send_logs("delta", &[("ERROR", "doomed")]).await;
 
-    fake.wait_until(Duration::from_secs(15), "three failed attempts", |received| {
-        received.iter().filter(|r| r.chat_id == "400").count() >= 3
-    })
+    fake.wait_until(
+        Duration::from_secs(15),
+        "three failed attempts",
+        |received| received.iter().filter(|r| r.chat_id == "400").count() >= 3,
+    )
     .await;
     let db = database(dir.path());
     let started = std::time::Instant::now();
@@ -156,13 +202,26 @@ async fn a_chat_that_always_fails_ends_in_a_dead_letter_with_an_audit_event() {
         )
         .unwrap();
     assert_eq!(
-        (actor.as_str(), action.as_str(), target.as_str(), outcome.as_str()),
-        ("delivery-worker", "deliver_record", "chat:400", "dead_letter")
+        (
+            actor.as_str(),
+            action.as_str(),
+            target.as_str(),
+            outcome.as_str()
+        ),
+        (
+            "delivery-worker",
+            "deliver_record",
+            "chat:400",
+            "dead_letter"
+        )
     );
     let details: serde_json::Value = serde_json::from_str(&details).unwrap();
     assert_eq!(details["record"], ids[0].as_str());
     assert_eq!(details["attempts"], 3);
-    assert!(!details.to_string().contains("444:DDD"), "no token in the audit");
+    assert!(
+        !details.to_string().contains("444:DDD"),
+        "no token in the audit"
+    );
 
     let metrics = gateway.metrics().await;
     assert!(

@@ -31,6 +31,7 @@ pub async fn execute(
 }
 
 /// Parses a JSON body as a GraphQL request, or answers 400 naming the problem.
+#[allow(clippy::result_large_err)] // the error is the finished response, built once
 pub fn parse_body(body: &[u8]) -> Result<async_graphql::Request, Response> {
     serde_json::from_slice::<async_graphql::Request>(body).map_err(|error| {
         request_error(

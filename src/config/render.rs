@@ -133,8 +133,14 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                 ("backoff_base_ms", millis(s.delivery.backoff_base)),
                 ("backoff_cap_ms", millis(s.delivery.backoff_cap)),
                 ("concurrency", s.delivery.concurrency.to_string()),
-                ("telegram_bot_rate", s.delivery.telegram_bot_rate.to_string()),
-                ("telegram_chat_rate", s.delivery.telegram_chat_rate.to_string()),
+                (
+                    "telegram_bot_rate",
+                    s.delivery.telegram_bot_rate.to_string(),
+                ),
+                (
+                    "telegram_chat_rate",
+                    s.delivery.telegram_chat_rate.to_string(),
+                ),
                 ("vk_bot_rate", s.delivery.vk_bot_rate.to_string()),
                 ("vk_chat_rate", s.delivery.vk_chat_rate.to_string()),
             ]),

@@ -198,12 +198,7 @@ fn read_delivery(r: &mut Reader) -> Result<DeliverySettings, ConfigError> {
             Duration::from_secs(10),
             values::millis,
         )?,
-        backoff_base: r.or_default(
-            S,
-            "backoff_base_ms",
-            Duration::from_secs(1),
-            values::millis,
-        )?,
+        backoff_base: r.or_default(S, "backoff_base_ms", Duration::from_secs(1), values::millis)?,
         backoff_cap: r.or_default(
             S,
             "backoff_cap_ms",

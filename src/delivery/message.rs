@@ -54,7 +54,10 @@ fn level_label(level: &str) -> (&'static str, String) {
         Some(LogLevel::Critical) => "🆘",
         None => "•",
     };
-    let name = parsed.map_or_else(|| level.to_uppercase(), |level| level.as_str().to_uppercase());
+    let name = parsed.map_or_else(
+        || level.to_uppercase(),
+        |level| level.as_str().to_uppercase(),
+    );
     (mark, name)
 }
 
@@ -74,7 +77,13 @@ pub fn render(messenger: Messenger, bot_name: &str, record: &LogRecord) -> Vec<S
             value.to_owned()
         }
     };
-    let bold = |value: String| if html { format!("<b>{value}</b>") } else { value };
+    let bold = |value: String| {
+        if html {
+            format!("<b>{value}</b>")
+        } else {
+            value
+        }
+    };
     let code = |value: String| {
         if html {
             format!("<code>{value}</code>")
@@ -116,7 +125,9 @@ fn split(header: &str, body: &str, html: bool, limit: usize) -> Vec<String> {
             .for_each(|c| push_escaped(&mut message, c, html));
         return vec![message];
     }
-    let first_budget = limit.saturating_sub(header_units + 2 + PART_LABEL_ROOM).max(1);
+    let first_budget = limit
+        .saturating_sub(header_units + 2 + PART_LABEL_ROOM)
+        .max(1);
     let rest_budget = limit - PART_LABEL_ROOM;
     let mut chunks: Vec<String> = Vec::new();
     let characters: Vec<char> = body.chars().collect();
@@ -216,7 +227,10 @@ mod tests {
         bare.status_code = None;
         bare.level = "info".into();
         let parts = render(Messenger::Vk, "df", &bare);
-        assert_eq!(parts, vec!["🔵 INFO · df\n🕒 2026-11-22 08:00:00 UTC\n\na < b"]);
+        assert_eq!(
+            parts,
+            vec!["🔵 INFO · df\n🕒 2026-11-22 08:00:00 UTC\n\na < b"]
+        );
     }
 
     #[test]

@@ -213,7 +213,8 @@ mod tests {
             telegram_outcome(429, &limited),
             SendOutcome::RetryAfter(after, _) if after == Duration::from_secs(3)
         ));
-        let missing = json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"});
+        let missing =
+            json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"});
         assert!(matches!(
             telegram_outcome(400, &missing),
             SendOutcome::Permanent(message) if message.contains("chat not found")
@@ -228,7 +229,9 @@ mod tests {
     fn vk_answers_are_sorted() {
         assert_eq!(vk_outcome(&json!({"response": 12})), SendOutcome::Accepted);
         assert!(matches!(
-            vk_outcome(&json!({"error": {"error_code": 6, "error_msg": "Too many requests per second"}})),
+            vk_outcome(
+                &json!({"error": {"error_code": 6, "error_msg": "Too many requests per second"}})
+            ),
             SendOutcome::RetryAfter(..)
         ));
         assert!(matches!(

@@ -26,7 +26,9 @@ fn take_slot<K: std::hash::Hash + Eq>(
     key: K,
     interval: Duration,
 ) -> Instant {
-    let mut slots = slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slots = slots
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let now = Instant::now();
     if slots.len() > PRUNE_ABOVE {
         slots.retain(|_, next| *next > now);
@@ -43,7 +45,13 @@ pub fn interval(rate: f64) -> Duration {
 
 impl Pacing {
     /// Waits for the chat's next slot, then the bot's.
-    pub async fn wait(&self, bot: &str, chat: &str, bot_interval: Duration, chat_interval: Duration) {
+    pub async fn wait(
+        &self,
+        bot: &str,
+        chat: &str,
+        bot_interval: Duration,
+        chat_interval: Duration,
+    ) {
         let chat_slot = take_slot(
             &self.chats,
             (bot.to_owned(), chat.to_owned()),
@@ -84,9 +92,15 @@ mod tests {
         };
         pacing.wait("b", "c1", bot, chat).await;
         pacing.wait("b", "c2", bot, chat).await;
-        assert!(near(start.elapsed(), 60), "another chat waits only for the bot");
+        assert!(
+            near(start.elapsed(), 60),
+            "another chat waits only for the bot"
+        );
         pacing.wait("b", "c1", bot, chat).await;
-        assert!(near(start.elapsed(), 300), "the same chat waits a whole interval");
+        assert!(
+            near(start.elapsed(), 300),
+            "the same chat waits a whole interval"
+        );
         pacing.hold_chat("b", "c2", Duration::from_millis(500));
         pacing.wait("b", "c2", bot, chat).await;
         assert!(near(start.elapsed(), 800), "{:?}", start.elapsed());

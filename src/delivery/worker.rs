@@ -157,7 +157,9 @@ pub fn start_with(
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn woken(wake: &mut Option<broadcast::Receiver<Arc<str>>>) {
@@ -222,7 +224,11 @@ fn is_ready(delivery: &Delivery, now: chrono::DateTime<Utc>) -> bool {
 
 fn after(pause: Duration) -> String {
     let pause = chrono::TimeDelta::from_std(pause).unwrap_or(chrono::TimeDelta::MAX);
-    format_datetime(Utc::now().checked_add_signed(pause).unwrap_or_else(Utc::now))
+    format_datetime(
+        Utc::now()
+            .checked_add_signed(pause)
+            .unwrap_or_else(Utc::now),
+    )
 }
 
 fn label(messenger: Messenger) -> &'static str {
@@ -240,7 +246,10 @@ impl Inner {
         tasks: &mut JoinSet<()>,
         stop: &watch::Receiver<bool>,
     ) -> Result<(), DataSpaceError> {
-        let page = self.client.pending_deliveries(self.options.scan_limit).await?;
+        let page = self
+            .client
+            .pending_deliveries(self.options.scan_limit)
+            .await?;
         self.metrics.queue_depth(page.count);
         let mut order: Vec<ChatKey> = Vec::new();
         let mut by_chat: HashMap<ChatKey, Vec<Delivery>> = HashMap::new();
@@ -339,12 +348,12 @@ impl Inner {
                 } else {
                     options.telegram_chat_rate
                 };
-                (
-                    interval(options.telegram_bot_rate),
-                    interval(chat_rate),
-                )
+                (interval(options.telegram_bot_rate), interval(chat_rate))
             }
-            Messenger::Vk => (interval(options.vk_bot_rate), interval(options.vk_chat_rate)),
+            Messenger::Vk => (
+                interval(options.vk_bot_rate),
+                interval(options.vk_chat_rate),
+            ),
         }
     }
 
@@ -353,8 +362,12 @@ impl Inner {
         let bot = match self.bot(&delivery.bot).await {
             Ok(Some(bot)) => bot,
             Ok(None) => {
-                self.dead_letter(&delivery, "the bot no longer exists or has no known messenger", "unknown")
-                    .await;
+                self.dead_letter(
+                    &delivery,
+                    "the bot no longer exists or has no known messenger",
+                    "unknown",
+                )
+                .await;
                 return Flow::Next;
             }
             Err(error) => {
@@ -391,7 +404,11 @@ impl Inner {
         };
         let mut current = match self
             .client
-            .update_delivery(claim, delivery.agg_version, Some(&self.key(&delivery, "claim")))
+            .update_delivery(
+                claim,
+                delivery.agg_version,
+                Some(&self.key(&delivery, "claim")),
+            )
             .await
         {
             Ok(claimed) => claimed,
@@ -410,7 +427,12 @@ impl Inner {
         for (index, part) in parts.iter().enumerate().skip(first_part) {
             if index > first_part {
                 self.pacing
-                    .wait(&delivery.bot, &delivery.chat_id, bot_interval, chat_interval)
+                    .wait(
+                        &delivery.bot,
+                        &delivery.chat_id,
+                        bot_interval,
+                        chat_interval,
+                    )
                     .await;
             }
             let token = secrecy::ExposeSecret::expose_secret(&bot.token);

@@ -78,7 +78,12 @@ impl FakeTelegram {
     }
 
     /// Waits until `done` holds for what was received, or panics after `limit`.
-    pub async fn wait_until(&self, limit: Duration, what: &str, done: impl Fn(&[Received]) -> bool) {
+    pub async fn wait_until(
+        &self,
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&[Received]) -> bool,
+    ) {
         let started = Instant::now();
         loop {
             if done(&self.all()) {

@@ -152,7 +152,9 @@ fn records_with_deliveries_document(records: usize) -> String {
     }
     document.push_str(") { packet(idempotencePacketId: $key) { isIdempotenceResponse");
     for index in 0..records {
-        document.push_str(&format!(" r{index}: createLogRecord(input: $r{index}) {{ id }}"));
+        document.push_str(&format!(
+            " r{index}: createLogRecord(input: $r{index}) {{ id }}"
+        ));
     }
     document.push_str(" createManyDelivery(input: $deliveries) } }");
     document
