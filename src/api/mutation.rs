@@ -99,15 +99,7 @@ impl Mutation {
         input: LogInput,
     ) -> async_graphql::Result<LogRecord> {
         let service = ctx.data::<Arc<LogbotService>>()?;
-        let record = RecordInput {
-            level: input.level.into(),
-            message: input.message,
-            event_at: input.event_at.map(|at: DateTime| at.0),
-            request_id: input.request_id,
-            status_code: input.status_code.map(i64::from),
-            source: source(input.source),
-            attributes: input.attributes.map(|json| json.0),
-        };
+        let record = RecordInput::from(input.record);
         let ingested = service
             .ingest(&input.bot, vec![record], None, Oversize::Reject)
             .await

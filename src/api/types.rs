@@ -234,13 +234,8 @@ pub struct LogRecordInput {
 #[derive(InputObject, Clone, Debug)]
 pub struct LogInput {
     pub bot: String,
-    pub level: LogLevel,
-    pub message: String,
-    pub event_at: Option<DateTime>,
-    pub request_id: Option<String>,
-    pub status_code: Option<i32>,
-    pub source: Option<LogSourceInput>,
-    pub attributes: Option<Json<serde_json::Map<String, serde_json::Value>>>,
+    #[graphql(flatten)]
+    pub record: LogRecordInput,
 }
 
 #[derive(InputObject, Clone, Debug)]

@@ -14,6 +14,9 @@ use crate::domain::names::{AuthToken, BotName, BotToken, ChatId, Uid};
 use crate::domain::registration::{AuditAction, AuditOutcome, RefusalReason, RegistrationRefused};
 use crate::domain::replies::Reply;
 use crate::domain::secrets;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// A registration request as the doors hand it over (still unparsed text).
 #[derive(Clone)]
@@ -41,6 +44,44 @@ pub struct CommandOutcome {
     pub reply: String,
 }
 
+/// How long a looked-up bot is reused before DataSpace is asked again.
+const BOT_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Bound on cached names, so a caller cycling through names cannot grow memory.
+const BOT_CACHE_CAPACITY: usize = 4096;
+
+/// Recently looked-up bots by name (found ones only, so a new bot is seen at once).
+#[derive(Default)]
+pub(super) struct BotCache {
+    entries: Mutex<HashMap<String, (Instant, Bot)>>,
+}
+
+impl BotCache {
+    fn get(&self, name: &str) -> Option<Bot> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .get(name)
+            .filter(|(at, _)| at.elapsed() < BOT_CACHE_TTL)
+            .map(|(_, bot)| bot.clone())
+    }
+
+    fn put(&self, bot: &Bot) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= BOT_CACHE_CAPACITY {
+            entries.retain(|_, (at, _)| at.elapsed() < BOT_CACHE_TTL);
+            if entries.len() >= BOT_CACHE_CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(bot.name.clone(), (Instant::now(), bot.clone()));
+    }
+}
+
 /// The audit word for a refused attempt.
 fn refusal(error: &ServiceError) -> RefusalReason {
     match error {
@@ -61,7 +102,14 @@ impl LogbotService {
         let Ok(name) = BotName::parse(name) else {
             return Ok(None);
         };
-        Ok(self.client.find_bot_by_name(name.as_str()).await?)
+        if let Some(bot) = self.bot_cache.get(name.as_str()) {
+            return Ok(Some(bot));
+        }
+        let found = self.client.find_bot_by_name(name.as_str()).await?;
+        if let Some(bot) = &found {
+            self.bot_cache.put(bot);
+        }
+        Ok(found)
     }
 
     pub async fn require_bot(&self, name: &str) -> Result<Bot, ServiceError> {

@@ -23,6 +23,8 @@ pub struct LogbotService {
     max_records_per_batch: usize,
     metrics: Metrics,
     bus: Bus,
+    /// Bots by name, briefly: most calls name a bot, and bots are read far more than changed.
+    bot_cache: bots::BotCache,
 }
 
 impl LogbotService {
@@ -39,6 +41,7 @@ impl LogbotService {
             max_records_per_batch,
             metrics,
             bus,
+            bot_cache: bots::BotCache::default(),
         }
     }
 

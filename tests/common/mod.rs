@@ -1,0 +1,72 @@
+//! Shared test support: the real gateway on a loopback port with the embedded DataSpace.
+#![allow(dead_code)]
+
+use logbot_gateway::config::Settings;
+use logbot_gateway::server::{Gateway, RunningGateway};
+use serde_json::{Value, json};
+
+pub struct TestGateway {
+    pub running: RunningGateway,
+    pub http: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+/// Starts the gateway with default settings, a fresh data dir, and `configure` applied.
+pub async fn start_gateway(configure: impl FnOnce(&mut Settings)) -> TestGateway {
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = Settings::default();
+    settings.dataspace.data_dir = data.path().to_path_buf();
+    configure(&mut settings);
+    let gateway = Gateway::build(&settings).await.expect("the gateway builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = RunningGateway::serve(gateway, listener).unwrap();
+    TestGateway {
+        running,
+        http: reqwest::Client::new(),
+        _data: data,
+    }
+}
+
+impl TestGateway {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.running.base_url)
+    }
+
+    /// POSTs a GraphQL request to /graphql and returns the JSON body (any status).
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+
+    /// Like [`graphql`](Self::graphql) but asserts there were no errors and returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.graphql(query, variables).await;
+        assert!(
+            body.get("errors").is_none_or(Value::is_null),
+            "unexpected errors: {body}"
+        );
+        body["data"].clone()
+    }
+
+    /// Registers a bot `name` as `admin` with auth token `token`.
+    pub async fn register(&self, admin: &str, name: &str, token: &str) -> Value {
+        self.graphql(
+            "mutation($input: RegisterBotInput!) { registerBot(input: $input) { name ownerUid messenger status } }",
+            json!({"input": {"adminUid": admin, "name": name, "botToken": "123456:telegram-token", "authToken": token}}),
+        )
+        .await
+    }
+}
+
+/// The first error's `extensions.code`.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
