@@ -48,7 +48,11 @@ async fn start_fake() -> (Fake, String) {
 async fn wait_for(fake: &Fake, count: usize, limit: Duration) -> Duration {
     let started = Instant::now();
     while fake.received.load(Ordering::SeqCst) < count {
-        assert!(started.elapsed() < limit, "timed out: {} of {count}", fake.received.load(Ordering::SeqCst));
+        assert!(
+            started.elapsed() < limit,
+            "timed out: {} of {count}",
+            fake.received.load(Ordering::SeqCst)
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     started.elapsed()
@@ -56,7 +60,10 @@ async fn wait_for(fake: &Fake, count: usize, limit: Duration) -> Duration {
 
 /// `total` posts straight to the fake, `CONCURRENCY` at a time.
 async fn baseline(api: &str, fake: &Fake, total: usize) -> f64 {
-    let http = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
     let url = format!("{api}bot1:A/sendMessage");
     let next = Arc::new(AtomicUsize::new(0));
     let before = fake.received.load(Ordering::SeqCst);

@@ -85,6 +85,8 @@ const RECORD_CACHE_LIMIT: usize = 4096;
 /// The shortest pause between two polls, so a burst of commits does not turn into a burst of
 /// queue scans.
 const MIN_POLL_GAP: Duration = Duration::from_millis(20);
+/// The longest extra pause after failed polls.
+const MAX_POLL_PAUSE: Duration = Duration::from_secs(30);
 
 type ChatKey = (String, String);
 
@@ -186,13 +188,29 @@ async fn run(
     mut wake: Option<broadcast::Receiver<Arc<str>>>,
 ) {
     let mut tasks = JoinSet::new();
+    let mut failed_polls = 0u32;
     loop {
         if *stop.borrow() {
             break;
         }
         while tasks.try_join_next().is_some() {}
-        if let Err(error) = inner.poll(&mut tasks, &stop).await {
-            tracing::warn!(%error, "delivery poll failed");
+        match inner.poll(&mut tasks, &stop).await {
+            Ok(()) => failed_polls = 0,
+            Err(error) => {
+                // DataSpace unreachable: back off (up to the retry cap) rather than log and
+                // ask again every poll interval.
+                failed_polls = failed_polls.saturating_add(1);
+                tracing::warn!(%error, failed_polls, "delivery poll failed");
+                let pause = inner
+                    .options
+                    .backoff
+                    .ceiling(failed_polls - 1)
+                    .min(MAX_POLL_PAUSE);
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
         }
         tokio::time::sleep(MIN_POLL_GAP).await;
         tokio::select! {
@@ -421,7 +439,7 @@ impl Inner {
                 return Flow::Stop;
             }
         };
-        let lease_ends = Instant::now() + self.options.lease;
+        let mut lease_ends = Instant::now() + self.options.lease;
         let first_part = usize::try_from(current.parts_sent).unwrap_or(0);
         let dedupe_base = current.id.parse::<i64>().unwrap_or(0).wrapping_mul(64);
         for (index, part) in parts.iter().enumerate().skip(first_part) {
@@ -448,9 +466,12 @@ impl Inner {
                 .await;
             match outcome {
                 SendOutcome::Accepted if index + 1 < parts.len() => {
+                    // Progress also renews the lease: a long message paced at one part per
+                    // second per chat may take longer than one lease.
                     let progress = DeliveryUpdate {
                         id: current.id.clone(),
                         parts_sent: Some(index as i64 + 1),
+                        lease_until: Some(after(self.options.lease)),
                         ..Default::default()
                     };
                     let key = self.key(&current, "part");
@@ -459,7 +480,10 @@ impl Inner {
                         .update_delivery(progress, current.agg_version, Some(&key))
                         .await
                     {
-                        Ok(updated) => current = updated,
+                        Ok(updated) => {
+                            current = updated;
+                            lease_ends = Instant::now() + self.options.lease;
+                        }
                         Err(error) => {
                             tracing::warn!(%error, delivery = %current.id, "cannot record a sent part; the lease will expire and the rest be sent later");
                             return Flow::Stop;
