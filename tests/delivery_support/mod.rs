@@ -247,9 +247,20 @@ impl GatewayProcess {
     }
 
     pub async fn register_bot(&self, name: &str, token: &str, auth_token: &str) {
+        self.register_bot_on("TELEGRAM", name, token, auth_token)
+            .await;
+    }
+
+    pub async fn register_bot_on(
+        &self,
+        messenger: &str,
+        name: &str,
+        token: &str,
+        auth_token: &str,
+    ) {
         self.graphql(
             "mutation($input: RegisterBotInput!) { registerBot(input: $input) { name } }",
-            json!({"input": {"adminUid": "admin1", "name": name, "botToken": token, "authToken": auth_token, "messenger": "TELEGRAM"}}),
+            json!({"input": {"adminUid": "admin1", "name": name, "botToken": token, "authToken": auth_token, "messenger": messenger}}),
         )
         .await;
     }
