@@ -12,9 +12,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// One `messages.send`: its form fields and when it came.
+type Call = (HashMap<String, String>, Instant);
+
 #[derive(Clone, Default)]
 struct FakeVk {
-    calls: Arc<Mutex<Vec<(HashMap<String, String>, Instant)>>>,
+    calls: Arc<Mutex<Vec<Call>>>,
 }
 
 async fn messages_send(State(fake): State<FakeVk>, body: String) -> axum::Json<Value> {
