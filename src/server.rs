@@ -12,10 +12,12 @@ use crate::function::{self, FunctionContext, FunctionRequest};
 use crate::metrics::Metrics;
 use crate::service::LogbotService;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::net::SocketAddr;
@@ -95,16 +97,12 @@ impl Gateway {
             },
             settings.limits.max_records_per_batch,
             metrics.clone(),
-            Bus::in_process(),
+            Bus::from_settings(&settings.bus).await?,
         ));
         let introspection = settings.graphql.introspection.unwrap_or(embedded.is_some());
         let schema = api::build_schema(
             service.clone(),
-            SchemaLimits {
-                depth: settings.limits.query_depth,
-                complexity: settings.limits.complexity,
-                introspection,
-            },
+            SchemaLimits::from_settings(&settings.limits, introspection),
         );
         if settings.auth.app_keys.is_none() {
             tracing::warn!(
@@ -148,6 +146,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::compat::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
@@ -231,43 +230,43 @@ async fn graphql_post(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(response) = check_signature(&state, &method, &uri, &headers, &body) {
+    if let Ok(bytes) = &body
+        && let Err(response) = check_signature(&state, &method, &uri, &headers, bytes)
+    {
         return response;
     }
-    match api::http::parse_body(&body) {
-        Ok(request) => api::http::execute(&state.schema, request, &request_id(&headers)).await,
-        Err(response) => response,
-    }
+    api::http::post(&state.schema, &headers, body, &request_id(&headers)).await
 }
 
+/// `GET /graphql`: a WebSocket upgrade, the GraphiQL page for a browser, or a query.
 async fn graphql_get(
     State(state): State<AppState>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if wants_html && uri.query().is_none() {
-        return Html(
-            async_graphql::http::GraphiQLSource::build()
-                .endpoint("/graphql")
-                .finish(),
-        )
-        .into_response();
+    if state.settings.graphql.graphiql && api::http::wants_graphiql(&method, &headers, uri.query())
+    {
+        return api::http::graphiql();
     }
     if let Err(response) = check_signature(&state, &method, &uri, &headers, &[]) {
         return response;
     }
-    let request = match async_graphql::http::parse_query_string(uri.query().unwrap_or("")) {
-        Ok(request) => request,
-        Err(error) => return api::http::request_error(StatusCode::BAD_REQUEST, error.to_string()),
-    };
-    api::http::execute(&state.schema, request, &request_id(&headers)).await
+    match websocket {
+        Ok(upgrade) => api::ws::upgrade(&state.schema, upgrade, &headers, &request_id(&headers)),
+        Err(_) => {
+            api::http::get(
+                &state.schema,
+                &headers,
+                uri.query().unwrap_or(""),
+                &request_id(&headers),
+            )
+            .await
+        }
+    }
 }
 
 /// `POST /`: the function container's entry, adapted to [`function::handle`].
@@ -292,6 +291,7 @@ async fn function_root(
         }
     }
     let context = FunctionContext {
+        settings: &state.settings,
         schema: &state.schema,
         service: &state.service,
     };
@@ -381,6 +381,7 @@ impl RunningGateway {
     /// Stops accepting requests, lets in-flight ones finish, lets the delivery worker finish
     /// the sends in progress, then stops the embedded DataSpace.
     pub async fn stop(mut self) {
+        self.state.schema.close_websockets();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -405,6 +406,7 @@ pub async fn run(
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {addr}: {error}"))?;
     let running = RunningGateway::serve(gateway, listener)?;
+    let _long_poll = crate::compat::vk::spawn_long_poll(&running.state);
     tracing::info!(addr = %running.addr, "logbot-gateway serving GraphQL on http://{}/graphql", running.addr);
     shutdown_signal.await;
     tracing::info!("shutting down");

@@ -5,8 +5,12 @@
 //! Listeners get a bounded `broadcast` receiver: a listener that falls behind loses the oldest
 //! messages and is told so (`RecvError::Lagged`), so a slow consumer cannot grow memory.
 
+use crate::config::BusSettings;
+use futures_util::StreamExt;
+use redis::aio::PubSub;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// The channel committed log records are published on (JSON of `service::StoredRecord`).
@@ -21,10 +25,17 @@ pub enum BusError {
     Unavailable(String),
 }
 
+/// The Redis channel prefix when `[bus] channel_prefix` is not set.
+pub const DEFAULT_CHANNEL_PREFIX: &str = "logbot:";
+
+/// How long start-up waits for Redis before refusing to start.
+const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A message bus handle; cheap to clone.
 #[derive(Clone, Default)]
 pub struct Bus {
     local: Arc<LocalChannels>,
+    redis: Option<Arc<RedisBus>>,
 }
 
 #[derive(Default)]
@@ -43,6 +54,26 @@ impl LocalChannels {
             .or_insert_with(|| broadcast::channel(LISTENER_BUFFER).0)
             .clone()
     }
+
+    fn deliver(&self, channel: &str, message: Arc<str>) {
+        let _ = self.sender(channel).send(message);
+    }
+}
+
+/// Redis pub/sub: publishing goes to Redis only, and one subscriber connection per process
+/// (`PSUBSCRIBE prefix*`) hands every message, this replica's own included, to the local
+/// listeners. So each message reaches each listener once, on every replica.
+struct RedisBus {
+    client: redis::Client,
+    prefix: String,
+    publisher: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RedisBus {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
 }
 
 impl Bus {
@@ -51,16 +82,151 @@ impl Bus {
         Self::default()
     }
 
+    /// The bus `[bus]` configures: Redis when `redis_url` is set, else in-process.
+    pub async fn from_settings(settings: &BusSettings) -> Result<Self, BusError> {
+        match &settings.redis_url {
+            Some(url) => {
+                let prefix = settings
+                    .channel_prefix
+                    .as_deref()
+                    .filter(|prefix| !prefix.is_empty())
+                    .unwrap_or(DEFAULT_CHANNEL_PREFIX);
+                Self::redis(url, prefix).await
+            }
+            None => Ok(Self::in_process()),
+        }
+    }
+
+    /// A bus over Redis pub/sub, channels named `prefix + channel`. Waits until the
+    /// subscription is in place, so nothing published after this returns is missed.
+    pub async fn redis(url: &str, prefix: &str) -> Result<Self, BusError> {
+        let unavailable = |error: &dyn std::fmt::Display| {
+            BusError::Unavailable(format!("Redis ([bus] redis_url): {error}"))
+        };
+        let client = redis::Client::open(url).map_err(|error| unavailable(&error))?;
+        let local = Arc::new(LocalChannels::default());
+        let pubsub = tokio::time::timeout(REDIS_CONNECT_TIMEOUT, subscribe_all(&client, prefix))
+            .await
+            .map_err(|_| unavailable(&"no answer within 5 s"))?
+            .map_err(|error| unavailable(&error))?;
+        let listener = tokio::spawn(listen(
+            client.clone(),
+            prefix.to_owned(),
+            Arc::downgrade(&local),
+            pubsub,
+        ));
+        Ok(Self {
+            local,
+            redis: Some(Arc::new(RedisBus {
+                client,
+                prefix: prefix.to_owned(),
+                publisher: tokio::sync::Mutex::new(None),
+                listener,
+            })),
+        })
+    }
+
     /// Publishes a message on a channel. With no listener it is dropped, by design: the bus is
-    /// for live fan-out, not storage.
+    /// for live fan-out, not storage. When Redis cannot take it, this replica's listeners
+    /// still get it and the error says the others did not.
     pub async fn publish(&self, channel: &str, message: &str) -> Result<(), BusError> {
-        let _ = self.local.sender(channel).send(Arc::from(message));
-        Ok(())
+        let Some(redis) = &self.redis else {
+            self.local.deliver(channel, Arc::from(message));
+            return Ok(());
+        };
+        match redis.publish(channel, message).await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                self.local.deliver(channel, Arc::from(message));
+                Err(BusError::Unavailable(format!(
+                    "Redis publish failed, delivered on this replica only: {error}"
+                )))
+            }
+        }
     }
 
     /// Listens on a channel from now on.
     pub fn subscribe(&self, channel: &str) -> broadcast::Receiver<Arc<str>> {
         self.local.sender(channel).subscribe()
+    }
+
+    /// Whether messages go through Redis.
+    pub fn is_redis(&self) -> bool {
+        self.redis.is_some()
+    }
+}
+
+impl RedisBus {
+    async fn publish(&self, channel: &str, message: &str) -> redis::RedisResult<()> {
+        let mut publisher = self.publisher.lock().await;
+        if publisher.is_none() {
+            *publisher = Some(self.client.get_multiplexed_async_connection().await?);
+        }
+        let connection = publisher.as_mut().expect("connected above");
+        let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(format!("{}{channel}", self.prefix))
+            .arg(message)
+            .query_async(connection)
+            .await;
+        if result.is_err() {
+            // Reconnect on the next publish.
+            *publisher = None;
+        }
+        result.map(|_| ())
+    }
+}
+
+async fn subscribe_all(client: &redis::Client, prefix: &str) -> redis::RedisResult<PubSub> {
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.psubscribe(format!("{prefix}*")).await?;
+    Ok(pubsub)
+}
+
+/// Hands Redis messages to the local listeners until the bus is dropped; reconnects (with a
+/// back-off) when the connection is lost.
+async fn listen(
+    client: redis::Client,
+    prefix: String,
+    local: std::sync::Weak<LocalChannels>,
+    pubsub: PubSub,
+) {
+    let mut pubsub = Some(pubsub);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let connection = match pubsub.take() {
+            Some(connection) => connection,
+            None => match subscribe_all(&client, &prefix).await {
+                Ok(connection) => {
+                    tracing::info!("Redis bus subscription restored");
+                    backoff = Duration::from_millis(100);
+                    connection
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "Redis bus: cannot subscribe, retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            },
+        };
+        let mut messages = connection.into_on_message();
+        while let Some(message) = messages.next().await {
+            let Some(local) = local.upgrade() else { return };
+            let channel = message.get_channel_name();
+            let Some(channel) = channel.strip_prefix(prefix.as_str()) else {
+                continue;
+            };
+            match message.get_payload::<String>() {
+                Ok(payload) => local.deliver(channel, Arc::from(payload)),
+                Err(error) => tracing::warn!(%error, "Redis bus: undecodable message"),
+            }
+        }
+        if local.strong_count() == 0 {
+            return;
+        }
+        tracing::warn!(
+            "Redis bus connection lost; reconnecting (messages published meanwhile are not delivered here)"
+        );
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `logbot-gateway` command line: one subcommand per tool.
 
+mod add_user;
 mod dataspace;
 mod serve;
 mod sign;
@@ -32,6 +33,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Run the local DataSpace (GraphQL over SQLite, APIG-signed) as a standalone server.
     Dataspace(dataspace::DataSpaceArgs),
+    /// Create a /send_logs user; the password is read from stdin.
+    AddUser(add_user::AddUserArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -43,6 +46,7 @@ pub fn run() -> ExitCode {
         Command::CheckConfig => serve::check_config(config),
         Command::Sign(args) => sign::run(args),
         Command::Dataspace(args) => dataspace::run(args),
+        Command::AddUser(args) => add_user::run(config, args),
     }
 }
 

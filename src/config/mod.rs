@@ -155,6 +155,9 @@ pub struct VkSettings {
 pub struct BusSettings {
     /// `redis://` or `rediss://`; `None` is the in-process bus (one replica).
     pub redis_url: Option<String>,
+    /// Prefix of the Redis channel names; `None` is `logbot:`. Replicas that share a Redis
+    /// must share it; deployments (or test runs) sharing one Redis keep apart with their own.
+    pub channel_prefix: Option<String>,
 }
 
 /// By hand, because a Redis URL may carry a password.
@@ -165,6 +168,7 @@ impl fmt::Debug for BusSettings {
                 "redis_url",
                 &self.redis_url.as_deref().map(render::redact_url_password),
             )
+            .field("channel_prefix", &self.channel_prefix)
             .finish()
     }
 }

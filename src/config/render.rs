@@ -108,14 +108,20 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
         ),
         (
             "bus",
-            entries([(
-                "redis_url",
-                s.bus
-                    .redis_url
-                    .as_deref()
-                    .map(redact_url_password)
-                    .unwrap_or_default(),
-            )]),
+            entries([
+                (
+                    "redis_url",
+                    s.bus
+                        .redis_url
+                        .as_deref()
+                        .map(redact_url_password)
+                        .unwrap_or_default(),
+                ),
+                (
+                    "channel_prefix",
+                    s.bus.channel_prefix.clone().unwrap_or_default(),
+                ),
+            ]),
         ),
         (
             "delivery",

@@ -164,6 +164,7 @@ fn read_vk(r: &mut Reader) -> Result<VkSettings, ConfigError> {
 fn read_bus(r: &mut Reader) -> Result<BusSettings, ConfigError> {
     Ok(BusSettings {
         redis_url: r.optional("bus", "redis_url", values::redis_url)?,
+        channel_prefix: r.optional("bus", "channel_prefix", values::text)?,
     })
 }
 

@@ -4,9 +4,12 @@
 //! The HTTP request's method, path and query travel in the headers [`METHOD_HEADER`],
 //! [`PATH_HEADER`] and [`QUERY_HEADER`], so `handle` needs nothing but the request.
 
+mod direct;
 mod message;
+mod trigger;
 
 use crate::api::{ApiSchema, http as graphql_http};
+use crate::config::Settings;
 use crate::service::LogbotService;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -48,6 +51,7 @@ impl FunctionResponse {
 
 /// What `handle` works with.
 pub struct FunctionContext<'a> {
+    pub settings: &'a Settings,
     pub schema: &'a ApiSchema,
     pub service: &'a LogbotService,
 }
@@ -80,19 +84,20 @@ pub async fn handle(context: &FunctionContext<'_>, request: FunctionRequest) -> 
         return message::handle(context.service, &body).await;
     }
     if body.get("query").is_some() {
-        let graphql = match serde_json::from_value::<async_graphql::Request>(body) {
-            Ok(graphql) => graphql,
-            Err(error) => return bad_request(format!("not a GraphQL request: {error}")),
+        let media = match graphql_http::negotiate(&request.headers) {
+            Ok(media) => media,
+            Err(failure) => {
+                return from_axum(failure.into_response(graphql_http::MediaType::Json)).await;
+            }
         };
-        return from_axum(graphql_http::execute(context.schema, graphql, &request_id).await).await;
+        return from_axum(graphql_http::post_json(context.schema, media, body, &request_id).await)
+            .await;
     }
     if body.get("parameters").is_some() && body.get("context").is_some() {
-        return bad_request("direct calls are not supported by this version of the gateway".into());
+        return direct::handle(context, &body).await;
     }
     if body.get("messages").is_some() {
-        return bad_request(
-            "storage triggers and signals are not supported by this version of the gateway".into(),
-        );
+        return trigger::handle(context, &body).await;
     }
     bad_request(format!("unrecognised body; {SHAPES}"))
 }

@@ -1,0 +1,316 @@
+//! `POST /send_logs` (and `//send_logs`, which the LoggerBot Python client sends): its wire
+//! format, unchanged (PROTOCOLS §7).
+//!
+//! The client kills its sender thread on a 400, so a 400 means the body really cannot be read
+//! (not JSON, no `data` object, no `logs` array, a field of the wrong type, an unreadable time).
+//! Credentials are checked before the records are looked at: the user named by `data.user` is
+//! looked up by exact name and `X-User-Token` compared with its stored hash in constant time.
+//!
+//! Which bot the records go to: the bot the user was created with (`add-user --bot`, the
+//! `createLogUser` mutation's `bot`), else `[send_logs] default_bot`; a user with neither gets
+//! a 403 naming the problem.
+
+use super::records;
+use crate::server::AppState;
+use crate::service::{LogSource, Oversize, RecordInput, ServiceError};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Map, Value, json};
+
+/// The header carrying md5 hex of `username + password`.
+pub const USER_TOKEN_HEADER: &str = "x-user-token";
+
+/// Stored instead of an empty message (the store refuses empty ones, the client sends them).
+const EMPTY_MESSAGE: &str = "(empty message)";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/send_logs", post(send_logs))
+        .route("//send_logs", post(send_logs))
+}
+
+/// The answer the client understands (`code` and `message`), plus `detail` saying why.
+fn answer(status: StatusCode, detail: Option<String>) -> Response {
+    let message = match status {
+        StatusCode::OK => "Logs added successfully",
+        StatusCode::BAD_REQUEST => "BadRequest",
+        StatusCode::FORBIDDEN => "Forbidden",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UnsupportedMediaType",
+        _ => "InternalServerError",
+    };
+    let mut body = json!({"code": status.as_u16(), "message": message});
+    if let Some(detail) = detail {
+        body["detail"] = Value::String(detail);
+    }
+    (status, axum::Json(body)).into_response()
+}
+
+fn bad_request(detail: impl Into<String>) -> Response {
+    answer(StatusCode::BAD_REQUEST, Some(detail.into()))
+}
+
+fn forbidden(detail: impl Into<String>) -> Response {
+    answer(StatusCode::FORBIDDEN, Some(detail.into()))
+}
+
+/// `application/json`, with or without parameters; a missing type is taken as JSON too.
+fn is_json(headers: &HeaderMap) -> Result<(), String> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or_default();
+    let media = text.split(';').next().unwrap_or_default().trim();
+    if media.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(format!(
+            "Content-Type must be application/json, got {:?}",
+            text.chars().take(64).collect::<String>()
+        ))
+    }
+}
+
+async fn send_logs(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(detail) = is_json(&headers) {
+        return answer(StatusCode::UNSUPPORTED_MEDIA_TYPE, Some(detail));
+    }
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(error) => return bad_request(format!("the body is not JSON: {error}")),
+    };
+    let Some(data) = body.get("data").and_then(Value::as_object) else {
+        return bad_request("the body must be {\"data\": {\"user\", \"logs\": [...]}}");
+    };
+    let username = match data.get("user") {
+        None | Some(Value::Null) => return forbidden("data.user is missing"),
+        Some(Value::String(user)) => user.as_str(),
+        Some(other) => {
+            return bad_request(format!(
+                "data.user: must be a string, got {}",
+                records::kind(other)
+            ));
+        }
+    };
+    let token = headers
+        .get(USER_TOKEN_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let user = match state.service.authenticate_log_user(username, token).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return forbidden("unknown user or wrong X-User-Token"),
+        Err(error) => return failure(error),
+    };
+    let inputs = match parse_logs(data, state.settings.send_logs.max_message_chars) {
+        Ok(inputs) => inputs,
+        Err(detail) => return bad_request(detail),
+    };
+    if inputs.is_empty() {
+        return answer(StatusCode::OK, None);
+    }
+    let bot = match bot_of(&state, user.bot.as_deref()).await {
+        Ok(bot) => bot,
+        Err(response) => return response,
+    };
+    let batch = state.settings.limits.max_records_per_batch.max(1);
+    let mut inputs = inputs;
+    while !inputs.is_empty() {
+        let rest = inputs.split_off(batch.min(inputs.len()));
+        if let Err(error) = state
+            .service
+            .ingest(&bot, inputs, None, Oversize::Truncate)
+            .await
+        {
+            return failure(error);
+        }
+        inputs = rest;
+    }
+    answer(StatusCode::OK, None)
+}
+
+/// The bot a user's records go to: the user's own, else the configured default.
+async fn bot_of(state: &AppState, bot_id: Option<&str>) -> Result<String, Response> {
+    if let Some(id) = bot_id {
+        return match state.service.client().get_bot(id).await {
+            Ok(Some(bot)) => Ok(bot.name),
+            Ok(None) => Err(forbidden("the bot this user sends to no longer exists")),
+            Err(error) => Err(failure(error.into())),
+        };
+    }
+    match &state.settings.send_logs.default_bot {
+        Some(bot) => Ok(bot.clone()),
+        None => Err(forbidden(
+            "this user is bound to no bot and [send_logs] default_bot is not set",
+        )),
+    }
+}
+
+fn failure(error: ServiceError) -> Response {
+    match error {
+        ServiceError::InvalidInput { .. } => bad_request(error.to_string()),
+        ServiceError::NotFound { .. } => forbidden(error.to_string()),
+        ServiceError::Unavailable => answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some("DataSpace is unavailable, try again later".into()),
+        ),
+        other => {
+            tracing::error!(error = %other, "/send_logs failed");
+            answer(StatusCode::INTERNAL_SERVER_ERROR, None)
+        }
+    }
+}
+
+fn optional_text(
+    object: &Map<String, Value>,
+    name: &str,
+    path: &str,
+) -> Result<Option<String>, String> {
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.trim().to_owned()).filter(|t| !t.is_empty())),
+        Some(other) => Err(format!(
+            "{path}{name}: must be a string, got {}",
+            records::kind(other)
+        )),
+    }
+}
+
+/// `data.logs` as records, with the process metadata of `data` as their source.
+fn parse_logs(data: &Map<String, Value>, max_chars: usize) -> Result<Vec<RecordInput>, String> {
+    let logs = match data.get("logs") {
+        Some(Value::Array(logs)) => logs,
+        Some(other) => {
+            return Err(format!(
+                "data.logs: must be an array, got {}",
+                records::kind(other)
+            ));
+        }
+        None => return Err("data.logs: is required".into()),
+    };
+    let pid = match data.get("pid") {
+        None | Some(Value::Null) => None,
+        Some(value) => match value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
+        {
+            Some(pid) => Some(pid),
+            None => return Err("data.pid: must be an integer".into()),
+        },
+    };
+    let source = LogSource {
+        user_name: optional_text(data, "user", "data.")?,
+        pid,
+        process_name: optional_text(data, "p_name", "data.")?,
+        process_description: None,
+    };
+    // The time the client posted the batch: the event time of a log that has none.
+    let post_time = optional_text(data, "post_time", "data.")?
+        .and_then(|text| crate::domain::record::parse_event_time(&text).ok());
+    logs.iter()
+        .enumerate()
+        .map(|(index, log)| {
+            let path = format!("data.logs[{index}].");
+            let Value::Object(log) = log else {
+                return Err(format!(
+                    "data.logs[{index}]: must be an object, got {}",
+                    records::kind(log)
+                ));
+            };
+            let level = records::level(log.get("level"), &path)?;
+            let message = match log.get("msg").or_else(|| log.get("message")) {
+                Some(Value::String(text)) => text.clone(),
+                None | Some(Value::Null) => String::new(),
+                Some(other) => {
+                    return Err(format!(
+                        "{path}msg: must be a string, got {}",
+                        records::kind(other)
+                    ));
+                }
+            };
+            let message = if message.trim().is_empty() {
+                EMPTY_MESSAGE.to_owned()
+            } else {
+                crate::domain::record::truncate_message(&message, max_chars)
+            };
+            let event_at = match optional_text(log, "event_at", &path)? {
+                Some(text) => Some(
+                    crate::domain::record::parse_event_time(&text)
+                        .map_err(|error| format!("{path}event_at: {}", error.problem()))?,
+                ),
+                None => post_time,
+            };
+            let mut source = source.clone();
+            source.process_description = optional_text(log, "p_description", &path)?;
+            Ok(RecordInput {
+                level,
+                message,
+                event_at,
+                request_id: None,
+                status_code: None,
+                source,
+                attributes: None,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::level::LogLevel;
+
+    fn data(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn parses_what_the_client_sends() {
+        let logs = parse_logs(
+            &data(json!({"user": "alice", "pid": 42, "p_name": "worker", "post_time": "2024-05-01T10:00:00",
+                "logs": [
+                    {"level": 30, "msg": "careful", "event_at": "2024-05-01T09:59:58.123456", "p_description": "d"},
+                    {"level": 50, "msg": "", "event_at": null},
+                ]})),
+            4000,
+        )
+        .unwrap();
+        assert_eq!(logs.len(), 2);
+        assert_eq!(logs[0].level, LogLevel::Warning);
+        assert_eq!(logs[0].source.pid, Some(42));
+        assert_eq!(logs[0].source.process_description.as_deref(), Some("d"));
+        assert_eq!(logs[1].level, LogLevel::Critical);
+        assert_eq!(logs[1].message, EMPTY_MESSAGE);
+        assert_eq!(logs[1].event_at.unwrap().to_string(), "2024-05-01 10:00:00");
+    }
+
+    #[test]
+    fn long_messages_are_cut() {
+        let long = "x".repeat(5000);
+        let logs = parse_logs(&data(json!({"logs": [{"level": 40, "msg": long}]})), 100).unwrap();
+        assert_eq!(logs[0].message.chars().count(), 100);
+    }
+
+    #[test]
+    fn malformed_parts_are_named() {
+        for (body, field) in [
+            (json!({"logs": {}}), "data.logs:"),
+            (json!({"logs": [1]}), "data.logs[0]:"),
+            (
+                json!({"logs": [{"level": "loud", "msg": "a"}]}),
+                "data.logs[0].level",
+            ),
+            (json!({"logs": [{"msg": 5}]}), "data.logs[0].msg"),
+            (
+                json!({"logs": [{"msg": "a", "event_at": "yesterday"}]}),
+                "data.logs[0].event_at",
+            ),
+            (json!({"pid": "x", "logs": []}), "data.pid"),
+        ] {
+            let error = parse_logs(&data(body), 10).err().unwrap();
+            assert!(error.starts_with(field), "{error}");
+        }
+    }
+}

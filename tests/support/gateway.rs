@@ -1,0 +1,191 @@
+//! Spawns the real gateway (embedded DataSpace, temp data dir) on a loopback port, with a
+//! GraphQL-over-HTTP client and a graphql-transport-ws client for the transport tests.
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use logbot_gateway::config::Settings;
+use logbot_gateway::server::{Gateway, RunningGateway};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const ADMIN: &str = "test-admin";
+
+pub struct TestGateway {
+    pub running: RunningGateway,
+    pub http: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+pub fn settings(data_dir: &Path, extra: &[(&str, &str)]) -> Settings {
+    let mut env: HashMap<String, String> = HashMap::new();
+    env.insert(
+        "LOGBOT__DATASPACE__DATA_DIR".into(),
+        data_dir.display().to_string(),
+    );
+    env.insert("LOGBOT__BOTS__ADMINS".into(), ADMIN.into());
+    for (key, value) in extra {
+        env.insert((*key).into(), (*value).into());
+    }
+    Settings::load_with_default_path(None, &env, Path::new("/nonexistent/properties.ini"))
+        .expect("test settings")
+}
+
+pub async fn start(extra: &[(&str, &str)]) -> TestGateway {
+    let data = tempfile::tempdir().unwrap();
+    let gateway = Gateway::build(&settings(data.path(), extra))
+        .await
+        .expect("gateway builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = RunningGateway::serve(gateway, listener).unwrap();
+    TestGateway {
+        running,
+        http: reqwest::Client::new(),
+        _data: data,
+    }
+}
+
+impl TestGateway {
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.running.base_url)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql", self.running.addr)
+    }
+
+    /// POSTs a JSON body to /graphql with `application/graphql-response+json`.
+    pub async fn post(&self, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.graphql_url())
+            .header("content-type", "application/json")
+            .header("accept", "application/graphql-response+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn query(&self, query: &str) -> (u16, Value) {
+        self.post(json!({ "query": query })).await
+    }
+
+    pub async fn register_bot(&self, name: &str) {
+        let (status, body) = self
+            .post(json!({
+                "query": "mutation($input: RegisterBotInput!) { registerBot(input: $input) { name } }",
+                "variables": {"input": {
+                    "adminUid": ADMIN,
+                    "name": name,
+                    "botToken": format!("123456:{name}-bot-token-0123456789"),
+                    "authToken": format!("{name}-auth-token-0123456789"),
+                }},
+            }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["registerBot"]["name"], name, "{body}");
+    }
+
+    pub async fn send_log(&self, bot: &str, level: &str, message: &str) {
+        let (status, body) = self
+            .post(json!({
+                "query": "mutation($input: LogInput!) { sendLog(input: $input) { id } }",
+                "variables": {"input": {"bot": bot, "level": level, "message": message}},
+            }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["data"]["sendLog"]["id"].is_string(), "{body}");
+    }
+
+    pub async fn stop(self) {
+        self.running.stop().await;
+    }
+}
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a WebSocket with the given subprotocol.
+pub async fn connect(url: &str, protocol: &str) -> Socket {
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_str(protocol).unwrap(),
+    );
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some(protocol)
+    );
+    socket
+}
+
+pub async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// What the server sent next: a JSON message, or the close frame.
+#[derive(Debug)]
+pub enum Received {
+    Json(Value),
+    Closed(Option<(u16, String)>),
+}
+
+pub async fn receive(socket: &mut Socket, within: Duration) -> Received {
+    loop {
+        let next = tokio::time::timeout(within, socket.next())
+            .await
+            .expect("a message in time");
+        match next {
+            Some(Ok(Message::Text(text))) => {
+                return Received::Json(serde_json::from_str(text.as_str()).unwrap());
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return Received::Closed(frame.map(|CloseFrame { code, reason }| {
+                    (u16::from(code), reason.as_str().to_owned())
+                }));
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+            Some(Ok(Message::Binary(bytes))) => panic!("unexpected binary message {bytes:?}"),
+            Some(Err(_)) | None => return Received::Closed(None),
+        }
+    }
+}
+
+/// The next JSON message (keep-alive pings skipped).
+pub async fn receive_json(socket: &mut Socket) -> Value {
+    loop {
+        match receive(socket, Duration::from_secs(10)).await {
+            Received::Json(value) if value["type"] == "ping" || value["type"] == "ka" => continue,
+            Received::Json(value) => return value,
+            Received::Closed(frame) => panic!("closed: {frame:?}"),
+        }
+    }
+}
+
+/// Connects with graphql-transport-ws and completes the handshake.
+pub async fn connect_initialised(url: &str) -> Socket {
+    let mut socket = connect(url, "graphql-transport-ws").await;
+    send(&mut socket, json!({"type": "connection_init"})).await;
+    assert_eq!(receive_json(&mut socket).await["type"], "connection_ack");
+    socket
+}

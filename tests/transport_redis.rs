@@ -1,0 +1,169 @@
+//! Two gateway processes sharing the real Redis (127.0.0.1:6379, or `LOGBOT_TEST_REDIS_URL`):
+//! a `sendLog` on one reaches a `logAdded` subscription held by the other.
+//!
+//! Without a reachable Redis the test is skipped (the Docker build has none), unless
+//! `LOGBOT_TEST_REQUIRE_REDIS=1` (set by `.ci/run`), which makes it fail instead.
+
+#[path = "support/gateway.rs"]
+mod gateway;
+
+use gateway::{Received, connect_initialised, receive, send};
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Replica {
+    child: Child,
+    base: String,
+    port: u16,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn spawn_replica(redis_url: &str, prefix: &str) -> Replica {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_logbot-gateway"))
+        .arg("serve")
+        .env("PORT", port.to_string())
+        .env("LOGBOT__SERVER__HOST", "127.0.0.1")
+        .env("LOGBOT__DATASPACE__DATA_DIR", data.path())
+        .env("LOGBOT__BOTS__ADMINS", gateway::ADMIN)
+        .env("LOGBOT__BUS__REDIS_URL", redis_url)
+        .env("LOGBOT__BUS__CHANNEL_PREFIX", prefix)
+        .env_remove("LOGBOT_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the gateway binary starts");
+    let replica = Replica {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        _data: data,
+    };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = client.get(format!("{}/readyz", replica.base)).send().await
+            && response.status().is_success()
+        {
+            return replica;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replica on {port} never got ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn post(base: &str, body: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn redis_reachable(url: &str) -> bool {
+    let Ok(client) = redis::Client::open(url) else {
+        return false;
+    };
+    client
+        .get_connection_with_timeout(Duration::from_secs(2))
+        .is_ok()
+}
+
+#[tokio::test]
+async fn a_record_sent_to_one_replica_reaches_a_subscriber_on_another() {
+    let redis_url = std::env::var("LOGBOT_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    if !redis_reachable(&redis_url) {
+        assert!(
+            std::env::var("LOGBOT_TEST_REQUIRE_REDIS").as_deref() != Ok("1"),
+            "Redis at {redis_url} is not reachable and LOGBOT_TEST_REQUIRE_REDIS=1"
+        );
+        eprintln!("skipped: Redis at {redis_url} is not reachable");
+        return;
+    }
+    // Our own channels, so parallel runs on the same Redis do not cross.
+    let prefix = format!("logbot-test-{}:", uuid::Uuid::new_v4());
+    let (a, b) = tokio::join!(
+        spawn_replica(&redis_url, &prefix),
+        spawn_replica(&redis_url, &prefix)
+    );
+    let registered = post(
+        &a.base,
+        json!({"query": format!(
+            "mutation {{ registerBot(input: {{adminUid: \"{}\", name: \"shared\", botToken: \"123456:shared-bot-token-0123456789\", authToken: \"shared-auth-token-0123456789\"}}) {{ name }} }}",
+            gateway::ADMIN
+        )}),
+    )
+    .await;
+    assert_eq!(
+        registered["data"]["registerBot"]["name"], "shared",
+        "{registered}"
+    );
+
+    let mut on_b = connect_initialised(&format!("ws://127.0.0.1:{}/graphql", b.port)).await;
+    let mut on_a = connect_initialised(&format!("ws://127.0.0.1:{}/graphql", a.port)).await;
+    let subscribe = json!({"id": "live", "type": "subscribe", "payload": {
+        "query": "subscription { logAdded(bot: \"shared\") { bot message } }"
+    }});
+    send(&mut on_b, subscribe.clone()).await;
+    send(&mut on_a, subscribe).await;
+
+    let send_log = json!({"query": "mutation { sendLog(input: {bot: \"shared\", level: INFO, message: \"across replicas\"}) { id } }"});
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got_b = None;
+    let mut got_a = None;
+    while got_a.is_none() || got_b.is_none() {
+        let sent = post(&a.base, send_log.clone()).await;
+        assert!(sent["data"]["sendLog"]["id"].is_string(), "{sent}");
+        for (socket, got) in [(&mut on_b, &mut got_b), (&mut on_a, &mut got_a)] {
+            if got.is_some() {
+                continue;
+            }
+            if let Ok(Received::Json(message)) = tokio::time::timeout(
+                Duration::from_millis(300),
+                receive(socket, Duration::from_secs(1)),
+            )
+            .await
+                && message["type"] == "next"
+            {
+                *got = Some(message);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no record crossed: on B {got_b:?}, on A {got_a:?}"
+        );
+    }
+    for message in [got_a.unwrap(), got_b.unwrap()] {
+        assert_eq!(
+            message["payload"]["data"]["logAdded"],
+            json!({"bot": "shared", "message": "across replicas"}),
+            "{message}"
+        );
+    }
+}
