@@ -6,6 +6,7 @@
 //! - [`cli`]: the `logbot-gateway` command line.
 //! - [`compat`]: the other doors (`/send_logs`, Web PubSub CloudEvents, VK chat events).
 //! - [`dataspace`]: the typed, signed, retrying DataSpace client.
+//! - [`delivery`]: the durable delivery queue and the worker that sends records to chats.
 
 pub mod api;
 pub mod apig;
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod compat;
 pub mod config;
 pub mod dataspace;
+pub mod delivery;
 pub mod domain;
 pub mod function;
 pub mod metrics;

@@ -353,6 +353,7 @@ pub struct RunningGateway {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     embedded: Option<RunningDataSpace>,
+    delivery: Option<crate::delivery::DeliveryHandle>,
 }
 
 impl RunningGateway {
@@ -369,6 +370,22 @@ impl RunningGateway {
                 tracing::error!(%error, "gateway server stopped");
             }
         });
+        let settings = &gateway.state.settings;
+        let delivery = if settings.delivery.worker {
+            let wake = gateway
+                .state
+                .service
+                .bus()
+                .subscribe(crate::bus::RECORDS_CHANNEL);
+            Some(crate::delivery::start(
+                gateway.state.service.client().clone(),
+                &settings.delivery,
+                &gateway.state.metrics,
+                Some(wake),
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
             addr,
             base_url: format!("http://{addr}"),
@@ -376,16 +393,21 @@ impl RunningGateway {
             shutdown: Some(shutdown),
             task,
             embedded: gateway.embedded,
+            delivery,
         })
     }
 
-    /// Stops accepting requests, lets in-flight ones finish, then stops the embedded DataSpace.
+    /// Stops accepting requests, lets in-flight ones finish, lets the delivery worker finish
+    /// the sends in progress, then stops the embedded DataSpace.
     pub async fn stop(mut self) {
         self.state.schema.close_websockets();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         let _ = (&mut self.task).await;
+        if let Some(delivery) = self.delivery.take() {
+            delivery.stop().await;
+        }
         if let Some(embedded) = self.embedded.take() {
             embedded.stop().await;
         }

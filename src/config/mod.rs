@@ -175,7 +175,7 @@ impl fmt::Debug for BusSettings {
 
 /// `[delivery]`: sending records to chats. The API bases always end in `/`, so
 /// `base.join("bot<token>/sendMessage")` appends to them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeliverySettings {
     /// Default `https://api.telegram.org`.
     pub telegram_api_base: Url,
@@ -183,6 +183,29 @@ pub struct DeliverySettings {
     pub vk_api_base: Url,
     /// Attempts per message before it is given up, default 8.
     pub max_attempts: u32,
+    /// Run the delivery worker in this process, default true (a replica that only ingests
+    /// can turn it off; any number of replicas may run it).
+    pub worker: bool,
+    /// How often the worker looks for due deliveries, default 250 ms (a record committed by
+    /// this process wakes it at once).
+    pub poll_interval: Duration,
+    /// How long a claimed delivery stays reserved for its worker, default 60 s.
+    pub lease: Duration,
+    /// Time limit of one messenger call, default 10 s.
+    pub send_timeout: Duration,
+    /// Retry pauses: exponential from `backoff_base` up to `backoff_cap`, full jitter;
+    /// defaults 1 s and 5 min.
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// Chats served at once by this process, default 32.
+    pub concurrency: usize,
+    /// Messages per second per Telegram bot (default 30) and per chat (default 1; group
+    /// chats get a third of it, Telegram's 20 a minute).
+    pub telegram_bot_rate: f64,
+    pub telegram_chat_rate: f64,
+    /// Messages per second per VK community (default 20) and per conversation (default 1).
+    pub vk_bot_rate: f64,
+    pub vk_chat_rate: f64,
 }
 
 /// `[send_logs]`: the LoggerBot wire format (PROTOCOLS §7).

@@ -132,6 +132,23 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                 ),
                 ("vk_api_base", s.delivery.vk_api_base.to_string()),
                 ("max_attempts", s.delivery.max_attempts.to_string()),
+                ("worker", s.delivery.worker.to_string()),
+                ("poll_interval_ms", millis(s.delivery.poll_interval)),
+                ("lease_ms", millis(s.delivery.lease)),
+                ("send_timeout_ms", millis(s.delivery.send_timeout)),
+                ("backoff_base_ms", millis(s.delivery.backoff_base)),
+                ("backoff_cap_ms", millis(s.delivery.backoff_cap)),
+                ("concurrency", s.delivery.concurrency.to_string()),
+                (
+                    "telegram_bot_rate",
+                    s.delivery.telegram_bot_rate.to_string(),
+                ),
+                (
+                    "telegram_chat_rate",
+                    s.delivery.telegram_chat_rate.to_string(),
+                ),
+                ("vk_bot_rate", s.delivery.vk_bot_rate.to_string()),
+                ("vk_chat_rate", s.delivery.vk_chat_rate.to_string()),
             ]),
         ),
         (

@@ -185,6 +185,32 @@ fn read_delivery(r: &mut Reader) -> Result<DeliverySettings, ConfigError> {
             values::base_url,
         )?,
         max_attempts: r.or_default(S, "max_attempts", 8, positive::<u32>)?,
+        worker: r.or_default(S, "worker", true, values::boolean)?,
+        poll_interval: r.or_default(
+            S,
+            "poll_interval_ms",
+            Duration::from_millis(250),
+            values::millis,
+        )?,
+        lease: r.or_default(S, "lease_ms", Duration::from_secs(60), values::millis)?,
+        send_timeout: r.or_default(
+            S,
+            "send_timeout_ms",
+            Duration::from_secs(10),
+            values::millis,
+        )?,
+        backoff_base: r.or_default(S, "backoff_base_ms", Duration::from_secs(1), values::millis)?,
+        backoff_cap: r.or_default(
+            S,
+            "backoff_cap_ms",
+            Duration::from_secs(300),
+            values::millis,
+        )?,
+        concurrency: r.or_default(S, "concurrency", 32, positive)?,
+        telegram_bot_rate: r.or_default(S, "telegram_bot_rate", 30.0, values::rate)?,
+        telegram_chat_rate: r.or_default(S, "telegram_chat_rate", 1.0, values::rate)?,
+        vk_bot_rate: r.or_default(S, "vk_bot_rate", 20.0, values::rate)?,
+        vk_chat_rate: r.or_default(S, "vk_chat_rate", 1.0, values::rate)?,
     })
 }
 

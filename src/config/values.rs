@@ -114,6 +114,17 @@ pub(super) fn millis(text: &str) -> Result<Duration, String> {
     positive::<u64>(text).map(Duration::from_millis)
 }
 
+/// A rate in messages per second: a number above zero, fractions allowed (`0.5`).
+pub(super) fn rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if !rate.is_finite() || rate <= 0.0 {
+        return Err(format!("{text} must be a number above 0"));
+    }
+    Ok(rate)
+}
+
 /// Comma-separated, trimmed, empty entries dropped (so `a,,b,` is `[a, b]`).
 pub(super) fn list(text: &str) -> Vec<String> {
     text.split(',')

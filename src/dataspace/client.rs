@@ -151,6 +151,34 @@ impl DataSpaceClient {
         result
     }
 
+    /// Runs an operation whose document is built at run time (a packet with one aliased
+    /// field per item of a batch, which no fixed query file can express), with the same
+    /// signing, retries and metrics as [`DataSpaceClient::run`].
+    pub async fn run_document<V: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        document: &str,
+        variables: &V,
+        safety: Retry,
+    ) -> Result<T, DataSpaceError> {
+        let started = Instant::now();
+        let body = serde_json::to_vec(&serde_json::json!({
+            "query": document,
+            "variables": variables,
+            "operationName": operation,
+        }))
+        .map_err(|error| DataSpaceError::Invalid(format!("variables of {operation}: {error}")));
+        let result = match body {
+            Ok(body) => self.send_body(operation, Bytes::from(body), safety).await,
+            Err(error) => Err(error),
+        };
+        if let Some(metrics) = &self.metrics {
+            let outcome = result.as_ref().map_or_else(DataSpaceError::kind, |_| "ok");
+            metrics.observe_dataspace(operation, outcome, started.elapsed());
+        }
+        result
+    }
+
     async fn run_built<Q: GraphQLQuery>(
         &self,
         mut query: graphql_client::QueryBody<Q::Variables>,
@@ -162,12 +190,21 @@ impl DataSpaceClient {
         let body = Bytes::from(serde_json::to_vec(&query).map_err(|error| {
             DataSpaceError::Invalid(format!("variables of {operation}: {error}"))
         })?);
+        self.send_body(operation, body, safety).await
+    }
+
+    async fn send_body<T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &str,
+        body: Bytes,
+        safety: Retry,
+    ) -> Result<T, DataSpaceError> {
         let deadline = Instant::now() + self.deadline_budget();
         let mut attempt = 0;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let outcome = self
-                .attempt::<Q::ResponseData>(body.clone(), self.timeout.min(remaining))
+                .attempt::<T>(body.clone(), self.timeout.min(remaining))
                 .await;
             let error = match outcome {
                 Ok(data) => return Ok(data),

@@ -57,12 +57,14 @@ macro_rules! sort_input {
 pub mod audit_event;
 pub mod bot;
 pub mod chat_subscription;
+pub mod delivery;
 pub mod log_record;
 pub mod log_user;
 
 pub use audit_event::{AuditEvent, AuditEventUpdate, NewAuditEvent};
 pub use bot::{Bot, BotUpdate, NewBot};
 pub use chat_subscription::{ChatSubscription, ChatSubscriptionUpdate, NewChatSubscription};
+pub use delivery::{Delivery, DeliveryUpdate, NewDelivery};
 pub use log_record::{LogRecord, LogRecordFilter, LogRecordPage, LogRecordUpdate, NewLogRecord};
 pub use log_user::{LogUser, LogUserUpdate, NewLogUser};
 

@@ -2,7 +2,9 @@
 //! packet (idempotent by key), announce what was committed, and read records back in pages.
 
 use super::{LogbotService, ServiceError};
-use crate::dataspace::operations::{LogRecord, LogRecordFilter, NewLogRecord, format_datetime};
+use crate::dataspace::operations::{
+    ChatSubscription, LogRecord, LogRecordFilter, NewDelivery, NewLogRecord, format_datetime,
+};
 use crate::domain::level::LogLevel;
 use crate::domain::record::{self, MAX_MESSAGE_CHARS};
 use chrono::{NaiveDateTime, Utc};
@@ -184,6 +186,24 @@ fn check_record(
     })
 }
 
+/// The chats a record goes to: every active subscription whose `minLevel` it meets. A
+/// subscription whose level cannot be read gets everything rather than nothing.
+fn deliveries_for(record: &NewLogRecord, subscriptions: &[ChatSubscription]) -> Vec<NewDelivery> {
+    let level = LogLevel::parse_name(&record.level).unwrap_or(LogLevel::Info);
+    subscriptions
+        .iter()
+        .filter(|subscription| subscription.active)
+        .filter(|subscription| {
+            LogLevel::parse_name(&subscription.min_level)
+                .map_or(true, |min_level| level.meets(min_level))
+        })
+        .map(|subscription| NewDelivery {
+            subscription: subscription.id.clone(),
+            chat_id: subscription.chat_id.clone(),
+        })
+        .collect()
+}
+
 impl LogbotService {
     /// Stores a batch for a bot: all records are checked first (one bad record refuses the
     /// batch, naming it), then written in one packet. The same `idempotency_key` twice stores
@@ -225,9 +245,22 @@ impl LogbotService {
             .collect::<Result<Vec<_>, _>>()?;
         // Scoped by bot so two bots' senders cannot collide on a key.
         let key = idempotency_key.map(|key| format!("sendLogs:{}:{key}", bot.id));
+        // The chats each record goes to are queued in the packet that stores the records, so
+        // a record is never committed without its deliveries (see docs/delivery.md).
+        let subscriptions = self.client.find_active_subscriptions(&bot.id).await?;
+        let deliveries = records
+            .iter()
+            .map(|record| deliveries_for(record, &subscriptions))
+            .collect();
         let ids = self
             .client
-            .create_log_records(&bot.id, records.clone(), key.as_deref())
+            .create_log_records_with_deliveries(
+                &bot.id,
+                records.clone(),
+                deliveries,
+                key.as_deref(),
+                &received_at,
+            )
             .await?;
         let stored: Vec<Arc<StoredRecord>> = ids
             .iter()

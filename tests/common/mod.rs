@@ -16,6 +16,8 @@ pub async fn start_gateway(configure: impl FnOnce(&mut Settings)) -> TestGateway
     let data = tempfile::tempdir().unwrap();
     let mut settings = Settings::default();
     settings.dataspace.data_dir = data.path().to_path_buf();
+    // No chat delivery: tests reach nothing beyond loopback (tests/delivery_* cover it).
+    settings.delivery.worker = false;
     configure(&mut settings);
     let gateway = Gateway::build(&settings).await.expect("the gateway builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -21,6 +21,8 @@ pub async fn start(tweak: impl FnOnce(&mut Settings)) -> App {
     let mut settings = Settings::default();
     settings.dataspace.data_dir = dir.path().to_path_buf();
     settings.bots.admins = vec![ADMIN.to_owned()];
+    // No chat delivery: tests reach nothing beyond loopback (tests/delivery_* cover it).
+    settings.delivery.worker = false;
     tweak(&mut settings);
     let gateway = Gateway::build(&settings).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

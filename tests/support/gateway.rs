@@ -31,6 +31,8 @@ pub fn settings(data_dir: &Path, extra: &[(&str, &str)]) -> Settings {
         data_dir.display().to_string(),
     );
     env.insert("LOGBOT__BOTS__ADMINS".into(), ADMIN.into());
+    // No chat delivery: tests reach nothing beyond loopback (tests/delivery_* cover it).
+    env.insert("LOGBOT__DELIVERY__WORKER".into(), "false".into());
     for (key, value) in extra {
         env.insert((*key).into(), (*value).into());
     }

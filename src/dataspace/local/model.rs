@@ -130,12 +130,34 @@ pub static AUDIT_EVENT: ClassMeta = ClassMeta {
     ],
 };
 
-pub static CLASSES: [&ClassMeta; 5] = [
+/// The delivery queue: one row per record and chat. `status` is indexed because every poll of
+/// the delivery worker searches the PENDING rows.
+pub static DELIVERY: ClassMeta = ClassMeta {
+    name: "Delivery",
+    fields: &[
+        field("record", Reference("LogRecord"), true),
+        field("bot", Reference("Bot"), true),
+        field("subscription", Text, true),
+        field("chatId", Text, true),
+        indexed(field("status", Text, true)),
+        field("attempts", Integer, true),
+        field("partsSent", Integer, true),
+        field("nextAttemptAt", DateTime, true),
+        field("leaseOwner", Text, false),
+        field("leaseUntil", DateTime, false),
+        field("lastError", Text, false),
+        field("createdAt", DateTime, true),
+        field("sentAt", DateTime, false),
+    ],
+};
+
+pub static CLASSES: [&ClassMeta; 6] = [
     &BOT,
     &CHAT_SUBSCRIPTION,
     &LOG_RECORD,
     &LOG_USER,
     &AUDIT_EVENT,
+    &DELIVERY,
 ];
 
 impl ClassMeta {

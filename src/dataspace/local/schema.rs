@@ -458,6 +458,13 @@ dataspace_class! {
     packet: AuditEventPacket { "createAuditEvent", "updateAuditEvent", "deleteAuditEvent", "getAuditEvent", "createManyAuditEvent" }
 }
 
+dataspace_class! {
+    meta: model::DELIVERY, entity: DeliveryEntity, create: DeliveryCreate, update: DeliveryUpdate,
+    collection: DeliveryCollection = "_EC_Delivery",
+    query: DeliveryQuery { "searchDelivery" },
+    packet: DeliveryPacket { "createDelivery", "updateDelivery", "deleteDelivery", "getDelivery", "createManyDelivery" }
+}
+
 #[derive(MergedObject, Default)]
 #[graphql(name = "_Query")]
 pub struct Query(
@@ -466,6 +473,7 @@ pub struct Query(
     LogRecordQuery,
     LogUserQuery,
     AuditEventQuery,
+    DeliveryQuery,
 );
 
 /// `isIdempotenceResponse` and `aggVersion` of a packet.
@@ -491,6 +499,7 @@ pub struct Packet(
     LogRecordPacket,
     LogUserPacket,
     AuditEventPacket,
+    DeliveryPacket,
 );
 
 pub struct Mutation;
@@ -517,6 +526,7 @@ impl Mutation {
                 .or_else(|| LogRecordPacket::operation(name, &arguments))
                 .or_else(|| LogUserPacket::operation(name, &arguments))
                 .or_else(|| AuditEventPacket::operation(name, &arguments))
+                .or_else(|| DeliveryPacket::operation(name, &arguments))
                 .ok_or_else(|| validation(format!("unknown packet operation {name}")))??;
             operations.push((field.alias().unwrap_or(name).to_owned(), operation));
         }
@@ -537,7 +547,8 @@ impl Mutation {
             ChatSubscriptionPacket(outcome.clone()),
             LogRecordPacket(outcome.clone()),
             LogUserPacket(outcome.clone()),
-            AuditEventPacket(outcome),
+            AuditEventPacket(outcome.clone()),
+            DeliveryPacket(outcome),
         )))
     }
 }
@@ -791,4 +802,77 @@ pub struct AuditEventUpdate {
     at: Option<DateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<String>,
+}
+
+#[derive(SimpleObject, Deserialize, Debug)]
+#[graphql(name = "_E_Delivery")]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryEntity {
+    id: ID,
+    agg_version: Long,
+    record: ID,
+    bot: ID,
+    subscription: ID,
+    chat_id: String,
+    status: String,
+    attempts: i32,
+    parts_sent: i32,
+    next_attempt_at: DateTime,
+    lease_owner: Option<String>,
+    lease_until: Option<DateTime>,
+    last_error: Option<String>,
+    created_at: DateTime,
+    sent_at: Option<DateTime>,
+}
+
+#[derive(InputObject, Serialize)]
+#[graphql(name = "_CreateDeliveryInput")]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryCreate {
+    record: ID,
+    bot: ID,
+    subscription: ID,
+    chat_id: String,
+    status: String,
+    attempts: i32,
+    parts_sent: i32,
+    next_attempt_at: DateTime,
+    lease_owner: Option<String>,
+    lease_until: Option<DateTime>,
+    last_error: Option<String>,
+    created_at: DateTime,
+    sent_at: Option<DateTime>,
+}
+
+#[derive(InputObject, Serialize)]
+#[graphql(name = "_UpdateDeliveryInput")]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryUpdate {
+    id: ID,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<ID>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bot: Option<ID>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscription: Option<ID>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parts_sent: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt_at: Option<DateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease_owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease_until: Option<DateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<DateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sent_at: Option<DateTime>,
 }

@@ -1,0 +1,171 @@
+//! Deliveries per second from commit to the messenger, with 100 subscribed chats: the gateway
+//! in-process on the embedded DataSpace (temp dir), a fake Telegram Bot API on loopback, rate
+//! limits set high so the pipeline (queue poll, claim, send, mark sent) is what is measured.
+//! Baseline in the same run: the same number of `sendMessage` posts straight to the fake with
+//! the same concurrency, i.e. what the messenger side alone allows. Also: the ingest rate of the
+//! batches themselves (records stored with their deliveries in one packet).
+//! Run: `cargo bench --bench delivery`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use logbot_gateway::config::Settings;
+use logbot_gateway::domain::level::LogLevel;
+use logbot_gateway::domain::messenger::Messenger;
+use logbot_gateway::server::{Gateway, RunningGateway};
+use logbot_gateway::service::{LogSource, Oversize, RecordInput, RegisterBot, SubscribeChat};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const CHATS: usize = 100;
+const RECORDS: usize = 60;
+const BATCH: usize = 10;
+const CONCURRENCY: usize = 128;
+
+#[derive(Clone, Default)]
+struct Fake {
+    received: Arc<AtomicUsize>,
+}
+
+async fn send_message(State(fake): State<Fake>, Json(_body): Json<Value>) -> Json<Value> {
+    fake.received.fetch_add(1, Ordering::SeqCst);
+    Json(json!({"ok": true, "result": {"message_id": 1}}))
+}
+
+async fn start_fake() -> (Fake, String) {
+    let fake = Fake::default();
+    let app = axum::Router::new()
+        .route("/{bot}/sendMessage", post(send_message))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (fake, format!("http://{addr}/"))
+}
+
+async fn wait_for(fake: &Fake, count: usize, limit: Duration) -> Duration {
+    let started = Instant::now();
+    while fake.received.load(Ordering::SeqCst) < count {
+        assert!(
+            started.elapsed() < limit,
+            "timed out: {} of {count}",
+            fake.received.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    started.elapsed()
+}
+
+/// `total` posts straight to the fake, `CONCURRENCY` at a time.
+async fn baseline(api: &str, fake: &Fake, total: usize) -> f64 {
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+    let url = format!("{api}bot1:A/sendMessage");
+    let next = Arc::new(AtomicUsize::new(0));
+    let before = fake.received.load(Ordering::SeqCst);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENCY.min(CHATS) {
+        let (http, url, next) = (http.clone(), url.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::SeqCst) < total {
+                let body = json!({"chat_id": "1", "text": "x".repeat(200), "parse_mode": "HTML"});
+                http.post(&url).json(&body).send().await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(fake.received.load(Ordering::SeqCst) >= before + total);
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let (fake, api) = start_fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::default();
+    settings.dataspace.data_dir = dir.path().to_path_buf();
+    settings.bots.admins = vec!["admin".into()];
+    settings.delivery.telegram_api_base = api.parse().unwrap();
+    settings.delivery.telegram_bot_rate = 1e6;
+    settings.delivery.telegram_chat_rate = 1e6;
+    settings.delivery.concurrency = CONCURRENCY;
+    settings.delivery.poll_interval = Duration::from_millis(50);
+    let gateway = Gateway::build(&settings).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = RunningGateway::serve(gateway, listener).unwrap();
+    let service = running.state.service.clone();
+    service
+        .register_bot(RegisterBot {
+            admin_uid: "admin".into(),
+            name: "bench".into(),
+            bot_token: "1:A".into(),
+            auth_token: "bench-auth-token".into(),
+            messenger: Messenger::Telegram,
+        })
+        .await
+        .unwrap();
+    for chat in 0..CHATS {
+        service
+            .subscribe_chat(SubscribeChat {
+                auth_token: "bench-auth-token".into(),
+                chat_id: (1000 + chat).to_string(),
+                subscriber_uid: None,
+                min_level: LogLevel::Info,
+            })
+            .await
+            .unwrap();
+    }
+    let total = RECORDS * CHATS;
+    let started = Instant::now();
+    for batch in 0..RECORDS / BATCH {
+        let inputs = (0..BATCH)
+            .map(|n| RecordInput {
+                level: LogLevel::Error,
+                message: format!("bench record {} {}", batch * BATCH + n, "x".repeat(150)),
+                event_at: None,
+                request_id: Some(format!("RP{batch}-{n}")),
+                status_code: Some(500),
+                source: LogSource::default(),
+                attributes: None,
+            })
+            .collect();
+        service
+            .ingest("bench", inputs, None, Oversize::Reject)
+            .await
+            .unwrap();
+    }
+    let ingested = started.elapsed();
+    wait_for(&fake, total, Duration::from_secs(600)).await;
+    let elapsed = started.elapsed();
+    let rate = total as f64 / elapsed.as_secs_f64();
+    running.stop().await;
+
+    let direct = baseline(&api, &fake, total).await;
+    println!(
+        "delivery: {total} deliveries ({RECORDS} records x {CHATS} chats) committed in {:.0} ms \
+         ({:.0} records/s with their deliveries), all accepted by the messenger after {:.0} ms",
+        ingested.as_secs_f64() * 1000.0,
+        RECORDS as f64 / ingested.as_secs_f64(),
+        elapsed.as_secs_f64() * 1000.0
+    );
+    println!("delivery: {rate:.0} deliveries/s from commit to the messenger");
+    println!("baseline: {direct:.0} sendMessage/s posted straight to the fake messenger");
+    println!(
+        "ratio: the delivery pipeline runs at {:.1}% of the messenger-only ceiling",
+        100.0 * rate / direct
+    );
+}

@@ -1,0 +1,408 @@
+//! `Delivery`: the durable queue of chat delivery. The generated operations of
+//! `queries/delivery.graphql`, and the one packet built at run time: a batch of records stored
+//! together with their deliveries, so a committed record can never lack its deliveries.
+
+use super::log_record::{CreateManyLogRecord, create_many_log_record};
+use super::{
+    _DateTime, Long, NewAuditEvent, NewLogRecord, Page, Search, idempotency_key, required,
+    sort_variable,
+};
+use crate::dataspace::client::{DataSpaceClient, Retry};
+use crate::dataspace::error::DataSpaceError;
+use graphql_client::GraphQLQuery;
+use serde_json::{Map, Value, json};
+
+macro_rules! delivery_operation {
+    ($name:ident) => {
+        #[derive(GraphQLQuery)]
+        #[graphql(
+            schema_path = "schema.graphql",
+            query_path = "queries/delivery.graphql",
+            response_derives = "Debug, Clone, PartialEq",
+            skip_serializing_none
+        )]
+        pub struct $name;
+    };
+}
+
+delivery_operation!(SearchDelivery);
+delivery_operation!(SearchPendingDeliveries);
+delivery_operation!(UpdateDelivery);
+delivery_operation!(DeadLetterDelivery);
+
+/// Waiting to be sent (or re-sent after a failure).
+pub const PENDING: &str = "PENDING";
+/// Accepted by the messenger.
+pub const SENT: &str = "SENT";
+/// Given up: too many attempts or a permanent refusal; an AuditEvent says why.
+pub const DEAD: &str = "DEAD";
+
+/// One record's delivery to one chat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: String,
+    pub agg_version: i64,
+    /// The record's id.
+    pub record: String,
+    /// The bot's id.
+    pub bot: String,
+    /// The subscription's id.
+    pub subscription: String,
+    pub chat_id: String,
+    pub status: String,
+    pub attempts: i64,
+    pub parts_sent: i64,
+    pub next_attempt_at: String,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+/// A chat a new record goes to: its subscription and chat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub subscription: String,
+    pub chat_id: String,
+}
+
+/// The fields of a delivery to change; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryUpdate {
+    pub id: String,
+    pub status: Option<String>,
+    pub attempts: Option<i64>,
+    pub parts_sent: Option<i64>,
+    pub next_attempt_at: Option<String>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+convert_fields!(
+    Delivery,
+    {
+        id, agg_version, record, bot, subscription, chat_id, status, attempts, parts_sent,
+        next_attempt_at, lease_owner, lease_until, last_error, created_at, sent_at
+    }
+    from search_delivery::DeliveryFields,
+    search_pending_deliveries::DeliveryFields,
+    update_delivery::DeliveryFields,
+    dead_letter_delivery::DeliveryFields,
+);
+sort_input!(search_delivery);
+
+macro_rules! update_input {
+    ($($module:ident),+) => {
+        $(
+            impl From<DeliveryUpdate> for $module::_UpdateDeliveryInput {
+                fn from(update: DeliveryUpdate) -> Self {
+                    Self {
+                        id: update.id,
+                        record: None,
+                        bot: None,
+                        subscription: None,
+                        chat_id: None,
+                        status: update.status,
+                        attempts: update.attempts,
+                        parts_sent: update.parts_sent,
+                        next_attempt_at: update.next_attempt_at,
+                        lease_owner: update.lease_owner,
+                        lease_until: update.lease_until,
+                        last_error: update.last_error,
+                        created_at: None,
+                        sent_at: update.sent_at,
+                    }
+                }
+            }
+        )+
+    };
+}
+update_input!(update_delivery, dead_letter_delivery);
+
+impl From<NewAuditEvent> for dead_letter_delivery::_CreateAuditEventInput {
+    fn from(event: NewAuditEvent) -> Self {
+        Self {
+            actor_uid: event.actor_uid,
+            action: event.action,
+            target: event.target,
+            outcome: event.outcome,
+            at: event.at,
+            details: event.details,
+        }
+    }
+}
+
+/// The name of the run-time packet (metrics label and `operationName`).
+const RECORDS_WITH_DELIVERIES: &str = "CreateLogRecordsWithDeliveries";
+
+/// The packet storing `records` records, one aliased `createLogRecord` each (`r0`, `r1`, ...:
+/// a `createManyLogRecord` would give no alias to refer to), then every delivery in one
+/// `createManyDelivery` whose inputs say `record: "ref:r<i>"`. Only the number of records
+/// shapes the text; everything else travels as variables.
+fn records_with_deliveries_document(records: usize) -> String {
+    let mut document = String::with_capacity(160 + records * 90);
+    document.push_str("mutation ");
+    document.push_str(RECORDS_WITH_DELIVERIES);
+    document.push_str("($key: String!, $deliveries: [_CreateDeliveryInput!]!");
+    for index in 0..records {
+        document.push_str(&format!(", $r{index}: _CreateLogRecordInput!"));
+    }
+    document.push_str(") { packet(idempotencePacketId: $key) { isIdempotenceResponse");
+    for index in 0..records {
+        document.push_str(&format!(
+            " r{index}: createLogRecord(input: $r{index}) {{ id }}"
+        ));
+    }
+    document.push_str(" createManyDelivery(input: $deliveries) } }");
+    document
+}
+
+fn record_input(bot_id: &str, record: &NewLogRecord) -> Value {
+    json!({
+        "bot": bot_id,
+        "level": record.level,
+        "message": record.message,
+        "eventAt": record.event_at,
+        "receivedAt": record.received_at,
+        "requestId": record.request_id,
+        "statusCode": record.status_code,
+        "sourceUserName": record.source_user_name,
+        "sourcePid": record.source_pid,
+        "sourceProcessName": record.source_process_name,
+        "sourceProcessDescription": record.source_process_description,
+        "attributes": record.attributes,
+    })
+}
+
+/// The ids `r0..rN` of a run-time packet's answer, or `None` when it has none of them (an
+/// idempotent replay of a packet that was stored in the other shape).
+fn aliased_ids(packet: &Value, records: usize) -> Option<Vec<String>> {
+    (0..records)
+        .map(|index| {
+            packet
+                .get(format!("r{index}"))
+                .and_then(|created| created.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+impl DataSpaceClient {
+    /// Stores a batch of a bot's records and their deliveries (`deliveries[i]` are record
+    /// `i`'s chats) in one packet: one transaction, one HTTP round trip, idempotent by `key`.
+    /// Returns the record ids in input order.
+    ///
+    /// A batch with no delivery is stored as `createManyLogRecord`, which is cheaper. If a
+    /// retry under the same key meets the packet stored in the other shape (the chats changed
+    /// between the two tries), the replay has no ids in this shape and the call is replayed in
+    /// the other one, which returns the ids stored the first time.
+    pub async fn create_log_records_with_deliveries(
+        &self,
+        bot_id: &str,
+        records: Vec<NewLogRecord>,
+        deliveries: Vec<Vec<NewDelivery>>,
+        key: Option<&str>,
+        now: &str,
+    ) -> Result<Vec<String>, DataSpaceError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = idempotency_key(key);
+        if deliveries.iter().all(Vec::is_empty) {
+            if let Some(ids) = self.create_many_records(bot_id, &records, &key).await? {
+                return Ok(ids);
+            }
+            return self
+                .records_with_deliveries(bot_id, &records, &[], &key, now)
+                .await?
+                .ok_or_else(|| DataSpaceError::Invalid("the packet returned no ids".into()));
+        }
+        if let Some(ids) = self
+            .records_with_deliveries(bot_id, &records, &deliveries, &key, now)
+            .await?
+        {
+            return Ok(ids);
+        }
+        self.create_many_records(bot_id, &records, &key)
+            .await?
+            .ok_or_else(|| DataSpaceError::Invalid("the packet returned no ids".into()))
+    }
+
+    /// `None`: an idempotent replay of a packet stored in the run-time shape.
+    async fn create_many_records(
+        &self,
+        bot_id: &str,
+        records: &[NewLogRecord],
+        key: &str,
+    ) -> Result<Option<Vec<String>>, DataSpaceError> {
+        let input = records
+            .iter()
+            .map(|record| create_many_log_record::_CreateLogRecordInput {
+                bot: bot_id.to_owned(),
+                level: record.level.clone(),
+                message: record.message.clone(),
+                event_at: record.event_at.clone(),
+                received_at: record.received_at.clone(),
+                request_id: record.request_id.clone(),
+                status_code: record.status_code,
+                source_user_name: record.source_user_name.clone(),
+                source_pid: record.source_pid,
+                source_process_name: record.source_process_name.clone(),
+                source_process_description: record.source_process_description.clone(),
+                attributes: record.attributes.clone(),
+            })
+            .collect();
+        let variables = create_many_log_record::Variables {
+            key: key.to_owned(),
+            input,
+        };
+        let data = self
+            .run::<CreateManyLogRecord>(variables, Retry::Safe)
+            .await?;
+        let packet = required(data.packet, "packet")?;
+        match packet.create_many_log_record {
+            Some(ids) => Ok(Some(ids)),
+            None if packet.is_idempotence_response => Ok(None),
+            None => Err(DataSpaceError::Invalid("the packet returned no ids".into())),
+        }
+    }
+
+    /// `None`: an idempotent replay of a packet stored as `createManyLogRecord`.
+    async fn records_with_deliveries(
+        &self,
+        bot_id: &str,
+        records: &[NewLogRecord],
+        deliveries: &[Vec<NewDelivery>],
+        key: &str,
+        now: &str,
+    ) -> Result<Option<Vec<String>>, DataSpaceError> {
+        let mut variables = Map::with_capacity(records.len() + 2);
+        variables.insert("key".into(), Value::from(key));
+        let mut delivery_inputs = Vec::new();
+        for (index, record) in records.iter().enumerate() {
+            variables.insert(format!("r{index}"), record_input(bot_id, record));
+            for delivery in deliveries.get(index).into_iter().flatten() {
+                delivery_inputs.push(json!({
+                    "record": format!("ref:r{index}"),
+                    "bot": bot_id,
+                    "subscription": delivery.subscription,
+                    "chatId": delivery.chat_id,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "partsSent": 0,
+                    "nextAttemptAt": now,
+                    "createdAt": now,
+                }));
+            }
+        }
+        variables.insert("deliveries".into(), Value::Array(delivery_inputs));
+        let document = records_with_deliveries_document(records.len());
+        let data: Value = self
+            .run_document(RECORDS_WITH_DELIVERIES, &document, &variables, Retry::Safe)
+            .await?;
+        let packet = data
+            .get("packet")
+            .filter(|packet| !packet.is_null())
+            .ok_or_else(|| DataSpaceError::Invalid("the packet returned no packet".into()))?;
+        match aliased_ids(packet, records.len()) {
+            Some(ids) => Ok(Some(ids)),
+            None if packet.get("isIdempotenceResponse") == Some(&Value::Bool(true)) => Ok(None),
+            None => Err(DataSpaceError::Invalid("the packet returned no ids".into())),
+        }
+    }
+
+    /// The oldest `limit` pending deliveries, in queue order; `count` is the queue depth.
+    pub async fn pending_deliveries(&self, limit: i64) -> Result<Page<Delivery>, DataSpaceError> {
+        let variables = search_pending_deliveries::Variables { limit };
+        let found = self
+            .run::<SearchPendingDeliveries>(variables, Retry::Safe)
+            .await?;
+        let found = found.search_delivery;
+        Ok(Page::convert(found.elems, found.count))
+    }
+
+    /// Deliveries matching a program-written condition (see [`Search`]).
+    pub async fn search_deliveries(
+        &self,
+        search: Search,
+    ) -> Result<Page<Delivery>, DataSpaceError> {
+        let variables = search_delivery::Variables {
+            cond: search.cond,
+            limit: search.limit,
+            offset: search.offset,
+            sort: sort_variable(search.sort),
+        };
+        let found = self.run::<SearchDelivery>(variables, Retry::Safe).await?;
+        let found = found.search_delivery;
+        Ok(Page::convert(found.elems, found.count))
+    }
+
+    /// Changes a delivery if it is still at `version`; otherwise
+    /// [`DataSpaceError::VersionConflict`] and nothing changes.
+    pub async fn update_delivery(
+        &self,
+        update: DeliveryUpdate,
+        version: Long,
+        key: Option<&str>,
+    ) -> Result<Delivery, DataSpaceError> {
+        let variables = update_delivery::Variables {
+            key: idempotency_key(key),
+            version,
+            input: update.into(),
+        };
+        let data = self.run::<UpdateDelivery>(variables, Retry::Safe).await?;
+        let packet = required(data.packet, "packet")?;
+        Ok(required(packet.update_delivery, "updated delivery")?.into())
+    }
+
+    /// Gives a delivery up (if it is still at `version`) and records `audit`, in one packet.
+    pub async fn dead_letter_delivery(
+        &self,
+        update: DeliveryUpdate,
+        version: Long,
+        audit: NewAuditEvent,
+        key: Option<&str>,
+    ) -> Result<Delivery, DataSpaceError> {
+        let variables = dead_letter_delivery::Variables {
+            key: idempotency_key(key),
+            version,
+            input: update.into(),
+            audit: audit.into(),
+        };
+        let data = self
+            .run::<DeadLetterDelivery>(variables, Retry::Safe)
+            .await?;
+        let packet = required(data.packet, "packet")?;
+        Ok(required(packet.update_delivery, "dead-lettered delivery")?.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_run_time_packet_names_one_alias_per_record() {
+        let document = records_with_deliveries_document(2);
+        assert_eq!(
+            document,
+            "mutation CreateLogRecordsWithDeliveries($key: String!, $deliveries: \
+             [_CreateDeliveryInput!]!, $r0: _CreateLogRecordInput!, $r1: _CreateLogRecordInput!) \
+             { packet(idempotencePacketId: $key) { isIdempotenceResponse \
+             r0: createLogRecord(input: $r0) { id } r1: createLogRecord(input: $r1) { id } \
+             createManyDelivery(input: $deliveries) } }"
+        );
+    }
+
+    #[test]
+    fn ids_are_read_from_the_aliases_or_not_at_all() {
+        let packet = json!({"r0": {"id": "5"}, "r1": {"id": "6"}});
+        assert_eq!(aliased_ids(&packet, 2), Some(vec!["5".into(), "6".into()]));
+        let replay = json!({"isIdempotenceResponse": true, "r0": null});
+        assert_eq!(aliased_ids(&replay, 2), None);
+    }
+}

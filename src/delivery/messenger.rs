@@ -1,0 +1,246 @@
+//! The messenger APIs: Telegram Bot API `sendMessage` and VK `messages.send`, each answer
+//! sorted into what the worker should do next.
+//!
+//! Bot tokens are in the URL (Telegram) or the form (VK): errors are reported without the URL,
+//! so a token never reaches a log line, a metric or a stored `lastError`.
+
+use crate::domain::messenger::Messenger;
+use reqwest::Url;
+use std::time::Duration;
+
+/// The VK API version the requests speak.
+pub const VK_API_VERSION: &str = "5.199";
+
+/// How one send ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The messenger accepted the message.
+    Accepted,
+    /// Rate limited: try again after this long (Telegram 429 `retry_after`, VK error 6 or 9).
+    RetryAfter(Duration, String),
+    /// Worth another attempt (network, timeout, 5xx).
+    Transient(String),
+    /// Will not succeed by retrying (chat not found, bot blocked, bad token).
+    Permanent(String),
+}
+
+/// Sends to the messengers over one pooled HTTP client.
+#[derive(Clone, Debug)]
+pub struct Messengers {
+    http: reqwest::Client,
+    telegram_api_base: Url,
+    vk_api_base: Url,
+}
+
+impl Messengers {
+    pub fn new(
+        telegram_api_base: Url,
+        vk_api_base: Url,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Self {
+            http,
+            telegram_api_base,
+            vk_api_base,
+        })
+    }
+
+    /// Sends one message. `dedupe_id` identifies this part of this delivery: VK drops a
+    /// second message with the same `random_id`, so a VK retry cannot double-post.
+    pub async fn send(
+        &self,
+        messenger: Messenger,
+        token: &str,
+        chat_id: &str,
+        text: &str,
+        dedupe_id: i64,
+    ) -> SendOutcome {
+        match messenger {
+            Messenger::Telegram => self.telegram(token, chat_id, text).await,
+            Messenger::Vk => self.vk(token, chat_id, text, dedupe_id).await,
+        }
+    }
+
+    async fn telegram(&self, token: &str, chat_id: &str, text: &str) -> SendOutcome {
+        let Ok(url) = self
+            .telegram_api_base
+            // `./` first: `bot123:ABC/...` alone would parse as a URL with scheme `bot123`.
+            .join(&format!("./bot{token}/sendMessage"))
+        else {
+            return SendOutcome::Permanent("the bot token does not fit in a URL".into());
+        };
+        let body = serde_json::json!({
+            "chat_id": chat_id,
+            "text": text,
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": true},
+        });
+        let response = match self.http.post(url).json(&body).send().await {
+            Ok(response) => response,
+            Err(error) => return SendOutcome::Transient(transport_error(error)),
+        };
+        let status = response.status();
+        let answer: serde_json::Value = response.json().await.unwrap_or_default();
+        telegram_outcome(status.as_u16(), &answer)
+    }
+
+    async fn vk(&self, token: &str, peer_id: &str, text: &str, dedupe_id: i64) -> SendOutcome {
+        let Ok(url) = self.vk_api_base.join("./method/messages.send") else {
+            return SendOutcome::Permanent("the VK API base is not a base URL".into());
+        };
+        let random_id = (dedupe_id.rem_euclid(i64::from(i32::MAX))).to_string();
+        let form = [
+            ("peer_id", peer_id),
+            ("message", text),
+            ("random_id", random_id.as_str()),
+            ("dont_parse_links", "1"),
+            ("access_token", token),
+            ("v", VK_API_VERSION),
+        ];
+        let response = match self
+            .http
+            .post(url)
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(form_urlencoded(&form))
+            .send()
+            .await
+        {
+            Ok(response) => response,
+            Err(error) => return SendOutcome::Transient(transport_error(error)),
+        };
+        let status = response.status();
+        if !status.is_success() {
+            return http_failure(status.as_u16(), "VK");
+        }
+        let answer: serde_json::Value = response.json().await.unwrap_or_default();
+        vk_outcome(&answer)
+    }
+}
+
+/// `application/x-www-form-urlencoded` text of `pairs` (through `Url`'s query serializer, to
+/// need no form feature or crate of its own).
+fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
+    let mut url = Url::parse("http://form.invalid/").expect("a valid URL");
+    url.query_pairs_mut().extend_pairs(pairs);
+    url.query().unwrap_or_default().to_owned()
+}
+
+fn transport_error(error: reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "transport error"
+    };
+    format!("{kind}: {}", error.without_url())
+}
+
+fn http_failure(status: u16, who: &str) -> SendOutcome {
+    let message = format!("{who} answered HTTP {status}");
+    if status >= 500 || status == 408 {
+        SendOutcome::Transient(message)
+    } else {
+        SendOutcome::Permanent(message)
+    }
+}
+
+/// Sorts a Telegram answer (`{"ok": true, ...}` or `{"ok": false, "error_code",
+/// "description", "parameters": {"retry_after"}}`).
+pub fn telegram_outcome(status: u16, answer: &serde_json::Value) -> SendOutcome {
+    if (200..300).contains(&status) && answer["ok"] == serde_json::Value::Bool(true) {
+        return SendOutcome::Accepted;
+    }
+    let description = answer["description"]
+        .as_str()
+        .map(|text| text.chars().take(200).collect::<String>())
+        .unwrap_or_default();
+    let message = format!("Telegram answered HTTP {status}: {description}");
+    match status {
+        429 => match answer["parameters"]["retry_after"].as_u64() {
+            Some(seconds) => SendOutcome::RetryAfter(Duration::from_secs(seconds), message),
+            None => SendOutcome::Transient(message),
+        },
+        400..=499 if status != 408 => SendOutcome::Permanent(message),
+        200..=299 => SendOutcome::Transient(message),
+        _ => SendOutcome::Transient(message),
+    }
+}
+
+/// Sorts a VK answer (`{"response": ...}` or `{"error": {"error_code", "error_msg"}}`).
+pub fn vk_outcome(answer: &serde_json::Value) -> SendOutcome {
+    if answer.get("response").is_some() {
+        return SendOutcome::Accepted;
+    }
+    let code = answer["error"]["error_code"].as_i64().unwrap_or(0);
+    let text = answer["error"]["error_msg"]
+        .as_str()
+        .map(|text| text.chars().take(200).collect::<String>())
+        .unwrap_or_default();
+    let message = format!("VK error {code}: {text}");
+    match code {
+        // Too many requests per second; flood control.
+        6 => SendOutcome::RetryAfter(Duration::from_secs(1), message),
+        9 => SendOutcome::RetryAfter(Duration::from_secs(60), message),
+        // Unknown error, internal server error, unreadable answer.
+        0 | 1 | 10 => SendOutcome::Transient(message),
+        _ => SendOutcome::Permanent(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn telegram_answers_are_sorted() {
+        assert_eq!(
+            telegram_outcome(200, &json!({"ok": true, "result": {}})),
+            SendOutcome::Accepted
+        );
+        let limited = json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 3", "parameters": {"retry_after": 3}});
+        assert!(matches!(
+            telegram_outcome(429, &limited),
+            SendOutcome::RetryAfter(after, _) if after == Duration::from_secs(3)
+        ));
+        let missing =
+            json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"});
+        assert!(matches!(
+            telegram_outcome(400, &missing),
+            SendOutcome::Permanent(message) if message.contains("chat not found")
+        ));
+        assert!(matches!(
+            telegram_outcome(502, &json!(null)),
+            SendOutcome::Transient(_)
+        ));
+    }
+
+    #[test]
+    fn vk_answers_are_sorted() {
+        assert_eq!(vk_outcome(&json!({"response": 12})), SendOutcome::Accepted);
+        assert!(matches!(
+            vk_outcome(
+                &json!({"error": {"error_code": 6, "error_msg": "Too many requests per second"}})
+            ),
+            SendOutcome::RetryAfter(..)
+        ));
+        assert!(matches!(
+            vk_outcome(&json!({"error": {"error_code": 901, "error_msg": "Can't send messages"}})),
+            SendOutcome::Permanent(_)
+        ));
+        assert!(matches!(
+            vk_outcome(&json!({"error": {"error_code": 10}})),
+            SendOutcome::Transient(_)
+        ));
+    }
+}

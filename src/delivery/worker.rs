@@ -1,0 +1,636 @@
+//! The delivery worker: polls the queue, serves each chat's deliveries one by one in order,
+//! claims each with an optimistic lease before sending, and records the outcome.
+
+use super::message;
+use super::messenger::{Messengers, SendOutcome};
+use super::metrics::DeliveryMetrics;
+use super::pacing::{Pacing, interval};
+use crate::config::DeliverySettings;
+use crate::dataspace::operations::delivery::{DEAD, SENT};
+use crate::dataspace::operations::{
+    Delivery, DeliveryUpdate, LogRecord, NewAuditEvent, format_datetime, parse_datetime,
+};
+use crate::dataspace::{Backoff, DataSpaceClient, DataSpaceError};
+use crate::domain::messenger::Messenger;
+use crate::metrics::Metrics;
+use chrono::Utc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Semaphore, broadcast, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+
+/// How the worker behaves; [`WorkerOptions::from_settings`] reads `[delivery]`.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    pub max_attempts: u32,
+    pub poll_interval: Duration,
+    pub lease: Duration,
+    pub backoff: Backoff,
+    pub concurrency: usize,
+    pub telegram_bot_rate: f64,
+    pub telegram_chat_rate: f64,
+    pub vk_bot_rate: f64,
+    pub vk_chat_rate: f64,
+    /// Pending deliveries read per poll, oldest first.
+    pub scan_limit: i64,
+}
+
+impl WorkerOptions {
+    pub fn from_settings(settings: &DeliverySettings) -> Self {
+        Self {
+            max_attempts: settings.max_attempts,
+            poll_interval: settings.poll_interval,
+            lease: settings.lease,
+            backoff: Backoff {
+                base: settings.backoff_base,
+                cap: settings.backoff_cap.max(settings.backoff_base),
+            },
+            concurrency: settings.concurrency,
+            telegram_bot_rate: settings.telegram_bot_rate,
+            telegram_chat_rate: settings.telegram_chat_rate,
+            vk_bot_rate: settings.vk_bot_rate,
+            vk_chat_rate: settings.vk_chat_rate,
+            scan_limit: 1000,
+        }
+    }
+}
+
+/// A running worker; [`DeliveryHandle::stop`] ends it gracefully.
+pub struct DeliveryHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl DeliveryHandle {
+    /// Stops claiming, lets the sends in progress finish and record their outcome (for at most
+    /// one lease), then returns.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+#[derive(Clone)]
+struct CachedBot {
+    name: String,
+    messenger: Messenger,
+    token: secrecy::SecretString,
+}
+
+/// How long a bot's name, messenger and token are reused before being read again.
+const BOT_CACHE_TTL: Duration = Duration::from_secs(30);
+const RECORD_CACHE_LIMIT: usize = 4096;
+/// The shortest pause between two polls, so a burst of commits does not turn into a burst of
+/// queue scans.
+const MIN_POLL_GAP: Duration = Duration::from_millis(20);
+/// The longest extra pause after failed polls.
+const MAX_POLL_PAUSE: Duration = Duration::from_secs(30);
+
+type ChatKey = (String, String);
+
+struct Inner {
+    client: DataSpaceClient,
+    messengers: Messengers,
+    options: WorkerOptions,
+    metrics: DeliveryMetrics,
+    pacing: Pacing,
+    /// Names this process in `leaseOwner`.
+    owner: String,
+    bots: Mutex<HashMap<String, (Option<CachedBot>, Instant)>>,
+    records: Mutex<HashMap<String, Arc<LogRecord>>>,
+    busy_chats: Mutex<HashSet<ChatKey>>,
+    permits: Arc<Semaphore>,
+}
+
+/// Whether a chat's task goes on to the chat's next delivery.
+enum Flow {
+    Next,
+    Stop,
+}
+
+/// Starts the worker. `wake` (the bus's record channel) makes it poll as soon as this process
+/// commits a record, instead of at the next poll interval.
+pub fn start(
+    client: DataSpaceClient,
+    settings: &DeliverySettings,
+    metrics: &Metrics,
+    wake: Option<broadcast::Receiver<Arc<str>>>,
+) -> anyhow::Result<DeliveryHandle> {
+    let messengers = Messengers::new(
+        settings.telegram_api_base.clone(),
+        settings.vk_api_base.clone(),
+        settings.send_timeout,
+    )?;
+    start_with(
+        client,
+        messengers,
+        WorkerOptions::from_settings(settings),
+        metrics,
+        wake,
+    )
+}
+
+/// [`start`] with explicit options.
+pub fn start_with(
+    client: DataSpaceClient,
+    messengers: Messengers,
+    options: WorkerOptions,
+    metrics: &Metrics,
+    wake: Option<broadcast::Receiver<Arc<str>>>,
+) -> anyhow::Result<DeliveryHandle> {
+    let inner = Arc::new(Inner {
+        client,
+        messengers,
+        metrics: DeliveryMetrics::register(metrics),
+        pacing: Pacing::default(),
+        owner: uuid::Uuid::new_v4().to_string(),
+        bots: Mutex::default(),
+        records: Mutex::default(),
+        busy_chats: Mutex::default(),
+        permits: Arc::new(Semaphore::new(options.concurrency.max(1))),
+        options,
+    });
+    let (stop, stopped) = watch::channel(false);
+    tracing::info!(owner = %inner.owner, "delivery worker started");
+    let task = tokio::spawn(run(inner, stopped, wake));
+    Ok(DeliveryHandle { stop, task })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn woken(wake: &mut Option<broadcast::Receiver<Arc<str>>>) {
+    match wake {
+        Some(receiver) => match receiver.recv().await {
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                // One poll serves every record committed so far.
+                while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) =
+                    receiver.try_recv()
+                {}
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                *wake = None;
+                std::future::pending::<()>().await;
+            }
+        },
+        None => std::future::pending::<()>().await,
+    }
+}
+
+async fn run(
+    inner: Arc<Inner>,
+    mut stop: watch::Receiver<bool>,
+    mut wake: Option<broadcast::Receiver<Arc<str>>>,
+) {
+    let mut tasks = JoinSet::new();
+    let mut failed_polls = 0u32;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        while tasks.try_join_next().is_some() {}
+        match inner.poll(&mut tasks, &stop).await {
+            Ok(()) => failed_polls = 0,
+            Err(error) => {
+                // DataSpace unreachable: back off (up to the retry cap) rather than log and
+                // ask again every poll interval.
+                failed_polls = failed_polls.saturating_add(1);
+                tracing::warn!(%error, failed_polls, "delivery poll failed");
+                let pause = inner
+                    .options
+                    .backoff
+                    .ceiling(failed_polls - 1)
+                    .min(MAX_POLL_PAUSE);
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
+        }
+        tokio::time::sleep(MIN_POLL_GAP).await;
+        tokio::select! {
+            changed = stop.changed() => if changed.is_err() { break },
+            _ = tokio::time::sleep(inner.options.poll_interval) => {}
+            _ = woken(&mut wake) => {}
+        }
+    }
+    let drained = tokio::time::timeout(inner.options.lease, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("delivery worker stopped with sends in progress; their leases will expire");
+        tasks.abort_all();
+    }
+    tracing::info!("delivery worker stopped");
+}
+
+fn is_ready(delivery: &Delivery, now: chrono::DateTime<Utc>) -> bool {
+    let due = parse_datetime(&delivery.next_attempt_at).is_none_or(|at| at <= now);
+    let free = delivery
+        .lease_until
+        .as_deref()
+        .and_then(parse_datetime)
+        .is_none_or(|until| until <= now);
+    due && free
+}
+
+fn after(pause: Duration) -> String {
+    let pause = chrono::TimeDelta::from_std(pause).unwrap_or(chrono::TimeDelta::MAX);
+    format_datetime(
+        Utc::now()
+            .checked_add_signed(pause)
+            .unwrap_or_else(Utc::now),
+    )
+}
+
+fn label(messenger: Messenger) -> &'static str {
+    match messenger {
+        Messenger::Telegram => "telegram",
+        Messenger::Vk => "vk",
+    }
+}
+
+impl Inner {
+    /// Reads the oldest pending deliveries and starts a task for each chat whose oldest one
+    /// is due and not leased, handing it that chat's deliveries in order.
+    async fn poll(
+        self: &Arc<Self>,
+        tasks: &mut JoinSet<()>,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<(), DataSpaceError> {
+        let page = self
+            .client
+            .pending_deliveries(self.options.scan_limit)
+            .await?;
+        self.metrics.queue_depth(page.count);
+        let mut order: Vec<ChatKey> = Vec::new();
+        let mut by_chat: HashMap<ChatKey, Vec<Delivery>> = HashMap::new();
+        for delivery in page.elems {
+            let key = (delivery.bot.clone(), delivery.chat_id.clone());
+            let list = by_chat.entry(key.clone()).or_default();
+            if list.is_empty() {
+                order.push(key);
+            }
+            list.push(delivery);
+        }
+        let now = Utc::now();
+        for key in order {
+            let Some(list) = by_chat.remove(&key) else {
+                continue;
+            };
+            if !is_ready(&list[0], now) || lock(&self.busy_chats).contains(&key) {
+                continue;
+            }
+            let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                break;
+            };
+            lock(&self.busy_chats).insert(key.clone());
+            let inner = self.clone();
+            let stop = stop.clone();
+            tasks.spawn(async move {
+                inner.serve_chat(list, stop).await;
+                lock(&inner.busy_chats).remove(&key);
+                drop(permit);
+            });
+        }
+        Ok(())
+    }
+
+    async fn serve_chat(&self, deliveries: Vec<Delivery>, mut stop: watch::Receiver<bool>) {
+        for delivery in deliveries {
+            if *stop.borrow() || !is_ready(&delivery, Utc::now()) {
+                break;
+            }
+            match self.deliver(delivery, &mut stop).await {
+                Flow::Next => {}
+                Flow::Stop => break,
+            }
+        }
+    }
+
+    fn key(&self, delivery: &Delivery, what: &str) -> String {
+        format!(
+            "delivery:{}:v{}:{what}:{}",
+            delivery.id, delivery.agg_version, self.owner
+        )
+    }
+
+    async fn bot(&self, id: &str) -> Result<Option<CachedBot>, DataSpaceError> {
+        if let Some((bot, read_at)) = lock(&self.bots).get(id)
+            && read_at.elapsed() < BOT_CACHE_TTL
+        {
+            return Ok(bot.clone());
+        }
+        let bot = self.client.get_bot(id).await?.and_then(|bot| {
+            let messenger = Messenger::parse(&bot.messenger).ok()?;
+            Some(CachedBot {
+                name: bot.name,
+                messenger,
+                token: bot.bot_token.into(),
+            })
+        });
+        lock(&self.bots).insert(id.to_owned(), (bot.clone(), Instant::now()));
+        Ok(bot)
+    }
+
+    async fn record(&self, id: &str) -> Result<Option<Arc<LogRecord>>, DataSpaceError> {
+        if let Some(record) = lock(&self.records).get(id) {
+            return Ok(Some(record.clone()));
+        }
+        let Some(record) = self.client.get_log_record(id).await? else {
+            return Ok(None);
+        };
+        let record = Arc::new(record);
+        let mut records = lock(&self.records);
+        if records.len() >= RECORD_CACHE_LIMIT {
+            records.clear();
+        }
+        records.insert(id.to_owned(), record.clone());
+        Ok(Some(record))
+    }
+
+    fn rates(&self, messenger: Messenger, chat_id: &str) -> (Duration, Duration) {
+        let options = &self.options;
+        match messenger {
+            Messenger::Telegram => {
+                // Telegram: about 30 messages a second per bot, 1 a second per chat, and at
+                // most 20 a minute in a group (group chat ids are negative).
+                let chat_rate = if chat_id.starts_with('-') {
+                    options.telegram_chat_rate / 3.0
+                } else {
+                    options.telegram_chat_rate
+                };
+                (interval(options.telegram_bot_rate), interval(chat_rate))
+            }
+            Messenger::Vk => (
+                interval(options.vk_bot_rate),
+                interval(options.vk_chat_rate),
+            ),
+        }
+    }
+
+    /// Sends one delivery: claim, send each part not yet accepted, record the outcome.
+    async fn deliver(&self, delivery: Delivery, stop: &mut watch::Receiver<bool>) -> Flow {
+        let bot = match self.bot(&delivery.bot).await {
+            Ok(Some(bot)) => bot,
+            Ok(None) => {
+                self.dead_letter(
+                    &delivery,
+                    "the bot no longer exists or has no known messenger",
+                    "unknown",
+                )
+                .await;
+                return Flow::Next;
+            }
+            Err(error) => {
+                tracing::warn!(%error, delivery = %delivery.id, "cannot read the delivery's bot");
+                return Flow::Stop;
+            }
+        };
+        let messenger = label(bot.messenger);
+        let record = match self.record(&delivery.record).await {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                self.dead_letter(&delivery, "the record no longer exists", messenger)
+                    .await;
+                return Flow::Next;
+            }
+            Err(error) => {
+                tracing::warn!(%error, delivery = %delivery.id, "cannot read the delivery's record");
+                return Flow::Stop;
+            }
+        };
+        let parts = message::render(bot.messenger, &bot.name, &record);
+        let (bot_interval, chat_interval) = self.rates(bot.messenger, &delivery.chat_id);
+        // Paced before the claim, so that the lease covers the send and not the wait.
+        tokio::select! {
+            _ = self.pacing.wait(&delivery.bot, &delivery.chat_id, bot_interval, chat_interval) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return Flow::Stop,
+        }
+        let claim = DeliveryUpdate {
+            id: delivery.id.clone(),
+            attempts: Some(delivery.attempts + 1),
+            lease_owner: Some(self.owner.clone()),
+            lease_until: Some(after(self.options.lease)),
+            ..Default::default()
+        };
+        let mut current = match self
+            .client
+            .update_delivery(
+                claim,
+                delivery.agg_version,
+                Some(&self.key(&delivery, "claim")),
+            )
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(DataSpaceError::VersionConflict(_)) => {
+                tracing::debug!(delivery = %delivery.id, "another worker has this delivery");
+                return Flow::Stop;
+            }
+            Err(error) => {
+                tracing::warn!(%error, delivery = %delivery.id, "cannot claim a delivery");
+                return Flow::Stop;
+            }
+        };
+        let mut lease_ends = Instant::now() + self.options.lease;
+        let first_part = usize::try_from(current.parts_sent).unwrap_or(0);
+        let dedupe_base = current.id.parse::<i64>().unwrap_or(0).wrapping_mul(64);
+        for (index, part) in parts.iter().enumerate().skip(first_part) {
+            if index > first_part {
+                self.pacing
+                    .wait(
+                        &delivery.bot,
+                        &delivery.chat_id,
+                        bot_interval,
+                        chat_interval,
+                    )
+                    .await;
+            }
+            let token = secrecy::ExposeSecret::expose_secret(&bot.token);
+            let outcome = self
+                .messengers
+                .send(
+                    bot.messenger,
+                    token,
+                    &delivery.chat_id,
+                    part,
+                    dedupe_base.wrapping_add(index as i64),
+                )
+                .await;
+            match outcome {
+                SendOutcome::Accepted if index + 1 < parts.len() => {
+                    // Progress also renews the lease: a long message paced at one part per
+                    // second per chat may take longer than one lease.
+                    let progress = DeliveryUpdate {
+                        id: current.id.clone(),
+                        parts_sent: Some(index as i64 + 1),
+                        lease_until: Some(after(self.options.lease)),
+                        ..Default::default()
+                    };
+                    let key = self.key(&current, "part");
+                    match self
+                        .client
+                        .update_delivery(progress, current.agg_version, Some(&key))
+                        .await
+                    {
+                        Ok(updated) => {
+                            current = updated;
+                            lease_ends = Instant::now() + self.options.lease;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, delivery = %current.id, "cannot record a sent part; the lease will expire and the rest be sent later");
+                            return Flow::Stop;
+                        }
+                    }
+                }
+                SendOutcome::Accepted => {}
+                SendOutcome::RetryAfter(pause, error) => {
+                    self.metrics.failed(messenger, "rate_limited");
+                    self.metrics.retried(messenger);
+                    self.pacing
+                        .hold_chat(&delivery.bot, &delivery.chat_id, pause);
+                    // A rate limit is the messenger's pace, not the chat's fault: the attempt
+                    // is given back.
+                    self.release(&current, pause, &error, true).await;
+                    return Flow::Stop;
+                }
+                SendOutcome::Transient(error) => {
+                    self.metrics.failed(messenger, "transient");
+                    if current.attempts >= i64::from(self.options.max_attempts) {
+                        self.dead_letter(&current, &error, messenger).await;
+                    } else {
+                        self.metrics.retried(messenger);
+                        let retry = u32::try_from(current.attempts - 1).unwrap_or(0);
+                        let pause = self.options.backoff.delay(retry);
+                        self.release(&current, pause, &error, false).await;
+                    }
+                    return Flow::Stop;
+                }
+                SendOutcome::Permanent(error) => {
+                    self.metrics.failed(messenger, "permanent");
+                    self.dead_letter(&current, &error, messenger).await;
+                    // A dead letter ends this delivery; the chat's next one may go.
+                    return Flow::Next;
+                }
+            }
+        }
+        if self.mark_sent(&current, parts.len(), lease_ends).await {
+            let latency = parse_datetime(&current.created_at)
+                .and_then(|created| (Utc::now() - created).to_std().ok())
+                .unwrap_or_default();
+            self.metrics.sent(messenger, latency);
+            Flow::Next
+        } else {
+            Flow::Stop
+        }
+    }
+
+    /// Records that the messenger accepted every part. Retried while the lease lasts: until
+    /// this is written the delivery is still PENDING, and once the lease has expired another
+    /// worker would send it again.
+    async fn mark_sent(&self, current: &Delivery, parts: usize, lease_ends: Instant) -> bool {
+        let mut retry = 0;
+        loop {
+            let done = DeliveryUpdate {
+                id: current.id.clone(),
+                status: Some(SENT.into()),
+                parts_sent: Some(parts as i64),
+                lease_until: Some(format_datetime(Utc::now())),
+                sent_at: Some(format_datetime(Utc::now())),
+                ..Default::default()
+            };
+            let key = self.key(current, "sent");
+            match self
+                .client
+                .update_delivery(done, current.agg_version, Some(&key))
+                .await
+            {
+                Ok(_) => return true,
+                Err(DataSpaceError::VersionConflict(error)) => {
+                    tracing::error!(%error, delivery = %current.id, "the lease was lost before the send was recorded; the chat may get this record twice");
+                    return false;
+                }
+                Err(error) => {
+                    let pause = Backoff::default().delay(retry);
+                    if Instant::now() + pause + Duration::from_secs(1) >= lease_ends {
+                        tracing::error!(%error, delivery = %current.id, "cannot record a sent delivery before its lease ends; the chat may get this record twice");
+                        return false;
+                    }
+                    tracing::warn!(%error, delivery = %current.id, "cannot record a sent delivery yet; retrying");
+                    tokio::time::sleep(pause).await;
+                    retry += 1;
+                }
+            }
+        }
+    }
+
+    /// Gives the delivery back to the queue, due again after `pause`.
+    async fn release(&self, current: &Delivery, pause: Duration, error: &str, refund: bool) {
+        let update = DeliveryUpdate {
+            id: current.id.clone(),
+            attempts: refund.then(|| (current.attempts - 1).max(0)),
+            next_attempt_at: Some(after(pause)),
+            lease_until: Some(format_datetime(Utc::now())),
+            last_error: Some(error.to_owned()),
+            ..Default::default()
+        };
+        let key = self.key(current, "release");
+        if let Err(error) = self
+            .client
+            .update_delivery(update, current.agg_version, Some(&key))
+            .await
+        {
+            tracing::warn!(%error, delivery = %current.id, "cannot release a delivery; it is retried when its lease ends");
+        }
+    }
+
+    /// Gives the delivery up and records an AuditEvent, in one packet.
+    async fn dead_letter(&self, current: &Delivery, error: &str, messenger: &str) {
+        let now = format_datetime(Utc::now());
+        let update = DeliveryUpdate {
+            id: current.id.clone(),
+            status: Some(DEAD.into()),
+            lease_until: Some(now.clone()),
+            last_error: Some(error.to_owned()),
+            ..Default::default()
+        };
+        let details = serde_json::json!({
+            "delivery": current.id,
+            "record": current.record,
+            "bot": current.bot,
+            "subscription": current.subscription,
+            "chatId": current.chat_id,
+            "attempts": current.attempts,
+            "lastError": error,
+        });
+        let audit = NewAuditEvent {
+            actor_uid: "delivery-worker".into(),
+            action: "deliver_record".into(),
+            target: Some(format!("chat:{}", current.chat_id)),
+            outcome: "dead_letter".into(),
+            at: now,
+            details: Some(details.to_string()),
+        };
+        let key = self.key(current, "dead");
+        match self
+            .client
+            .dead_letter_delivery(update, current.agg_version, audit, Some(&key))
+            .await
+        {
+            Ok(_) => {
+                self.metrics.dead_lettered(messenger);
+                tracing::warn!(delivery = %current.id, chat = %current.chat_id, %error, "delivery given up (dead letter)");
+            }
+            Err(error) => {
+                tracing::warn!(%error, delivery = %current.id, "cannot record a dead letter; it is retried when its lease ends");
+            }
+        }
+    }
+}
