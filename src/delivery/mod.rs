@@ -9,7 +9,7 @@
 //! - [`messenger`] speaks the Telegram Bot API and VK's `messages.send`; [`message`] renders a
 //!   record for them; [`pacing`] keeps to their rate limits.
 //!
-//! See `docs/delivery.md` for the guarantees (at least once, and where a duplicate can still
+//! See the README section "Delivery to chats" for the guarantees (at least once, and where a duplicate can still
 //! come from) and the settings.
 
 pub mod message;

@@ -246,7 +246,7 @@ impl LogbotService {
         // Scoped by bot so two bots' senders cannot collide on a key.
         let key = idempotency_key.map(|key| format!("sendLogs:{}:{key}", bot.id));
         // The chats each record goes to are queued in the packet that stores the records, so
-        // a record is never committed without its deliveries (see docs/delivery.md).
+        // a record is never committed without its deliveries (see the README, "Delivery to chats").
         let subscriptions = self.client.find_active_subscriptions(&bot.id).await?;
         let deliveries = records
             .iter()
