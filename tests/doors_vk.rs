@@ -307,13 +307,23 @@ async fn long_poll_delivers_events_and_command_replies_are_sent() {
 }
 
 /// Normalized events reach other services through the real Redis (127.0.0.1:6379) on the
-/// channel `events.<type>` (no prefix by default).
+/// channel `events.<type>` (no prefix by default). Skipped without Redis unless
+/// `LOGBOT_TEST_REQUIRE_REDIS=1` (set by `.ci/run`).
 #[tokio::test]
 async fn events_are_seen_on_the_real_redis() {
     use futures_util::StreamExt;
     const REDIS: &str = "redis://127.0.0.1:6379";
     let client = redis::Client::open(REDIS).unwrap();
-    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    // Skipped without Redis (the Docker build has none), unless CI requires it.
+    let Ok(mut pubsub) = client.get_async_pubsub().await else {
+        assert_ne!(
+            std::env::var("LOGBOT_TEST_REQUIRE_REDIS").as_deref(),
+            Ok("1"),
+            "Redis at {REDIS} is not reachable and LOGBOT_TEST_REQUIRE_REDIS=1"
+        );
+        eprintln!("skipped: Redis at {REDIS} is not reachable");
+        return;
+    };
     pubsub.subscribe("events.message").await.unwrap();
     let app = start(|settings| {
         vk_settings(settings);
