@@ -395,18 +395,10 @@ async fn user(state: &AppState, headers: &HeaderMap, event: &str, body: &[u8]) -
 }
 
 fn service_failure(error: ServiceError) -> Response {
-    let status = match &error {
-        ServiceError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
-        ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
-        ServiceError::AlreadyExists { .. } => StatusCode::CONFLICT,
-        ServiceError::Forbidden(_) | ServiceError::LimitReached(_) => StatusCode::FORBIDDEN,
-        ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        ServiceError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ServiceError::Internal(message) => {
-            tracing::error!(%message, "Web PubSub event failed");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    };
+    if let ServiceError::Internal(message) = &error {
+        tracing::error!(%message, "Web PubSub event failed");
+    }
+    let status = error.http_status();
     text(status, error.to_string())
 }
 

@@ -68,18 +68,10 @@ fn available() -> String {
 }
 
 pub fn service_failure(error: ServiceError) -> FunctionResponse {
-    let status = match &error {
-        ServiceError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
-        ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
-        ServiceError::AlreadyExists { .. } => StatusCode::CONFLICT,
-        ServiceError::Forbidden(_) | ServiceError::LimitReached(_) => StatusCode::FORBIDDEN,
-        ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        ServiceError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ServiceError::Internal(message) => {
-            tracing::error!(%message, "direct call failed");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    };
+    if let ServiceError::Internal(message) = &error {
+        tracing::error!(%message, "direct call failed");
+    }
+    let status = error.http_status();
     let message = match &error {
         ServiceError::InvalidInput { field, message } => format!("parameters.{field}: {message}"),
         other => other.to_string(),

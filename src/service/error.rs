@@ -47,6 +47,20 @@ impl ServiceError {
         }
     }
 
+    /// The HTTP status the non-GraphQL doors answer with.
+    pub fn http_status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Self::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::AlreadyExists { .. } => StatusCode::CONFLICT,
+            Self::Forbidden(_) | Self::LimitReached(_) => StatusCode::FORBIDDEN,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     /// The input field the error is about, when there is one.
     pub fn field(&self) -> Option<&str> {
         match self {
