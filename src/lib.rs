@@ -1,12 +1,23 @@
 //! logbot-gateway: a GraphQL API for a logger bot, running as a serverless-function container.
 //!
+//! A request flows one way: a door ([`api`] for GraphQL over HTTP and WebSocket, [`function`]
+//! for `POST /`, [`compat`] for the older wire formats) parses its format into [`domain`]
+//! types, the use cases in [`service`] apply the rules and persist through the signed
+//! [`dataspace`] client, and a committed record is announced on the [`bus`] for live
+//! subscriptions while [`delivery`] sends it to subscribed chats from a durable queue.
+//!
 //! Components:
 //! - [`apig`]: the APIG App-authentication signer (SDK-HMAC-SHA256), its verifier, and the
 //!   reqwest middleware that signs every DataSpace call.
-//! - [`cli`]: the `logbot-gateway` command line.
+//! - [`dataspace`]: the typed, signed, retrying DataSpace client, and [`dataspace::local`],
+//!   the embedded DataSpace (GraphQL over SQLite) used when none is configured.
+//! - [`domain`]: pure types and rules (levels, names, tokens, command grammar, registration).
+//! - [`service`]: the use cases every door goes through.
+//! - [`api`]: the public GraphQL schema and its transport; [`function`]: the function contract.
 //! - [`compat`]: the other doors (`/send_logs`, Web PubSub CloudEvents, VK chat events).
-//! - [`dataspace`]: the typed, signed, retrying DataSpace client.
+//! - [`bus`]: live fan-out, in-process or over Redis.
 //! - [`delivery`]: the durable delivery queue and the worker that sends records to chats.
+//! - [`config`], [`metrics`], [`server`] (wiring, graceful shutdown), [`cli`] (the command line).
 
 pub mod api;
 pub mod apig;
