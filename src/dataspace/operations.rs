@@ -1,6 +1,6 @@
 //! The DataSpace operations the gateway uses: typed GraphQL operations generated from
 //! `schema.graphql` and `queries/*.graphql` (one file per class), the domain-neutral structs
-//! they convert to, and the typed methods of [`DataSpaceClient`] built on them.
+//! they convert to, and the typed methods of [`DataSpaceClient`](super::DataSpaceClient) built on them.
 //!
 //! Rules every method follows:
 //! - caller values reach a `cond` only as `@strExpr` variables, never as text;
