@@ -184,10 +184,22 @@ async fn registration_is_limited_per_admin_and_every_attempt_is_audited() {
 async fn send_logs_with_the_same_idempotency_key_stores_once() {
     let gw = start_gateway(|s| s.bots.admins = vec!["a".into()]).await;
     gw.register("a", "idem", "token-idem-1").await;
+    let mut announced = gw
+        .running
+        .state
+        .service
+        .bus()
+        .subscribe(logbot_gateway::bus::RECORDS_CHANNEL);
     let send = "mutation { sendLogs(bot: \"idem\", records: [{level: INFO, message: \"x\"}, {level: ERROR, message: \"y\"}], idempotencyKey: \"batch-7\") { accepted ids } }";
     let first = gw.data(send, json!({})).await;
     let second = gw.data(send, json!({})).await;
     assert_eq!(first, second);
+    // Live subscribers saw the two records once, not again on the replay.
+    let mut seen = 0;
+    while announced.try_recv().is_ok() {
+        seen += 1;
+    }
+    assert_eq!(seen, 2);
     let total = gw
         .data(
             "{ logs(filter: {bot: \"idem\"}) { totalCount } }",

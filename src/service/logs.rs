@@ -252,9 +252,9 @@ impl LogbotService {
             .iter()
             .map(|record| deliveries_for(record, &subscriptions))
             .collect();
-        let ids = self
+        let batch = self
             .client
-            .create_log_records_with_deliveries(
+            .store_log_records_with_deliveries(
                 &bot.id,
                 records.clone(),
                 deliveries,
@@ -262,6 +262,7 @@ impl LogbotService {
                 &received_at,
             )
             .await?;
+        let ids = batch.ids;
         let stored: Vec<Arc<StoredRecord>> = ids
             .iter()
             .zip(records)
@@ -286,8 +287,11 @@ impl LogbotService {
                 })
             })
             .collect();
-        for record in &stored {
-            self.announce(record).await;
+        // A replayed batch was announced when it was first stored.
+        if !batch.replayed {
+            for record in &stored {
+                self.announce(record).await;
+            }
         }
         Ok(Ingested {
             ids,

@@ -191,6 +191,14 @@ fn aliased_ids(packet: &Value, records: usize) -> Option<Vec<String>> {
         .collect()
 }
 
+/// The ids of a stored batch of records, in input order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredBatch {
+    pub ids: Vec<String>,
+    /// True when the key had been used: DataSpace answered with the first packet's outcome.
+    pub replayed: bool,
+}
+
 impl DataSpaceClient {
     /// Stores a batch of a bot's records and their deliveries (`deliveries[i]` are record
     /// `i`'s chats) in one packet: one transaction, one HTTP round trip, idempotent by `key`.
@@ -208,24 +216,41 @@ impl DataSpaceClient {
         key: Option<&str>,
         now: &str,
     ) -> Result<Vec<String>, DataSpaceError> {
+        let stored = self
+            .store_log_records_with_deliveries(bot_id, records, deliveries, key, now)
+            .await?;
+        Ok(stored.ids)
+    }
+
+    /// [`create_log_records_with_deliveries`](Self::create_log_records_with_deliveries), also
+    /// telling whether DataSpace replayed an earlier packet with the same key (nothing new
+    /// was written, so nothing new should be announced).
+    pub async fn store_log_records_with_deliveries(
+        &self,
+        bot_id: &str,
+        records: Vec<NewLogRecord>,
+        deliveries: Vec<Vec<NewDelivery>>,
+        key: Option<&str>,
+        now: &str,
+    ) -> Result<StoredBatch, DataSpaceError> {
         if records.is_empty() {
-            return Ok(Vec::new());
+            return Ok(StoredBatch::default());
         }
         let key = idempotency_key(key);
         if deliveries.iter().all(Vec::is_empty) {
-            if let Some(ids) = self.create_many_records(bot_id, &records, &key).await? {
-                return Ok(ids);
+            if let Some(stored) = self.create_many_records(bot_id, &records, &key).await? {
+                return Ok(stored);
             }
             return self
                 .records_with_deliveries(bot_id, &records, &[], &key, now)
                 .await?
                 .ok_or_else(|| DataSpaceError::Invalid("the packet returned no ids".into()));
         }
-        if let Some(ids) = self
+        if let Some(stored) = self
             .records_with_deliveries(bot_id, &records, &deliveries, &key, now)
             .await?
         {
-            return Ok(ids);
+            return Ok(stored);
         }
         self.create_many_records(bot_id, &records, &key)
             .await?
@@ -238,7 +263,7 @@ impl DataSpaceClient {
         bot_id: &str,
         records: &[NewLogRecord],
         key: &str,
-    ) -> Result<Option<Vec<String>>, DataSpaceError> {
+    ) -> Result<Option<StoredBatch>, DataSpaceError> {
         let input = records
             .iter()
             .map(|record| create_many_log_record::_CreateLogRecordInput {
@@ -265,7 +290,10 @@ impl DataSpaceClient {
             .await?;
         let packet = required(data.packet, "packet")?;
         match packet.create_many_log_record {
-            Some(ids) => Ok(Some(ids)),
+            Some(ids) => Ok(Some(StoredBatch {
+                ids,
+                replayed: packet.is_idempotence_response,
+            })),
             None if packet.is_idempotence_response => Ok(None),
             None => Err(DataSpaceError::Invalid("the packet returned no ids".into())),
         }
@@ -279,7 +307,7 @@ impl DataSpaceClient {
         deliveries: &[Vec<NewDelivery>],
         key: &str,
         now: &str,
-    ) -> Result<Option<Vec<String>>, DataSpaceError> {
+    ) -> Result<Option<StoredBatch>, DataSpaceError> {
         let mut variables = Map::with_capacity(records.len() + 2);
         variables.insert("key".into(), Value::from(key));
         let mut delivery_inputs = Vec::new();
@@ -308,9 +336,10 @@ impl DataSpaceClient {
             .get("packet")
             .filter(|packet| !packet.is_null())
             .ok_or_else(|| DataSpaceError::Invalid("the packet returned no packet".into()))?;
+        let replayed = packet.get("isIdempotenceResponse") == Some(&Value::Bool(true));
         match aliased_ids(packet, records.len()) {
-            Some(ids) => Ok(Some(ids)),
-            None if packet.get("isIdempotenceResponse") == Some(&Value::Bool(true)) => Ok(None),
+            Some(ids) => Ok(Some(StoredBatch { ids, replayed })),
+            None if replayed => Ok(None),
             None => Err(DataSpaceError::Invalid("the packet returned no ids".into())),
         }
     }
