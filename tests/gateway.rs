@@ -181,6 +181,34 @@ async fn registration_is_limited_per_admin_and_every_attempt_is_audited() {
 }
 
 #[tokio::test]
+async fn concurrent_registrations_cannot_pass_the_limit_together() {
+    let gw = start_gateway(|s| {
+        s.bots.admins = vec!["rush".into()];
+        s.bots.max_bots_per_admin = 2;
+    })
+    .await;
+    let attempts = (0..6).map(|i| {
+        let gw = &gw;
+        async move {
+            gw.register("rush", &format!("rush-{i}"), &format!("token-rush-{i}"))
+                .await
+        }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let accepted = results
+        .iter()
+        .filter(|body| body["errors"].is_null())
+        .count();
+    assert_eq!(accepted, 2, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|body| !body["errors"].is_null())
+            .all(|body| error_code(body) == "LIMIT_REACHED")
+    );
+}
+
+#[tokio::test]
 async fn send_logs_with_the_same_idempotency_key_stores_once() {
     let gw = start_gateway(|s| s.bots.admins = vec!["a".into()]).await;
     gw.register("a", "idem", "token-idem-1").await;

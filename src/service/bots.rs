@@ -174,6 +174,7 @@ impl LogbotService {
             .map_err(|error| ServiceError::invalid("botToken", error.problem()))?;
         let auth_token = AuthToken::parse(&request.auth_token)
             .map_err(|error| ServiceError::invalid("authToken", error.problem()))?;
+        let _registering = self.registering.lock().await;
         let owned = self.client.count_bots(Some(admin.as_str())).await?;
         self.registration
             .check(&admin, u32::try_from(owned).unwrap_or(u32::MAX))
