@@ -2,8 +2,7 @@
 //! script (`../shared/cases/run_cases.py`), chat commands in user messages, `sendlog` events,
 //! and what is refused.
 
-#[path = "support/doors.rs"]
-mod doors;
+use crate::support::doors;
 
 use doors::{ADMIN, App, start};
 use logbot_gateway::compat::webpubsub::signature_matches;

@@ -1,5 +1,5 @@
 //! The real app on a loopback port with the embedded DataSpace in a temp dir, for the door
-//! tests (`tests/doors_*.rs`).
+//! tests (`tests/it/doors_*.rs`).
 #![allow(dead_code)]
 
 use logbot_gateway::config::Settings;

@@ -1,8 +1,7 @@
 //! GraphQL over HTTP on the real app: status codes and media types, limits, APQ, CSRF guards,
 //! GraphiQL, and the function container's `POST /`.
 
-#[path = "support/gateway.rs"]
-mod gateway;
+use crate::support::gateway;
 
 use gateway::{TestGateway, start};
 use serde_json::{Value, json};

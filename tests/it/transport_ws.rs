@@ -1,8 +1,7 @@
 //! GraphQL over WebSocket on the real app: live `logAdded`, the slow-subscriber guard, the
 //! legacy `graphql-ws` subprotocol, limits and the cross-origin guard.
 
-#[path = "support/gateway.rs"]
-mod gateway;
+use crate::support::gateway;
 
 use gateway::{Received, connect, connect_initialised, receive, receive_json, send, start};
 use logbot_gateway::bus::RECORDS_CHANNEL;

@@ -2,7 +2,7 @@
 //! community token, the peer, plain text and a `random_id` that stays the same on a retry (VK
 //! drops a repeat), and "too many requests" (error 6) is retried.
 
-mod delivery_support;
+use crate::support::delivery as delivery_support;
 
 use axum::extract::State;
 use axum::routing::post;

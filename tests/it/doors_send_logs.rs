@@ -1,8 +1,7 @@
 //! `/send_logs` through the real app: the LoggerBot client's exact request, credentials, the
 //! user-to-bot mapping, malformed and oversized input, and `add-user` through the binary.
 
-#[path = "support/doors.rs"]
-mod doors;
+use crate::support::doors;
 
 use doors::{App, start};
 use serde_json::{Value, json};

@@ -1,8 +1,7 @@
 //! `POST /` through the real app: direct calls, unknown package or function, wrong-shaped
 //! parameters, storage triggers (mapped, redelivered, unmapped) and queue signals.
 
-#[path = "support/doors.rs"]
-mod doors;
+use crate::support::doors;
 
 use doors::{ADMIN, App, start};
 use serde_json::{Value, json};

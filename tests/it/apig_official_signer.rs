@@ -50,7 +50,7 @@ fn official_signer_path() -> PathBuf {
 fn random_requests_sign_exactly_like_the_official_signer() {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/official_signer.py"
+        "/tests/it/support/official_signer.py"
     );
     let output = Command::new("python3")
         .env("PYTHONPATH", official_signer_path())

@@ -6,8 +6,7 @@
 //! The bus here is the in-process one (what this branch has); with `[bus] redis_url` set the
 //! same `publish` calls go to the Redis channels `events.<type>`.
 
-#[path = "support/doors.rs"]
-mod doors;
+use crate::support::doors;
 
 use axum::extract::{RawQuery, State};
 use axum::routing::{get, post};

@@ -4,8 +4,7 @@
 //! Without a reachable Redis the test is skipped (the Docker build has none), unless
 //! `LOGBOT_TEST_REQUIRE_REDIS=1` (set by `.ci/run`), which makes it fail instead.
 
-#[path = "support/gateway.rs"]
-mod gateway;
+use crate::support::gateway;
 
 use gateway::{Received, connect_initialised, receive, send};
 use serde_json::{Value, json};

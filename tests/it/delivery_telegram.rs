@@ -1,7 +1,7 @@
 //! Delivery through the running binary to a loopback Telegram Bot API: fan-out to the matching
 //! subscriptions only, 429 `retry_after` honoured, dead letters recorded as AuditEvents.
 
-mod delivery_support;
+use crate::support::delivery as delivery_support;
 
 use delivery_support::{FakeTelegram, GatewayProcess, database};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The gateway killed (SIGKILL) in the middle of delivering, then started again on the same
 //! data directory, still delivers every record exactly once to every chat, in order.
 
-mod delivery_support;
+use crate::support::delivery as delivery_support;
 
 use delivery_support::{FakeTelegram, GatewayProcess};
 use std::collections::HashMap;

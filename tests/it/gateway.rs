@@ -1,7 +1,7 @@
 //! The gateway end to end: the real app on a loopback port with the embedded DataSpace
 //! (signed calls over HTTP), through its public GraphQL API and the function container.
 
-mod common;
+use crate::support::common;
 
 use common::{error_code, start_gateway};
 use logbot_gateway::apig::{AppCredentials, KeyRing, SigningMiddleware};

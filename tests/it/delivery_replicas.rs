@@ -1,7 +1,7 @@
 //! Two gateway replicas sharing one DataSpace (the standalone `logbot-gateway dataspace`) both
 //! run the delivery worker: every record reaches every chat exactly once, in order.
 
-mod delivery_support;
+use crate::support::delivery as delivery_support;
 
 use delivery_support::{FakeTelegram, GatewayProcess};
 use std::collections::HashMap;

@@ -1,0 +1,27 @@
+//! All integration tests, as modules of one test binary: one link instead of one per file
+//! keeps a clean test build small and quick. Run one area with `cargo test --test it <module>::`.
+
+mod support;
+
+mod apig_middleware;
+mod apig_official_signer;
+mod apig_vectors;
+mod apig_verify;
+mod config;
+mod dataspace_client;
+mod dataspace_local;
+mod dataspace_sdl;
+mod delivery_queue;
+mod delivery_replicas;
+mod delivery_restart;
+mod delivery_telegram;
+mod delivery_vk;
+mod doors_binary;
+mod doors_function;
+mod doors_send_logs;
+mod doors_vk;
+mod doors_webpubsub;
+mod gateway;
+mod transport_http;
+mod transport_redis;
+mod transport_ws;

@@ -1,0 +1,6 @@
+//! Helpers shared by the integration tests.
+
+pub mod common;
+pub mod delivery;
+pub mod doors;
+pub mod gateway;
