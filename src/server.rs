@@ -1,6 +1,7 @@
 //! Wiring: builds the gateway from settings (starting the embedded DataSpace when no URL is
 //! configured), serves the routes, and shuts down gracefully.
 
+use crate::api::graphiql::GraphiqlPage;
 use crate::api::{self, ApiSchema, SchemaLimits};
 use crate::apig::{AppCredentials, InboundRequest, KeyRing, verify};
 use crate::bus::Bus;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Keys callers must sign with; `None` leaves the API open.
     pub inbound_keys: Option<Arc<KeyRing>>,
+    /// The page a browser gets on `GET /graphql`; `None` when `[graphql] graphiql` is off.
+    pub graphiql: Option<Arc<GraphiqlPage>>,
 }
 
 /// A built gateway: its router, and the embedded DataSpace it owns (if any).
@@ -115,6 +118,10 @@ impl Gateway {
             service,
             metrics,
             inbound_keys: settings.auth.app_keys.clone().map(Arc::new),
+            graphiql: settings
+                .graphql
+                .graphiql
+                .then(|| Arc::new(GraphiqlPage::new(&settings.graphql.graphiql_assets_url))),
         };
         let body_limit = settings.limits.body_bytes;
         Ok(Self {
@@ -267,9 +274,10 @@ async fn graphql_get(
     headers: HeaderMap,
     websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    if state.settings.graphql.graphiql && api::http::wants_graphiql(&method, &headers, uri.query())
+    if let Some(page) = &state.graphiql
+        && api::graphiql::wants_graphiql(&method, &headers, uri.query())
     {
-        return api::http::graphiql();
+        return page.response();
     }
     if let Err(response) = check_signature(&state, &method, &uri, &headers, &[]) {
         return response;

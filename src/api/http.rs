@@ -21,7 +21,7 @@ use async_graphql::ServerError;
 use async_graphql::parser::types::OperationType;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -575,30 +575,6 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// Whether a GET should get the GraphiQL page: a browser's navigation (HTML first) with no
-/// GraphQL parameters.
-pub fn wants_graphiql(method: &Method, headers: &HeaderMap, query_string: Option<&str>) -> bool {
-    method == Method::GET
-        && query_string
-            .is_none_or(|query| !query.contains("query=") && !query.contains("extensions="))
-        && headers
-            .get(header::ACCEPT)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"))
-}
-
-/// The GraphiQL page, with subscriptions over the WebSocket on the same path.
-pub fn graphiql() -> Response {
-    axum::response::Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .title("logbot-gateway")
-            .finish(),
-    )
-    .into_response()
 }
 
 #[cfg(test)]

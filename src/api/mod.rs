@@ -5,6 +5,7 @@
 pub mod apq;
 pub mod cursor;
 pub mod error;
+pub mod graphiql;
 pub mod http;
 pub mod limits;
 pub mod mutation;

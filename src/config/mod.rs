@@ -249,6 +249,8 @@ pub struct GraphqlSettings {
     pub introspection: Option<bool>,
     /// The GraphiQL page for a browser's GET on `/graphql`, default true.
     pub graphiql: bool,
+    /// Where the page loads GraphiQL's files from (npm `name@version/file` layout, ends in `/`).
+    pub graphiql_assets_url: Url,
 }
 
 /// `[log]`: the gateway's own logs.

@@ -176,6 +176,10 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                         .unwrap_or_default(),
                 ),
                 ("graphiql", s.graphql.graphiql.to_string()),
+                (
+                    "graphiql_assets_url",
+                    s.graphql.graphiql_assets_url.to_string(),
+                ),
             ]),
         ),
         (

@@ -251,6 +251,12 @@ fn read_graphql(r: &mut Reader) -> Result<GraphqlSettings, ConfigError> {
     Ok(GraphqlSettings {
         introspection: r.optional("graphql", "introspection", values::boolean)?,
         graphiql: r.or_default("graphql", "graphiql", true, values::boolean)?,
+        graphiql_assets_url: r.or_default(
+            "graphql",
+            "graphiql_assets_url",
+            Url::parse("https://unpkg.com/").expect("a valid default URL"),
+            values::base_url,
+        )?,
     })
 }
 
