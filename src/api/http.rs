@@ -216,7 +216,7 @@ impl Params {
             Some(other) => {
                 return Err(format!(
                     "\"query\" must be a string, not {}",
-                    json_kind(&other)
+                    crate::json::kind(&other)
                 ));
             }
         };
@@ -226,7 +226,7 @@ impl Params {
             Some(other) => {
                 return Err(format!(
                     "\"operationName\" must be a string, not {}",
-                    json_kind(&other)
+                    crate::json::kind(&other)
                 ));
             }
         };
@@ -298,19 +298,8 @@ fn map_param(name: &str, value: Option<Value>) -> Result<Option<Map<String, Valu
         Some(Value::Object(map)) => Ok(Some(map)),
         Some(other) => Err(format!(
             "\"{name}\" must be a map (a JSON object), not {}",
-            json_kind(&other)
+            crate::json::kind(&other)
         )),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

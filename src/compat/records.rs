@@ -5,6 +5,7 @@
 
 use crate::domain::level::LogLevel;
 use crate::domain::record::parse_event_time;
+use crate::json::kind;
 use crate::service::{LogSource, RecordInput};
 use serde_json::{Map, Value};
 
@@ -42,18 +43,6 @@ fn integer(object: &Map<String, Value>, names: &[&str], path: &str) -> Result<Op
                 )),
             },
         },
-    }
-}
-
-/// The JSON type of a value, for error messages (never the value: it may be large or secret).
-pub fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -91,7 +91,7 @@ async fn send_logs(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Some(other) => {
             return bad_request(format!(
                 "data.user: must be a string, got {}",
-                records::kind(other)
+                crate::json::kind(other)
             ));
         }
     };
@@ -173,7 +173,7 @@ fn optional_text(
         Some(Value::String(text)) => Ok(Some(text.trim().to_owned()).filter(|t| !t.is_empty())),
         Some(other) => Err(format!(
             "{path}{name}: must be a string, got {}",
-            records::kind(other)
+            crate::json::kind(other)
         )),
     }
 }
@@ -185,7 +185,7 @@ fn parse_logs(data: &Map<String, Value>, max_chars: usize) -> Result<Vec<RecordI
         Some(other) => {
             return Err(format!(
                 "data.logs: must be an array, got {}",
-                records::kind(other)
+                crate::json::kind(other)
             ));
         }
         None => return Err("data.logs: is required".into()),
@@ -216,7 +216,7 @@ fn parse_logs(data: &Map<String, Value>, max_chars: usize) -> Result<Vec<RecordI
             let Value::Object(log) = log else {
                 return Err(format!(
                     "data.logs[{index}]: must be an object, got {}",
-                    records::kind(log)
+                    crate::json::kind(log)
                 ));
             };
             let level = records::level(log.get("level"), &path)?;
@@ -226,7 +226,7 @@ fn parse_logs(data: &Map<String, Value>, max_chars: usize) -> Result<Vec<RecordI
                 Some(other) => {
                     return Err(format!(
                         "{path}msg: must be a string, got {}",
-                        records::kind(other)
+                        crate::json::kind(other)
                     ));
                 }
             };

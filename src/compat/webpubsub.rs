@@ -220,7 +220,7 @@ fn connect(headers: &HeaderMap, body: &[u8]) -> Response {
                 StatusCode::BAD_REQUEST,
                 format!(
                     "the connect body must be a JSON object, got {}",
-                    records::kind(&other)
+                    crate::json::kind(&other)
                 ),
             );
         }
@@ -248,7 +248,7 @@ fn connect(headers: &HeaderMap, body: &[u8]) -> Response {
                     format!(
                         "connect body: {name} must be {}, got {}",
                         if object { "an object" } else { "an array" },
-                        records::kind(other)
+                        crate::json::kind(other)
                     ),
                 );
             }

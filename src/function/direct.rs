@@ -109,7 +109,7 @@ impl Params<'_> {
             Some(Value::Number(number)) => Ok(Some(number.to_string())),
             Some(other) => Err(format!(
                 "parameters.{name}: must be a string, got {}",
-                records::kind(other)
+                crate::json::kind(other)
             )),
         }
     }
@@ -187,7 +187,7 @@ pub async fn handle(context: &FunctionContext<'_>, body: &Value) -> FunctionResp
             StatusCode::BAD_REQUEST,
             format!(
                 "parameters of {function} must be an object {shape}, got {}",
-                records::kind(parameters)
+                crate::json::kind(parameters)
             ),
         );
     };

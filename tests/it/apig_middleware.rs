@@ -1,7 +1,8 @@
 //! The signing middleware against a loopback server that verifies every request with `verify`.
 
+use crate::support::signing::verify_received;
 use axum::{Router, body::Bytes, extract::Request, http::StatusCode, routing::any};
-use logbot_gateway::apig::{AppCredentials, InboundRequest, KeyRing, SigningMiddleware, verify};
+use logbot_gateway::apig::{AppCredentials, KeyRing, SigningMiddleware};
 
 /// Starts a server that answers 200 with the verified key and the body it saw, or 401 with
 /// the verification error.
@@ -12,14 +13,7 @@ async fn verifying_server() -> String {
         async move {
             let (parts, body) = request.into_parts();
             let body: Bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-            let inbound = InboundRequest {
-                method: parts.method.as_str(),
-                raw_path: parts.uri.path(),
-                raw_query: parts.uri.query().unwrap_or(""),
-                headers: &parts.headers,
-                body: &body,
-            };
-            match verify(&inbound, &keys, chrono::Utc::now()) {
+            match verify_received(&parts, &body, &keys) {
                 Ok(key) => (
                     StatusCode::OK,
                     format!("{key}|{}", String::from_utf8_lossy(&body)),

@@ -2,9 +2,9 @@
 //! signatures: every class's operations, conditions with sort/limit/offset/count, hostile
 //! `@strExpr` values, idempotent replay, classified errors, and bounded retries.
 
+use crate::support::signing::verify_received;
 use graphql_client::GraphQLQuery;
-use logbot_gateway::apig::{AppCredentials, InboundRequest, KeyRing, verify};
-use logbot_gateway::dataspace::local::{LocalDataSpace, LocalOptions, RunningDataSpace};
+use logbot_gateway::apig::KeyRing;
 use logbot_gateway::dataspace::operations::bot::{GetBot, Ping, get_bot, ping};
 use logbot_gateway::dataspace::operations::log_record::{
     CreateManyLogRecord, create_many_log_record,
@@ -14,42 +14,22 @@ use logbot_gateway::dataspace::operations::{
     LogUserUpdate, NewAuditEvent, NewBot, NewChatSubscription, NewLogRecord, NewLogUser, Search,
     SortBy,
 };
-use logbot_gateway::dataspace::{Backoff, ClientSettings, DataSpaceClient, DataSpaceError, Retry};
+use logbot_gateway::dataspace::{Backoff, DataSpaceClient, DataSpaceError, Retry};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::dataspace::{self, LocalDs, client_for};
+
 struct Harness {
-    running: RunningDataSpace,
+    ds: LocalDs,
     client: DataSpaceClient,
-    _dir: tempfile::TempDir,
 }
 
 async fn start() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let running = LocalDataSpace::start(LocalOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        db_path: dir.path().join("ds.sqlite"),
-        keys: KeyRing::new().with("k", "s"),
-    })
-    .await
-    .unwrap();
-    let client = client_for(&running.url, "s", Duration::from_secs(5), 2);
-    Harness {
-        running,
-        client,
-        _dir: dir,
-    }
-}
-
-fn client_for(url: &str, secret: &str, timeout: Duration, retries: u32) -> DataSpaceClient {
-    DataSpaceClient::new(ClientSettings {
-        url: url.to_owned(),
-        credentials: AppCredentials::new("k", secret),
-        timeout,
-        retries,
-    })
-    .unwrap()
+    let ds = dataspace::start().await;
+    let client = ds.client();
+    Harness { ds, client }
 }
 
 fn new_bot(name: &str, owner: &str) -> NewBot {
@@ -803,7 +783,12 @@ async fn audit_events_are_recorded_and_listed_by_actor() {
 #[tokio::test]
 async fn a_wrong_secret_is_unauthorized_with_the_gateway_message() {
     let h = start().await;
-    let client = client_for(&h.running.url, "not-the-secret", Duration::from_secs(5), 3);
+    let client = client_for(
+        &h.ds.running.url,
+        "not-the-secret",
+        Duration::from_secs(5),
+        3,
+    );
     let started = Instant::now();
     let error = client.find_bot_by_name("df").await.unwrap_err();
     match &error {
@@ -827,9 +812,9 @@ async fn a_wrong_secret_is_unauthorized_with_the_gateway_message() {
 #[tokio::test]
 async fn a_stopped_dataspace_is_unavailable_within_the_deadline() {
     let h = start().await;
-    let url = h.running.url.clone();
+    let url = h.ds.running.url.clone();
     h.client.ping().await.unwrap();
-    h.running.stop().await;
+    h.ds.running.stop().await;
 
     let timeout = Duration::from_millis(500);
     let retries = 3;
@@ -921,14 +906,7 @@ async fn scripted_server(statuses: Vec<u16>) -> (String, Arc<AtomicUsize>) {
         async move {
             let (parts, body) = request.into_parts();
             let body: Bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-            let inbound = InboundRequest {
-                method: parts.method.as_str(),
-                raw_path: parts.uri.path(),
-                raw_query: parts.uri.query().unwrap_or(""),
-                headers: &parts.headers,
-                body: &body,
-            };
-            if let Err(error) = verify(&inbound, &keys, chrono::Utc::now()) {
+            if let Err(error) = verify_received(&parts, &body, &keys) {
                 return (StatusCode::UNAUTHORIZED, error.to_string());
             }
             let index = counter.fetch_add(1, Ordering::SeqCst);
@@ -1059,7 +1037,7 @@ async fn lossy_proxy(target: String) -> (String, Arc<AtomicUsize>) {
 async fn a_write_whose_answer_was_lost_is_retried_and_lands_once() {
     let h = start().await;
     let bot = h.client.create_bot(new_bot("df", "o"), None).await.unwrap();
-    let (proxy, forwarded) = lossy_proxy(h.running.url.clone()).await;
+    let (proxy, forwarded) = lossy_proxy(h.ds.running.url.clone()).await;
     let through_proxy = quick(&proxy, 3);
     let batch = (0..4)
         .map(|n| record("info", &format!("m{n}"), "2026-11-22T08:00:00"))

@@ -2,29 +2,19 @@
 //! packets as transactions, `ref:`, idempotent replay, aggregate versions, unique names,
 //! classified errors, independent aliased packets, `@strExpr`, and the APIG check.
 
-use logbot_gateway::apig::{AppCredentials, KeyRing, SigningMiddleware};
-use logbot_gateway::dataspace::local::{LocalDataSpace, LocalOptions, RunningDataSpace};
+use crate::support::dataspace::{self, LocalDs};
+use logbot_gateway::apig::{AppCredentials, SigningMiddleware};
 use serde_json::{Value, json};
 
 struct Harness {
-    running: RunningDataSpace,
+    ds: LocalDs,
     client: reqwest_middleware::ClientWithMiddleware,
-    _dir: tempfile::TempDir,
 }
 
 async fn start() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let running = LocalDataSpace::start(LocalOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        db_path: dir.path().join("ds.sqlite"),
-        keys: KeyRing::new().with("k", "s"),
-    })
-    .await
-    .unwrap();
     Harness {
-        running,
+        ds: dataspace::start().await,
         client: signed_client("s"),
-        _dir: dir,
     }
 }
 
@@ -38,7 +28,7 @@ impl Harness {
     async fn gql(&self, query: &str, variables: Value) -> Value {
         let response = self
             .client
-            .post(&self.running.url)
+            .post(&self.ds.running.url)
             .json(&json!({"query": query, "variables": variables}))
             .send()
             .await
@@ -326,7 +316,7 @@ async fn unsigned_wrongly_signed_and_stale_requests_get_401_with_the_gateway_bod
     let h = start().await;
     let body = json!({"query": "{ searchBot { count } }"});
     let plain = reqwest::Client::new()
-        .post(&h.running.url)
+        .post(&h.ds.running.url)
         .json(&body)
         .send()
         .await
@@ -337,7 +327,7 @@ async fn unsigned_wrongly_signed_and_stale_requests_get_401_with_the_gateway_bod
     assert!(plain["request_id"].is_string());
 
     let wrong = signed_client("not-s")
-        .post(&h.running.url)
+        .post(&h.ds.running.url)
         .json(&body)
         .send()
         .await
@@ -353,7 +343,7 @@ async fn unsigned_wrongly_signed_and_stale_requests_get_401_with_the_gateway_bod
     );
 
     let stale = signed_client("s")
-        .post(&h.running.url)
+        .post(&h.ds.running.url)
         .header("X-Sdk-Date", "20200101T000000Z")
         .json(&body)
         .send()

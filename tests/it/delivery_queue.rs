@@ -2,37 +2,21 @@
 //! deliveries in one idempotent packet, replays across the two packet shapes, and the
 //! optimistic lease (a claim at a stale version changes nothing).
 
-use logbot_gateway::apig::{AppCredentials, KeyRing};
-use logbot_gateway::dataspace::local::{LocalDataSpace, LocalOptions, RunningDataSpace};
+use crate::support::dataspace::{self, LocalDs};
 use logbot_gateway::dataspace::operations::{
     DeliveryUpdate, NewBot, NewDelivery, NewLogRecord, Search, now,
 };
-use logbot_gateway::dataspace::{ClientSettings, DataSpaceClient, DataSpaceError};
-use std::time::Duration;
+use logbot_gateway::dataspace::{DataSpaceClient, DataSpaceError};
 
 struct Harness {
-    _running: RunningDataSpace,
+    _ds: LocalDs,
     client: DataSpaceClient,
     bot: String,
-    _dir: tempfile::TempDir,
 }
 
 async fn start() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let running = LocalDataSpace::start(LocalOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        db_path: dir.path().join("ds.sqlite"),
-        keys: KeyRing::new().with("k", "s"),
-    })
-    .await
-    .unwrap();
-    let client = DataSpaceClient::new(ClientSettings {
-        url: running.url.clone(),
-        credentials: AppCredentials::new("k", "s"),
-        timeout: Duration::from_secs(5),
-        retries: 2,
-    })
-    .unwrap();
+    let ds = dataspace::start().await;
+    let client = ds.client();
     let bot = client
         .create_bot(
             NewBot {
@@ -49,10 +33,9 @@ async fn start() -> Harness {
         .await
         .unwrap();
     Harness {
-        _running: running,
+        _ds: ds,
         client,
         bot: bot.id,
-        _dir: dir,
     }
 }
 

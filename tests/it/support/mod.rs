@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 
 pub mod common;
+pub mod dataspace;
 pub mod delivery;
 pub mod doors;
 pub mod gateway;
+pub mod signing;
