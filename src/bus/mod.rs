@@ -5,7 +5,10 @@
 //! Listeners get a bounded `broadcast` receiver: a listener that falls behind loses the oldest
 //! messages and is told so (`RecvError::Lagged`), so a slow consumer cannot grow memory.
 
+mod claims;
+
 use crate::config::BusSettings;
+use claims::LocalClaims;
 use futures_util::StreamExt;
 use redis::aio::PubSub;
 use std::collections::HashMap;
@@ -39,6 +42,7 @@ const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone, Default)]
 pub struct Bus {
     local: Arc<LocalChannels>,
+    local_claims: Arc<LocalClaims>,
     redis: Option<Arc<RedisBus>>,
 }
 
@@ -121,6 +125,7 @@ impl Bus {
         ));
         Ok(Self {
             local,
+            local_claims: Arc::default(),
             redis: Some(Arc::new(RedisBus {
                 client,
                 prefix: prefix.to_owned(),
@@ -154,6 +159,32 @@ impl Bus {
         self.local.sender(channel).subscribe()
     }
 
+    /// Claims `key` for `ttl`: true the first time, false while an earlier claim lasts (for
+    /// doing something once, such as handling a redelivered event). With Redis the claim holds
+    /// across replicas (`SET NX PX`); without Redis, or when it fails, within this process.
+    pub async fn claim(&self, key: &str, ttl: Duration) -> bool {
+        if let Some(redis) = &self.redis {
+            match redis.claim(key, ttl).await {
+                Ok(claimed) => return claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "Redis claim failed, claiming on this replica only")
+                }
+            }
+        }
+        self.local_claims.claim(key, ttl)
+    }
+
+    /// Gives a claim up, so that the next [`Bus::claim`] of `key` succeeds (after the work it
+    /// guarded failed and should be retried).
+    pub async fn release(&self, key: &str) {
+        if let Some(redis) = &self.redis
+            && let Err(error) = redis.release(key).await
+        {
+            tracing::warn!(%error, "Redis could not release a claim; it expires on its own");
+        }
+        self.local_claims.release(key);
+    }
+
     /// Whether messages go through Redis.
     pub fn is_redis(&self) -> bool {
         self.redis.is_some()
@@ -162,7 +193,38 @@ impl Bus {
 
 impl RedisBus {
     async fn publish(&self, channel: &str, message: &str) -> redis::RedisResult<()> {
-        // A multiplexed connection serves concurrent publishes: hold the lock only to get it.
+        let mut command = redis::cmd("PUBLISH");
+        command
+            .arg(format!("{}{channel}", self.prefix))
+            .arg(message);
+        self.query::<i64>(&command).await.map(|_| ())
+    }
+
+    async fn claim(&self, key: &str, ttl: Duration) -> redis::RedisResult<bool> {
+        let mut command = redis::cmd("SET");
+        command
+            .arg(self.claim_key(key))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis().max(1) as u64);
+        // `OK` when set, nil when the key was already there.
+        Ok(self.query::<Option<String>>(&command).await?.is_some())
+    }
+
+    async fn release(&self, key: &str) -> redis::RedisResult<()> {
+        let mut command = redis::cmd("DEL");
+        command.arg(self.claim_key(key));
+        self.query::<i64>(&command).await.map(|_| ())
+    }
+
+    fn claim_key(&self, key: &str) -> String {
+        format!("{}claims.{key}", self.prefix)
+    }
+
+    /// Runs a command on the shared connection, reconnecting on the next call after a failure.
+    async fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> redis::RedisResult<T> {
+        // A multiplexed connection serves concurrent commands: hold the lock only to get it.
         let mut connection = {
             let mut publisher = self.publisher.lock().await;
             match publisher.as_ref() {
@@ -174,16 +236,11 @@ impl RedisBus {
                 }
             }
         };
-        let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(format!("{}{channel}", self.prefix))
-            .arg(message)
-            .query_async(&mut connection)
-            .await;
+        let result = command.query_async(&mut connection).await;
         if result.is_err() {
-            // Reconnect on the next publish.
             *self.publisher.lock().await = None;
         }
-        result.map(|_| ())
+        result
     }
 }
 

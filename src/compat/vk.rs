@@ -243,7 +243,12 @@ pub fn normalize(raw: &Value) -> Option<ChatEvent> {
     }
 }
 
-/// Publishes a normalized event and runs it if it is a command. Returns the event, if any.
+/// How long an event id is remembered. VK redelivers a Callback API event that was not
+/// answered `ok` in time, with the same `event_id`, over the following minutes.
+const EVENT_ID_MEMORY: Duration = Duration::from_secs(3600);
+
+/// Publishes a normalized event and runs it if it is a command, once per `event_id` (across
+/// replicas with the Redis bus). Returns the event, or `None` when it was dropped or a repeat.
 pub async fn handle_event(
     state: &AppState,
     raw: &Value,
@@ -251,6 +256,24 @@ pub async fn handle_event(
     let Some(event) = normalize(raw) else {
         return Ok(None);
     };
+    let Some(claim) = &event.event_id else {
+        return handle_new_event(state, event).await.map(Some);
+    };
+    let claim = format!("vk.event.{}.{claim}", event.group_id.unwrap_or_default());
+    let bus = state.service.bus();
+    if !bus.claim(&claim, EVENT_ID_MEMORY).await {
+        tracing::info!(claim = %claim, "repeated VK event ignored");
+        return Ok(None);
+    }
+    let handled = handle_new_event(state, event).await;
+    if handled.is_err() {
+        // Not done: VK's redelivery must be handled, not ignored as a repeat.
+        bus.release(&claim).await;
+    }
+    handled.map(Some)
+}
+
+async fn handle_new_event(state: &AppState, event: ChatEvent) -> Result<ChatEvent, ServiceError> {
     match serde_json::to_string(&event) {
         Ok(json) => {
             if let Err(error) = state
@@ -286,7 +309,7 @@ pub async fn handle_event(
             });
         }
     }
-    Ok(Some(event))
+    Ok(event)
 }
 
 fn plain(status: StatusCode, body: impl Into<String>) -> Response {

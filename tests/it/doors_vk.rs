@@ -38,8 +38,11 @@ async fn callback(app: &App, event: &Value) -> (u16, String) {
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
+/// An event as VK sends it, with a fresh `event_id` (VK's ids are unique per event; a repeated
+/// one is a redelivery and is ignored).
 fn raw(kind: &str, object: Value) -> Value {
-    json!({"type": kind, "event_id": format!("ev-{kind}"), "v": "5.199", "group_id": GROUP,
+    let event_id = format!("ev-{kind}-{:016x}", rand::random::<u64>());
+    json!({"type": kind, "event_id": event_id, "v": "5.199", "group_id": GROUP,
         "secret": SECRET, "object": object})
 }
 
@@ -211,6 +214,44 @@ async fn slash_commands_register_a_bot_and_subscribe_a_group_chat() {
     app.stop().await;
 }
 
+/// VK redelivers an event it got no `ok` for, with the same `event_id`: the command runs once.
+#[tokio::test]
+async fn a_redelivered_event_is_handled_once() {
+    let app = start(vk_settings).await;
+    let mut commands = app.running.state.service.bus().subscribe("events.command");
+    let admin: i64 = ADMIN.parse().unwrap();
+    let register = format!("/{ADMIN} | once-bot | 123:abc-token | once-auth-token | register");
+    let event = message_new(admin, admin, &register, 1);
+    for _ in 0..3 {
+        assert_eq!(callback(&app, &event).await, (200, "ok".into()));
+    }
+    // A different event with the same text is a new one.
+    let again = message_new(admin, admin, &register, 2);
+    assert_eq!(callback(&app, &again).await, (200, "ok".into()));
+    assert_eq!(next(&mut commands).await["event_id"], event["event_id"]);
+    assert_eq!(next(&mut commands).await["event_id"], again["event_id"]);
+    assert!(
+        commands.try_recv().is_err(),
+        "the redeliveries were published again"
+    );
+    // One registration and one refusal (the name is taken), each with its AuditEvent.
+    let audit = app
+        .running
+        .state
+        .service
+        .client()
+        .find_audit_events_by_actor(ADMIN, 100, 0)
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = audit
+        .elems
+        .iter()
+        .map(|event| event.outcome.as_str())
+        .collect();
+    assert_eq!(audit.count, 2, "{outcomes:?}");
+    app.stop().await;
+}
+
 /// A fake VK API: a long-poll server that hands out one command, then nothing; and
 /// `messages.send`, whose form bodies are recorded.
 #[derive(Clone, Default)]
@@ -305,22 +346,63 @@ async fn long_poll_delivers_events_and_command_replies_are_sent() {
     app.stop().await;
 }
 
-/// Normalized events reach other services through the real Redis (127.0.0.1:6379) on the
-/// channel `events.<type>` (no prefix by default). Skipped without Redis unless
-/// `LOGBOT_TEST_REQUIRE_REDIS=1` (set by `.ci/run`).
-#[tokio::test]
-async fn events_are_seen_on_the_real_redis() {
-    use futures_util::StreamExt;
-    const REDIS: &str = "redis://127.0.0.1:6379";
+const REDIS: &str = "redis://127.0.0.1:6379";
+
+/// A pub/sub connection to the real Redis; `None` (the test is skipped) without Redis (the
+/// Docker build has none), unless `LOGBOT_TEST_REQUIRE_REDIS=1`.
+async fn redis_pubsub() -> Option<redis::aio::PubSub> {
     let client = redis::Client::open(REDIS).unwrap();
-    // Skipped without Redis (the Docker build has none), unless CI requires it.
-    let Ok(mut pubsub) = client.get_async_pubsub().await else {
+    let Ok(pubsub) = client.get_async_pubsub().await else {
         assert_ne!(
             std::env::var("LOGBOT_TEST_REQUIRE_REDIS").as_deref(),
             Ok("1"),
             "Redis at {REDIS} is not reachable and LOGBOT_TEST_REQUIRE_REDIS=1"
         );
         eprintln!("skipped: Redis at {REDIS} is not reachable");
+        return None;
+    };
+    Some(pubsub)
+}
+
+/// With the Redis bus, a redelivery that reaches another replica is recognized there too.
+#[tokio::test]
+async fn a_redelivery_to_another_replica_is_ignored_with_redis() {
+    use futures_util::StreamExt;
+    let Some(mut pubsub) = redis_pubsub().await else {
+        return;
+    };
+    pubsub.subscribe("events.message").await.unwrap();
+    let with_redis = |settings: &mut Settings| {
+        vk_settings(settings);
+        settings.bus.redis_url = Some(REDIS.into());
+    };
+    let (first, second) = (start(with_redis).await, start(with_redis).await);
+    let event = message_new(2_000_000_100, 2002, "said once", 6);
+    assert_eq!(callback(&first, &event).await, (200, "ok".into()));
+    assert_eq!(callback(&second, &event).await, (200, "ok".into()));
+    let mut messages = pubsub.into_on_message();
+    let mut published = 0;
+    // Both callbacks have returned, so whatever they published is on its way: give it time.
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_millis(1500), messages.next()).await
+    {
+        let seen: Value = serde_json::from_str(&message.get_payload::<String>().unwrap()).unwrap();
+        if seen["event_id"] == event["event_id"] {
+            published += 1;
+        }
+    }
+    assert_eq!(published, 1, "the event was handled by both replicas");
+    first.stop().await;
+    second.stop().await;
+}
+
+/// Normalized events reach other services through the real Redis (127.0.0.1:6379) on the
+/// channel `events.<type>` (no prefix by default). Skipped without Redis unless
+/// `LOGBOT_TEST_REQUIRE_REDIS=1` (set by `.ci/run`).
+#[tokio::test]
+async fn events_are_seen_on_the_real_redis() {
+    use futures_util::StreamExt;
+    let Some(mut pubsub) = redis_pubsub().await else {
         return;
     };
     pubsub.subscribe("events.message").await.unwrap();
