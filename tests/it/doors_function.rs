@@ -162,7 +162,8 @@ async fn storage_triggers_are_recorded_once_for_the_mapped_bot() {
             .insert("storage.uploads.delete".into(), "files".into());
     })
     .await;
-    app.register_bot("files", "files-auth-token").await;
+    app.register_bot_with_auth("files", "files-auth-token")
+        .await;
     let batch = json!({"messages": [
         storage_event("e1", "ObjectCreate", "uploads", "reports/a.csv"),
         storage_event("e2", "ObjectDelete", "uploads", "reports/b.csv"),
@@ -195,7 +196,8 @@ async fn storage_triggers_are_recorded_once_for_the_mapped_bot() {
 #[tokio::test]
 async fn signals_with_records_are_ingested_and_others_acknowledged() {
     let app = start(|_| {}).await;
-    app.register_bot("queue-bot", "queue-auth-token").await;
+    app.register_bot_with_auth("queue-bot", "queue-auth-token")
+        .await;
     let signal = |id: &str, body: &str| {
         json!({"event_metadata": {"event_id": id, "event_type": "yandex.cloud.events.messagequeue.QueueMessage",
             "created_at": "2026-11-22T08:00:00Z"},

@@ -81,7 +81,8 @@ fn client_body(user: &str, logs: Value) -> Value {
 #[tokio::test]
 async fn the_loggerbot_clients_request_is_stored_and_queryable() {
     let app = start(|_| {}).await;
-    app.register_bot("billing", "billing-auth-token").await;
+    app.register_bot_with_auth("billing", "billing-auth-token")
+        .await;
     create_user(&app, "alice", Some("billing")).await;
     let body = client_body(
         "alice",
@@ -118,7 +119,8 @@ async fn the_loggerbot_clients_request_is_stored_and_queryable() {
 #[tokio::test]
 async fn credentials_are_checked_and_no_input_widens_the_lookup() {
     let app = start(|_| {}).await;
-    app.register_bot("billing", "billing-auth-token").await;
+    app.register_bot_with_auth("billing", "billing-auth-token")
+        .await;
     create_user(&app, "alice", Some("billing")).await;
     let logs = json!([{"level": 40, "msg": "x", "event_at": "2026-11-22T07:59:59"}]);
     for (user, token) in [
@@ -150,7 +152,8 @@ async fn credentials_are_checked_and_no_input_widens_the_lookup() {
 #[tokio::test]
 async fn malformed_input_is_a_400_naming_the_problem_and_long_messages_are_cut() {
     let app = start(|settings| settings.send_logs.max_message_chars = 100).await;
-    app.register_bot("billing", "billing-auth-token").await;
+    app.register_bot_with_auth("billing", "billing-auth-token")
+        .await;
     create_user(&app, "alice", Some("billing")).await;
     let token = md5_token("alice", PASSWORD);
     let post = |body: Vec<u8>, content_type: &'static str| {
@@ -233,7 +236,8 @@ async fn malformed_input_is_a_400_naming_the_problem_and_long_messages_are_cut()
 #[tokio::test]
 async fn a_user_without_a_bot_uses_the_default_bot_or_is_refused() {
     let app = start(|settings| settings.send_logs.default_bot = Some("fallback".into())).await;
-    app.register_bot("fallback", "fallback-auth-token").await;
+    app.register_bot_with_auth("fallback", "fallback-auth-token")
+        .await;
     create_user(&app, "bob", None).await;
     let body = client_body("bob", json!([{"level": 30, "msg": "to the default bot"}]));
     let (status, answer) = raw_client_post(&app, &body, &md5_token("bob", PASSWORD)).await;
@@ -307,7 +311,7 @@ async fn add_user_creates_a_user_the_client_can_send_as() {
         settings.send_logs.default_bot = Some("ops".into());
     })
     .await;
-    app.register_bot("ops", "ops-auth-token").await;
+    app.register_bot_with_auth("ops", "ops-auth-token").await;
     let body = client_body("carol", json!([{"level": 40, "msg": "from carol"}]));
     let (status, answer) = raw_client_post(&app, &body, &md5_token("carol", PASSWORD)).await;
     assert_eq!(status, 200, "{answer}");

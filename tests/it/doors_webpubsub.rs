@@ -27,7 +27,7 @@ async fn the_shared_cloudevents_cases_pass() {
     let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/cases");
     let output = tokio::process::Command::new("python3")
         .arg(format!("{cases}/run_cases.py"))
-        .arg(&app.base)
+        .arg(&app.running.base_url)
         .arg(format!("{cases}/cloudevents.json"))
         .output()
         .await

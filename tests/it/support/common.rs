@@ -1,4 +1,5 @@
-//! Shared test support: the real gateway on a loopback port with the embedded DataSpace.
+//! The real gateway on a loopback port with the embedded DataSpace in a temp dir, and the HTTP
+//! calls every test makes. `doors` and `gateway` add what their tests need to [`TestGateway`].
 #![allow(dead_code)]
 
 use logbot_gateway::config::Settings;
@@ -16,10 +17,15 @@ pub async fn start_gateway(configure: impl FnOnce(&mut Settings)) -> TestGateway
     let data = tempfile::tempdir().unwrap();
     let mut settings = Settings::default();
     settings.dataspace.data_dir = data.path().to_path_buf();
-    // No chat delivery: tests reach nothing beyond loopback (tests/delivery_* cover it).
+    // No chat delivery: tests reach nothing beyond loopback (tests/it/delivery_* cover it).
     settings.delivery.worker = false;
     configure(&mut settings);
-    let gateway = Gateway::build(&settings).await.expect("the gateway builds");
+    serve(&settings, data).await
+}
+
+/// Serves `settings` on a loopback port; `data` (the data dir) lives as long as the gateway.
+pub async fn serve(settings: &Settings, data: tempfile::TempDir) -> TestGateway {
+    let gateway = Gateway::build(settings).await.expect("the gateway builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = RunningGateway::serve(gateway, listener).unwrap();
     TestGateway {
@@ -54,6 +60,27 @@ impl TestGateway {
             "unexpected errors: {body}"
         );
         body["data"].clone()
+    }
+
+    /// POSTs JSON to `path`: the status and the body (JSON, or the text as a JSON string).
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn stop(self) {
+        self.running.stop().await;
     }
 
     /// Registers a bot `name` as `admin` with auth token `token`.

@@ -2,59 +2,27 @@
 //! tests (`tests/it/doors_*.rs`).
 #![allow(dead_code)]
 
+use super::common::{TestGateway, start_gateway};
 use logbot_gateway::config::Settings;
-use logbot_gateway::server::{Gateway, RunningGateway};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 pub const ADMIN: &str = "1001";
 
-pub struct App {
-    pub running: RunningGateway,
-    pub base: String,
-    pub http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
+/// The door tests' name for the gateway under test.
+pub type App = TestGateway;
 
+/// The gateway with [`ADMIN`] as its one admin, and `tweak` applied.
 pub async fn start(tweak: impl FnOnce(&mut Settings)) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::default();
-    settings.dataspace.data_dir = dir.path().to_path_buf();
-    settings.bots.admins = vec![ADMIN.to_owned()];
-    // No chat delivery: tests reach nothing beyond loopback (tests/delivery_* cover it).
-    settings.delivery.worker = false;
-    tweak(&mut settings);
-    let gateway = Gateway::build(&settings).await.unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = RunningGateway::serve(gateway, listener).unwrap();
-    App {
-        base: running.base_url.clone(),
-        running,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
+    start_gateway(|settings| {
+        settings.bots.admins = vec![ADMIN.to_owned()];
+        tweak(settings);
+    })
+    .await
 }
 
-impl App {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Runs a GraphQL operation; panics on transport errors, returns the whole response.
-    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
-        self.http
-            .post(self.url("/graphql"))
-            .json(&json!({"query": query, "variables": variables}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
+impl TestGateway {
     /// Registers a bot owned by [`ADMIN`] with this auth token.
-    pub async fn register_bot(&self, name: &str, auth_token: &str) {
+    pub async fn register_bot_with_auth(&self, name: &str, auth_token: &str) {
         let answer = self
             .graphql(
                 "mutation($i: RegisterBotInput!) { registerBot(input: $i) { name } }",
@@ -81,25 +49,5 @@ impl App {
             .iter()
             .map(|edge| edge["node"].clone())
             .collect()
-    }
-
-    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    pub async fn stop(self) {
-        self.running.stop().await;
     }
 }

@@ -2,9 +2,10 @@
 //! GraphQL-over-HTTP client and a graphql-transport-ws client for the transport tests.
 #![allow(dead_code)]
 
+pub use super::common::TestGateway;
+use super::common::serve;
 use futures_util::{SinkExt, StreamExt};
 use logbot_gateway::config::Settings;
-use logbot_gateway::server::{Gateway, RunningGateway};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,12 +18,6 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const ADMIN: &str = "test-admin";
-
-pub struct TestGateway {
-    pub running: RunningGateway,
-    pub http: reqwest::Client,
-    _data: tempfile::TempDir,
-}
 
 pub fn settings(data_dir: &Path, extra: &[(&str, &str)]) -> Settings {
     let mut env: HashMap<String, String> = HashMap::new();
@@ -40,18 +35,11 @@ pub fn settings(data_dir: &Path, extra: &[(&str, &str)]) -> Settings {
         .expect("test settings")
 }
 
+/// The gateway with settings loaded as from the environment (`LOGBOT__...` pairs in `extra`).
 pub async fn start(extra: &[(&str, &str)]) -> TestGateway {
     let data = tempfile::tempdir().unwrap();
-    let gateway = Gateway::build(&settings(data.path(), extra))
-        .await
-        .expect("gateway builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = RunningGateway::serve(gateway, listener).unwrap();
-    TestGateway {
-        running,
-        http: reqwest::Client::new(),
-        _data: data,
-    }
+    let settings = settings(data.path(), extra);
+    serve(&settings, data).await
 }
 
 impl TestGateway {
@@ -86,6 +74,7 @@ impl TestGateway {
         self.post(json!({ "query": query })).await
     }
 
+    /// Registers `name` for [`ADMIN`] with tokens derived from the name.
     pub async fn register_bot(&self, name: &str) {
         let (status, body) = self
             .post(json!({
@@ -111,10 +100,6 @@ impl TestGateway {
             .await;
         assert_eq!(status, 200, "{body}");
         assert!(body["data"]["sendLog"]["id"].is_string(), "{body}");
-    }
-
-    pub async fn stop(self) {
-        self.running.stop().await;
     }
 }
 
