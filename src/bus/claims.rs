@@ -1,49 +1,74 @@
-//! Claims held by this process: the in-process half of [`super::Bus::claim`].
+//! Claims on keys: "I am doing this; nobody else should". A claim has a random token, so only
+//! its holder can release it (a claim that expired and was taken by someone else stays theirs).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// A held claim, given back with [`super::Bus::release`].
+#[derive(Debug)]
+pub struct Claim {
+    pub(super) key: String,
+    pub(super) token: String,
+}
+
+impl Claim {
+    pub(super) fn new(key: &str) -> Self {
+        Self {
+            key: key.to_owned(),
+            token: format!("{:032x}", rand::random::<u128>()),
+        }
+    }
+}
+
 /// Claims kept at most; beyond, the one closest to expiry is forgotten (so a flood of unique
 /// keys costs bounded memory, at the price of forgetting the oldest claims early).
 const MAX_CLAIMS: usize = 100_000;
 
+/// The claims of this process (the bus without Redis, or while Redis fails).
 #[derive(Default)]
 pub(super) struct LocalClaims {
-    expiry_by_key: Mutex<HashMap<String, Instant>>,
+    held: Mutex<HashMap<String, (Instant, String)>>,
 }
 
 impl LocalClaims {
-    /// True the first time `key` is claimed, false while that claim lasts.
-    pub(super) fn claim(&self, key: &str, ttl: Duration) -> bool {
+    /// The claim on `key` if nobody holds it, else `None`.
+    pub(super) fn claim(&self, key: &str, ttl: Duration) -> Option<Claim> {
         let now = Instant::now();
-        let mut claims = self
-            .expiry_by_key
+        let mut held = self
+            .held
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if claims.get(key).is_some_and(|expiry| *expiry > now) {
-            return false;
+        if held.get(key).is_some_and(|(expiry, _)| *expiry > now) {
+            return None;
         }
-        if claims.len() >= MAX_CLAIMS {
-            claims.retain(|_, expiry| *expiry > now);
-            if claims.len() >= MAX_CLAIMS
-                && let Some(soonest) = claims
+        if held.len() >= MAX_CLAIMS {
+            held.retain(|_, (expiry, _)| *expiry > now);
+            if held.len() >= MAX_CLAIMS
+                && let Some(soonest) = held
                     .iter()
-                    .min_by_key(|(_, expiry)| **expiry)
+                    .min_by_key(|(_, (expiry, _))| *expiry)
                     .map(|(key, _)| key.clone())
             {
-                claims.remove(&soonest);
+                held.remove(&soonest);
             }
         }
-        claims.insert(key.to_owned(), now + ttl);
-        true
+        let claim = Claim::new(key);
+        held.insert(key.to_owned(), (now + ttl, claim.token.clone()));
+        Some(claim)
     }
 
-    pub(super) fn release(&self, key: &str) {
-        self.expiry_by_key
+    pub(super) fn release(&self, claim: &Claim) {
+        let mut held = self
+            .held
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(key);
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if held
+            .get(&claim.key)
+            .is_some_and(|(_, token)| *token == claim.token)
+        {
+            held.remove(&claim.key);
+        }
     }
 }
 
@@ -51,18 +76,34 @@ impl LocalClaims {
 mod tests {
     use super::*;
 
+    const MINUTE: Duration = Duration::from_secs(60);
+
     #[test]
     fn a_key_is_claimed_once_until_it_expires_or_is_released() {
         let claims = LocalClaims::default();
-        assert!(claims.claim("a", Duration::from_secs(60)));
-        assert!(!claims.claim("a", Duration::from_secs(60)));
-        assert!(claims.claim("b", Duration::from_secs(60)));
-        claims.release("a");
-        assert!(claims.claim("a", Duration::from_secs(60)));
-        assert!(claims.claim("short", Duration::ZERO));
+        let a = claims.claim("a", MINUTE).unwrap();
+        assert!(claims.claim("a", MINUTE).is_none());
+        assert!(claims.claim("b", MINUTE).is_some());
+        claims.release(&a);
+        assert!(claims.claim("a", MINUTE).is_some());
+        assert!(claims.claim("short", Duration::ZERO).is_some());
         assert!(
-            claims.claim("short", Duration::ZERO),
+            claims.claim("short", Duration::ZERO).is_some(),
             "an expired claim is free"
         );
+    }
+
+    #[test]
+    fn only_the_holder_releases() {
+        let claims = LocalClaims::default();
+        let expired = claims.claim("k", Duration::ZERO).unwrap();
+        let current = claims.claim("k", MINUTE).unwrap();
+        claims.release(&expired);
+        assert!(
+            claims.claim("k", MINUTE).is_none(),
+            "the late release freed someone else's claim"
+        );
+        claims.release(&current);
+        assert!(claims.claim("k", MINUTE).is_some());
     }
 }

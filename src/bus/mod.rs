@@ -8,6 +8,7 @@
 mod claims;
 
 use crate::config::BusSettings;
+pub use claims::Claim;
 use claims::LocalClaims;
 use futures_util::StreamExt;
 use redis::aio::PubSub;
@@ -26,6 +27,8 @@ pub const LISTENER_BUFFER: usize = 256;
 pub enum BusError {
     #[error("bus unavailable: {0}")]
     Unavailable(String),
+    #[error("{0} is held by someone else; try again")]
+    Busy(String),
 }
 
 /// The Redis channel prefix when `[bus] channel_prefix` is not set: none, so channels are
@@ -65,6 +68,29 @@ impl LocalChannels {
 
     fn deliver(&self, channel: &str, message: Arc<str>) {
         let _ = self.sender(channel).send(message);
+    }
+}
+
+/// A claim held as a lock: released when dropped, even when the holder's future is cancelled.
+pub struct Lock {
+    bus: Bus,
+    claim: Option<Claim>,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let Some(claim) = self.claim.take() else {
+            return;
+        };
+        if self.bus.redis.is_none() {
+            self.bus.local_claims.release(&claim);
+            return;
+        }
+        let bus = self.bus.clone();
+        // With no runtime left (shutting down) the claim lapses on its own.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { bus.release(claim).await });
+        }
     }
 }
 
@@ -159,13 +185,16 @@ impl Bus {
         self.local.sender(channel).subscribe()
     }
 
-    /// Claims `key` for `ttl`: true the first time, false while an earlier claim lasts (for
-    /// doing something once, such as handling a redelivered event). With Redis the claim holds
-    /// across replicas (`SET NX PX`); without Redis, or when it fails, within this process.
-    pub async fn claim(&self, key: &str, ttl: Duration) -> bool {
+    /// Claims `key` for `ttl`: the claim if nobody holds one, `None` while an earlier claim
+    /// lasts (for doing something once, such as handling a redelivered event). With Redis the
+    /// claim holds across replicas (`SET NX PX`); without Redis, or when it fails, within this
+    /// process.
+    pub async fn claim(&self, key: &str, ttl: Duration) -> Option<Claim> {
         if let Some(redis) = &self.redis {
-            match redis.claim(key, ttl).await {
-                Ok(claimed) => return claimed,
+            let claim = Claim::new(key);
+            match redis.claim(&claim, ttl).await {
+                Ok(true) => return Some(claim),
+                Ok(false) => return None,
                 Err(error) => {
                     tracing::warn!(%error, "Redis claim failed, claiming on this replica only")
                 }
@@ -174,15 +203,36 @@ impl Bus {
         self.local_claims.claim(key, ttl)
     }
 
-    /// Gives a claim up, so that the next [`Bus::claim`] of `key` succeeds (after the work it
-    /// guarded failed and should be retried).
-    pub async fn release(&self, key: &str) {
-        if let Some(redis) = &self.redis
-            && let Err(error) = redis.release(key).await
-        {
-            tracing::warn!(%error, "Redis could not release a claim; it expires on its own");
+    /// Waits up to `wait` for the claim on `key` (a lock across replicas with Redis, within
+    /// the process without), released when the returned guard is dropped. The claim lapses
+    /// after `ttl` even if never released, so a holder that dies does not block the key for good.
+    pub async fn lock(&self, key: &str, ttl: Duration, wait: Duration) -> Result<Lock, BusError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(claim) = self.claim(key, ttl).await {
+                return Ok(Lock {
+                    bus: self.clone(),
+                    claim: Some(claim),
+                });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(BusError::Busy(key.to_owned()));
+            }
+            // Jittered, so that waiters do not retry in step.
+            let pause = Duration::from_millis(10 + rand::random::<u64>() % 30);
+            tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + pause)).await;
         }
-        self.local_claims.release(key);
+    }
+
+    /// Gives a claim up, so that the next [`Bus::claim`] of its key succeeds. A claim that has
+    /// lapsed and been taken by someone else is left to them.
+    pub async fn release(&self, claim: Claim) {
+        if let Some(redis) = &self.redis
+            && let Err(error) = redis.release(&claim).await
+        {
+            tracing::warn!(%error, "Redis could not release a claim; it lapses on its own");
+        }
+        self.local_claims.release(&claim);
     }
 
     /// Whether messages go through Redis.
@@ -200,11 +250,11 @@ impl RedisBus {
         self.query::<i64>(&command).await.map(|_| ())
     }
 
-    async fn claim(&self, key: &str, ttl: Duration) -> redis::RedisResult<bool> {
+    async fn claim(&self, claim: &Claim, ttl: Duration) -> redis::RedisResult<bool> {
         let mut command = redis::cmd("SET");
         command
-            .arg(self.claim_key(key))
-            .arg(1)
+            .arg(self.claim_key(&claim.key))
+            .arg(&claim.token)
             .arg("NX")
             .arg("PX")
             .arg(ttl.as_millis().max(1) as u64);
@@ -212,9 +262,14 @@ impl RedisBus {
         Ok(self.query::<Option<String>>(&command).await?.is_some())
     }
 
-    async fn release(&self, key: &str) -> redis::RedisResult<()> {
-        let mut command = redis::cmd("DEL");
-        command.arg(self.claim_key(key));
+    async fn release(&self, claim: &Claim) -> redis::RedisResult<()> {
+        // Deletes the key only while it still holds this claim's token, in one step.
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end")
+            .arg(1)
+            .arg(self.claim_key(&claim.key))
+            .arg(&claim.token);
         self.query::<i64>(&command).await.map(|_| ())
     }
 

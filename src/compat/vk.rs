@@ -259,16 +259,16 @@ pub async fn handle_event(
     let Some(claim) = &event.event_id else {
         return handle_new_event(state, event).await.map(Some);
     };
-    let claim = format!("vk.event.{}.{claim}", event.group_id.unwrap_or_default());
+    let key = format!("vk.event.{}.{claim}", event.group_id.unwrap_or_default());
     let bus = state.service.bus();
-    if !bus.claim(&claim, EVENT_ID_MEMORY).await {
-        tracing::info!(claim = %claim, "repeated VK event ignored");
+    let Some(claim) = bus.claim(&key, EVENT_ID_MEMORY).await else {
+        tracing::info!(key = %key, "repeated VK event ignored");
         return Ok(None);
-    }
+    };
     let handled = handle_new_event(state, event).await;
     if handled.is_err() {
         // Not done: VK's redelivery must be handled, not ignored as a repeat.
-        bus.release(&claim).await;
+        bus.release(claim).await;
     }
     handled.map(Some)
 }

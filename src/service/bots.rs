@@ -83,6 +83,11 @@ impl BotCache {
 }
 
 /// The audit word for a refused attempt.
+/// How long a registration may hold its admin's lock before it lapses (far longer than the
+/// count and the create take), and how long another registration waits for it.
+const REGISTRATION_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+const REGISTRATION_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn refusal(error: &ServiceError) -> RefusalReason {
     match error {
         ServiceError::Forbidden(_) => RefusalReason::NotAnAdmin,
@@ -174,10 +179,37 @@ impl LogbotService {
             .map_err(|error| ServiceError::invalid("botToken", error.problem()))?;
         let auth_token = AuthToken::parse(&request.auth_token)
             .map_err(|error| ServiceError::invalid("authToken", error.problem()))?;
-        let _registering = self.registering.lock().await;
+        // Held from counting the admin's bots to creating one, so that concurrent registrations
+        // cannot pass the limit together: across replicas with the Redis bus, else in-process.
+        let _lock = self
+            .bus
+            .lock(
+                &format!("register.{}", admin.as_str()),
+                REGISTRATION_LOCK_TTL,
+                REGISTRATION_LOCK_WAIT,
+            )
+            .await
+            .map_err(|_| {
+                ServiceError::Busy(format!(
+                    "another registration for {} is in progress; try again",
+                    admin.as_str()
+                ))
+            })?;
+        self.count_and_create(&admin, &name, request, &bot_token, &auth_token)
+            .await
+    }
+
+    async fn count_and_create(
+        &self,
+        admin: &Uid,
+        name: &BotName,
+        request: &RegisterBot,
+        bot_token: &BotToken,
+        auth_token: &AuthToken,
+    ) -> Result<Bot, ServiceError> {
         let owned = self.client.count_bots(Some(admin.as_str())).await?;
         self.registration
-            .check(&admin, u32::try_from(owned).unwrap_or(u32::MAX))
+            .check(admin, u32::try_from(owned).unwrap_or(u32::MAX))
             .map_err(|refused| match refused {
                 RegistrationRefused::NotAnAdmin => ServiceError::Forbidden(format!(
                     "{} is not allowed to register bots",
@@ -193,7 +225,7 @@ impl LogbotService {
             owner_uid: admin.as_str().to_owned(),
             messenger: request.messenger.as_str().to_owned(),
             bot_token: bot_token.expose_secret().to_owned(),
-            auth_token_hash: secrets::hash_auth_token(&auth_token),
+            auth_token_hash: secrets::hash_auth_token(auth_token),
             created_at: now(),
             status: "ACTIVE".to_owned(),
         };

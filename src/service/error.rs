@@ -20,6 +20,9 @@ pub enum ServiceError {
     Unauthenticated(String),
     #[error("DataSpace is unavailable, try again later")]
     Unavailable,
+    /// Someone else is doing the same thing right now (a registration for the same admin).
+    #[error("{0}")]
+    Busy(String),
     /// Something on our side; the message is logged, not shown.
     #[error("internal error")]
     Internal(String),
@@ -43,6 +46,7 @@ impl ServiceError {
             Self::LimitReached(_) => "LIMIT_REACHED",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Unavailable => "DATASPACE_UNAVAILABLE",
+            Self::Busy(_) => "BUSY",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -56,7 +60,7 @@ impl ServiceError {
             Self::AlreadyExists { .. } => StatusCode::CONFLICT,
             Self::Forbidden(_) | Self::LimitReached(_) => StatusCode::FORBIDDEN,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -25,9 +25,6 @@ pub struct LogbotService {
     bus: Bus,
     /// Bots by name, briefly: most calls name a bot, and bots are read far more than changed.
     bot_cache: bots::BotCache,
-    /// Held from counting an admin's bots to creating one, so concurrent registrations in
-    /// this process cannot pass the per-admin limit together (registrations are rare).
-    registering: tokio::sync::Mutex<()>,
 }
 
 impl LogbotService {
@@ -45,7 +42,6 @@ impl LogbotService {
             metrics,
             bus,
             bot_cache: bots::BotCache::default(),
-            registering: tokio::sync::Mutex::new(()),
         }
     }
 

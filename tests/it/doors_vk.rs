@@ -7,6 +7,7 @@
 //! same `publish` calls go to the Redis channels `events.<type>`.
 
 use crate::support::doors;
+use crate::support::redis as support_redis;
 
 use axum::extract::{RawQuery, State};
 use axum::routing::{get, post};
@@ -346,35 +347,24 @@ async fn long_poll_delivers_events_and_command_replies_are_sent() {
     app.stop().await;
 }
 
-const REDIS: &str = "redis://127.0.0.1:6379";
-
-/// A pub/sub connection to the real Redis; `None` (the test is skipped) without Redis (the
-/// Docker build has none), unless `LOGBOT_TEST_REQUIRE_REDIS=1`.
-async fn redis_pubsub() -> Option<redis::aio::PubSub> {
-    let client = redis::Client::open(REDIS).unwrap();
-    let Ok(pubsub) = client.get_async_pubsub().await else {
-        assert_ne!(
-            std::env::var("LOGBOT_TEST_REQUIRE_REDIS").as_deref(),
-            Ok("1"),
-            "Redis at {REDIS} is not reachable and LOGBOT_TEST_REQUIRE_REDIS=1"
-        );
-        eprintln!("skipped: Redis at {REDIS} is not reachable");
-        return None;
-    };
-    Some(pubsub)
+/// The Redis URL and a pub/sub connection to it; `None` when the test is skipped.
+async fn redis_pubsub() -> Option<(String, redis::aio::PubSub)> {
+    let url = support_redis::url_or_skip()?;
+    let client = redis::Client::open(url.as_str()).unwrap();
+    Some((url, client.get_async_pubsub().await.unwrap()))
 }
 
 /// With the Redis bus, a redelivery that reaches another replica is recognized there too.
 #[tokio::test]
 async fn a_redelivery_to_another_replica_is_ignored_with_redis() {
     use futures_util::StreamExt;
-    let Some(mut pubsub) = redis_pubsub().await else {
+    let Some((redis_url, mut pubsub)) = redis_pubsub().await else {
         return;
     };
     pubsub.subscribe("events.message").await.unwrap();
     let with_redis = |settings: &mut Settings| {
         vk_settings(settings);
-        settings.bus.redis_url = Some(REDIS.into());
+        settings.bus.redis_url = Some(redis_url.clone());
     };
     let (first, second) = (start(with_redis).await, start(with_redis).await);
     let event = message_new(2_000_000_100, 2002, "said once", 6);
@@ -402,13 +392,13 @@ async fn a_redelivery_to_another_replica_is_ignored_with_redis() {
 #[tokio::test]
 async fn events_are_seen_on_the_real_redis() {
     use futures_util::StreamExt;
-    let Some(mut pubsub) = redis_pubsub().await else {
+    let Some((redis_url, mut pubsub)) = redis_pubsub().await else {
         return;
     };
     pubsub.subscribe("events.message").await.unwrap();
     let app = start(|settings| {
         vk_settings(settings);
-        settings.bus.redis_url = Some(REDIS.into());
+        settings.bus.redis_url = Some(redis_url.clone());
     })
     .await;
     let peer = 2_000_000_000 + i64::from(rand::random::<u16>());

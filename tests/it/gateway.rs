@@ -208,6 +208,50 @@ async fn concurrent_registrations_cannot_pass_the_limit_together() {
     );
 }
 
+/// Two replicas on one DataSpace and the real Redis: registrations for one admin, split
+/// between them and all at once, still stop at the limit (the lock is a Redis claim). With a
+/// limit of 1, both replicas counting before either creates would accept two.
+#[tokio::test]
+async fn replicas_sharing_redis_cannot_pass_the_limit_together() {
+    let Some(redis_url) = crate::support::redis::url_or_skip() else {
+        return;
+    };
+    let dataspace = crate::support::dataspace::start().await;
+    let prefix = crate::support::redis::unique_prefix();
+    let replica = || {
+        start_gateway(|s| {
+            s.dataspace.url = Some(dataspace.running.url.parse().unwrap());
+            s.dataspace.app_key = Some(crate::support::dataspace::KEY.into());
+            s.dataspace.app_secret = Some(crate::support::dataspace::SECRET.into());
+            s.bus.redis_url = Some(redis_url.clone());
+            s.bus.channel_prefix = Some(prefix.clone());
+            s.bots.admins = vec!["rush".into()];
+            s.bots.max_bots_per_admin = 1;
+        })
+    };
+    let replicas = [replica().await, replica().await];
+    let attempts = (0..8).map(|i| {
+        let gw = &replicas[i % 2];
+        async move {
+            gw.register("rush", &format!("rush-{i}"), &format!("token-rush-{i}"))
+                .await
+        }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let accepted = results
+        .iter()
+        .filter(|body| body["errors"].is_null())
+        .count();
+    assert_eq!(accepted, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|body| !body["errors"].is_null())
+            .all(|body| error_code(body) == "LIMIT_REACHED"),
+        "{results:?}"
+    );
+}
+
 #[tokio::test]
 async fn send_logs_with_the_same_idempotency_key_stores_once() {
     let gw = start_gateway(|s| s.bots.admins = vec!["a".into()]).await;

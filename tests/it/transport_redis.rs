@@ -4,7 +4,7 @@
 //! Without a reachable Redis the test is skipped (the Docker build has none), unless
 //! `LOGBOT_TEST_REQUIRE_REDIS=1` (set by `.ci/run`), which makes it fail instead.
 
-use crate::support::gateway;
+use crate::support::{gateway, redis};
 
 use gateway::{Received, connect_initialised, receive, send};
 use serde_json::{Value, json};
@@ -84,29 +84,12 @@ async fn post(base: &str, body: Value) -> Value {
         .unwrap()
 }
 
-fn redis_reachable(url: &str) -> bool {
-    let Ok(client) = redis::Client::open(url) else {
-        return false;
-    };
-    client
-        .get_connection_with_timeout(Duration::from_secs(2))
-        .is_ok()
-}
-
 #[tokio::test]
 async fn a_record_sent_to_one_replica_reaches_a_subscriber_on_another() {
-    let redis_url = std::env::var("LOGBOT_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    if !redis_reachable(&redis_url) {
-        assert!(
-            std::env::var("LOGBOT_TEST_REQUIRE_REDIS").as_deref() != Ok("1"),
-            "Redis at {redis_url} is not reachable and LOGBOT_TEST_REQUIRE_REDIS=1"
-        );
-        eprintln!("skipped: Redis at {redis_url} is not reachable");
+    let Some(redis_url) = redis::url_or_skip() else {
         return;
-    }
-    // Our own channels, so parallel runs on the same Redis do not cross.
-    let prefix = format!("logbot-test-{}:", uuid::Uuid::new_v4());
+    };
+    let prefix = redis::unique_prefix();
     let (a, b) = tokio::join!(
         spawn_replica(&redis_url, &prefix),
         spawn_replica(&redis_url, &prefix)

@@ -5,4 +5,5 @@ pub mod dataspace;
 pub mod delivery;
 pub mod doors;
 pub mod gateway;
+pub mod redis;
 pub mod signing;
