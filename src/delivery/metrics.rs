@@ -49,7 +49,7 @@ impl DeliveryMetrics {
             ),
             migrated: counter(
                 "logbot_delivery_chat_migrations_total",
-                "Chats whose queue moved to a new chat id (a Telegram group upgraded to a supergroup)",
+                "Chats whose subscriptions and queue moved to a new chat id (a Telegram group upgraded to a supergroup)",
                 &["messenger"],
             ),
             pruned: IntCounter::new(

@@ -629,7 +629,10 @@ impl Inner {
             .await
         {
             Ok(migration) => {
-                self.metrics.migrated(messenger);
+                // Counted once per chat, like the AuditEvent; not for stragglers.
+                if !(migration.moved.is_empty() && migration.ended.is_empty()) {
+                    self.metrics.migrated(messenger);
+                }
                 tracing::info!(
                     bot = %current.bot,
                     from = %from,
