@@ -88,3 +88,16 @@ pub(super) async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_hours_keeps_finished_deliveries_for_good() {
+        assert_eq!(Pruning::after_hours(0), None);
+        let week = Pruning::after_hours(168).unwrap();
+        assert_eq!(week.keep, Duration::from_secs(7 * 24 * 3600));
+        assert!(week.every < week.keep && week.batch > 0);
+    }
+}

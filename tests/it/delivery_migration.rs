@@ -146,6 +146,21 @@ async fn a_group_upgraded_to_a_supergroup_takes_its_subscription_and_queue_along
     assert_eq!(details["deliveriesMoved"], 3);
     assert_eq!(details["subscriptionsMoved"].as_array().unwrap().len(), 1);
 
+    let log = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.to_string_lossy().ends_with(".log"))
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .unwrap();
+    let line = log
+        .lines()
+        .find(|line| line.contains("chat migrated"))
+        .unwrap_or_else(|| panic!("no log line for the migration:\n{log}"));
+    assert!(
+        line.contains("-100123") && !line.contains("555:EEE"),
+        "{line}"
+    );
+
     let metrics = gateway.metrics().await;
     assert!(
         metrics.contains("logbot_delivery_chat_migrations_total{messenger=\"telegram\"} 1"),
