@@ -1,14 +1,13 @@
 //! Pruning by the worker itself (in process, with a retention of a moment and a short round):
 //! sent deliveries are deleted in batches, pending ones stay.
 
+use crate::support::dataspace;
 use crate::support::delivery::FakeTelegram;
-use logbot_gateway::apig::{AppCredentials, KeyRing};
 use logbot_gateway::config::Settings;
-use logbot_gateway::dataspace::local::{LocalDataSpace, LocalOptions};
+use logbot_gateway::dataspace::Backoff;
 use logbot_gateway::dataspace::operations::{
     NewBot, NewChatSubscription, NewDelivery, NewLogRecord, Search, now,
 };
-use logbot_gateway::dataspace::{Backoff, ClientSettings, DataSpaceClient};
 use logbot_gateway::delivery::{Messengers, Pruning, WorkerOptions, start_with};
 use logbot_gateway::metrics::Metrics;
 use std::time::{Duration, Instant};
@@ -22,21 +21,8 @@ async fn the_worker_prunes_sent_deliveries_and_keeps_pending_ones() {
         .always_fail
         .insert("11".into());
     let api = fake.start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let running = LocalDataSpace::start(LocalOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        db_path: dir.path().join("ds.sqlite"),
-        keys: KeyRing::new().with("k", "s"),
-    })
-    .await
-    .unwrap();
-    let client = DataSpaceClient::new(ClientSettings {
-        url: running.url.clone(),
-        credentials: AppCredentials::new("k", "s"),
-        timeout: Duration::from_secs(5),
-        retries: 2,
-    })
-    .unwrap();
+    let ds = dataspace::start().await;
+    let client = ds.client();
     let bot = client
         .create_bot(
             NewBot {
