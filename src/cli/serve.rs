@@ -24,7 +24,8 @@ pub fn serve(config: Option<&Path>) -> ExitCode {
         settings.log.format == crate::config::LogFormat::Json,
     );
     let runtime = super::runtime();
-    match runtime.block_on(crate::server::run(settings, super::shutdown_signal())) {
+    // The signal handlers go in first thing, before the gateway is built.
+    match runtime.block_on(async { crate::server::run(settings, super::shutdown_signal()).await }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("logbot-gateway: {error}");

@@ -183,6 +183,9 @@ pub struct DeliverySettings {
     pub vk_api_base: Url,
     /// Attempts per message before it is given up, default 8.
     pub max_attempts: u32,
+    /// Finished (sent or dead) deliveries older than this many hours are pruned by the worker,
+    /// default 168 (7 days); 0 keeps them for good.
+    pub keep_done_hours: u64,
     /// Run the delivery worker in this process, default true (a replica that only ingests
     /// can turn it off; any number of replicas may run it).
     pub worker: bool,

@@ -132,6 +132,7 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                 ),
                 ("vk_api_base", s.delivery.vk_api_base.to_string()),
                 ("max_attempts", s.delivery.max_attempts.to_string()),
+                ("keep_done_hours", s.delivery.keep_done_hours.to_string()),
                 ("worker", s.delivery.worker.to_string()),
                 ("poll_interval_ms", millis(s.delivery.poll_interval)),
                 ("lease_ms", millis(s.delivery.lease)),

@@ -185,6 +185,8 @@ fn read_delivery(r: &mut Reader) -> Result<DeliverySettings, ConfigError> {
             values::base_url,
         )?,
         max_attempts: r.or_default(S, "max_attempts", 8, positive::<u32>)?,
+        // At most about ten years: enough for "keep", and far from overflowing a duration.
+        keep_done_hours: r.or_default(S, "keep_done_hours", 168, values::number_in(0, 87_600))?,
         worker: r.or_default(S, "worker", true, values::boolean)?,
         poll_interval: r.or_default(
             S,

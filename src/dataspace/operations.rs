@@ -64,7 +64,7 @@ pub mod log_user;
 pub use audit_event::{AuditEvent, AuditEventUpdate, NewAuditEvent};
 pub use bot::{Bot, BotUpdate, NewBot};
 pub use chat_subscription::{ChatSubscription, ChatSubscriptionUpdate, NewChatSubscription};
-pub use delivery::{Delivery, DeliveryUpdate, NewDelivery, StoredBatch};
+pub use delivery::{ChatMigration, Delivery, DeliveryUpdate, NewDelivery, StoredBatch};
 pub use log_record::{LogRecord, LogRecordFilter, LogRecordPage, LogRecordUpdate, NewLogRecord};
 pub use log_user::{LogUser, LogUserUpdate, NewLogUser};
 

@@ -22,6 +22,9 @@ pub enum SendOutcome {
     Transient(String),
     /// Will not succeed by retrying (chat not found, bot blocked, bad token).
     Permanent(String),
+    /// The chat has moved for good: a Telegram group upgraded to a supergroup answers
+    /// `parameters.migrate_to_chat_id`, and messages must go to that chat from now on.
+    Migrated { to: String, message: String },
 }
 
 /// Sends to the messengers over one pooled HTTP client.
@@ -165,6 +168,13 @@ pub fn telegram_outcome(status: u16, answer: &serde_json::Value) -> SendOutcome 
         .map(|text| text.chars().take(200).collect::<String>())
         .unwrap_or_default();
     let message = format!("Telegram answered HTTP {status}: {description}");
+    // Only a migration to a chat id that parses is one; otherwise it stays a plain 400.
+    if let Some(to) = answer["parameters"]["migrate_to_chat_id"].as_i64() {
+        return SendOutcome::Migrated {
+            to: to.to_string(),
+            message,
+        };
+    }
     match status {
         429 => match answer["parameters"]["retry_after"].as_u64() {
             Some(seconds) => SendOutcome::RetryAfter(Duration::from_secs(seconds), message),
@@ -218,6 +228,11 @@ mod tests {
         assert!(matches!(
             telegram_outcome(400, &missing),
             SendOutcome::Permanent(message) if message.contains("chat not found")
+        ));
+        let upgraded = json!({"ok": false, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat", "parameters": {"migrate_to_chat_id": -1001234567890_i64}});
+        assert!(matches!(
+            telegram_outcome(400, &upgraded),
+            SendOutcome::Migrated { to, .. } if to == "-1001234567890"
         ));
         assert!(matches!(
             telegram_outcome(502, &json!(null)),

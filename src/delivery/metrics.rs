@@ -2,7 +2,7 @@
 //! messenger and a fixed outcome word, never a chat or a bot.
 
 use crate::metrics::Metrics;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts};
 use std::time::Duration;
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -15,6 +15,8 @@ pub struct DeliveryMetrics {
     failed: IntCounterVec,
     retried: IntCounterVec,
     dead_lettered: IntCounterVec,
+    migrated: IntCounterVec,
+    pruned: IntCounter,
     queue_depth: IntGauge,
     latency: HistogramVec,
 }
@@ -45,6 +47,16 @@ impl DeliveryMetrics {
                 "Deliveries given up (and recorded as an AuditEvent)",
                 &["messenger"],
             ),
+            migrated: counter(
+                "logbot_delivery_chat_migrations_total",
+                "Chats whose subscriptions and queue moved to a new chat id (a Telegram group upgraded to a supergroup)",
+                &["messenger"],
+            ),
+            pruned: IntCounter::new(
+                "logbot_deliveries_pruned_total",
+                "Finished deliveries deleted after [delivery] keep_done_hours",
+            )
+            .expect("valid metric"),
             queue_depth: IntGauge::new(
                 "logbot_delivery_queue_depth",
                 "Pending deliveries, as of the worker's last poll",
@@ -64,6 +76,8 @@ impl DeliveryMetrics {
         metrics.register(Box::new(this.failed.clone()));
         metrics.register(Box::new(this.retried.clone()));
         metrics.register(Box::new(this.dead_lettered.clone()));
+        metrics.register(Box::new(this.migrated.clone()));
+        metrics.register(Box::new(this.pruned.clone()));
         metrics.register(Box::new(this.queue_depth.clone()));
         metrics.register(Box::new(this.latency.clone()));
         this
@@ -86,6 +100,14 @@ impl DeliveryMetrics {
 
     pub fn dead_lettered(&self, messenger: &str) {
         self.dead_lettered.with_label_values(&[messenger]).inc();
+    }
+
+    pub fn migrated(&self, messenger: &str) {
+        self.migrated.with_label_values(&[messenger]).inc();
+    }
+
+    pub fn pruned(&self, count: usize) {
+        self.pruned.inc_by(count as u64);
     }
 
     pub fn queue_depth(&self, depth: i64) {

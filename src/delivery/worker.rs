@@ -5,10 +5,12 @@ use super::message;
 use super::messenger::{Messengers, SendOutcome};
 use super::metrics::DeliveryMetrics;
 use super::pacing::{Pacing, interval};
+use super::pruning::{self, Pruning};
 use crate::config::DeliverySettings;
 use crate::dataspace::operations::delivery::{DEAD, SENT};
 use crate::dataspace::operations::{
-    Delivery, DeliveryUpdate, LogRecord, NewAuditEvent, format_datetime, parse_datetime,
+    ChatMigration, Delivery, DeliveryUpdate, LogRecord, NewAuditEvent, format_datetime,
+    parse_datetime,
 };
 use crate::dataspace::{Backoff, DataSpaceClient, DataSpaceError};
 use crate::domain::messenger::Messenger;
@@ -35,6 +37,8 @@ pub struct WorkerOptions {
     pub vk_chat_rate: f64,
     /// Pending deliveries read per poll, oldest first.
     pub scan_limit: i64,
+    /// Deleting finished deliveries; `None` keeps them for good.
+    pub pruning: Option<Pruning>,
 }
 
 impl WorkerOptions {
@@ -53,6 +57,7 @@ impl WorkerOptions {
             vk_bot_rate: settings.vk_bot_rate,
             vk_chat_rate: settings.vk_chat_rate,
             scan_limit: 1000,
+            pruning: Pruning::after_hours(settings.keep_done_hours),
         }
     }
 }
@@ -187,6 +192,14 @@ async fn run(
     mut stop: watch::Receiver<bool>,
     mut wake: Option<broadcast::Receiver<Arc<str>>>,
 ) {
+    let pruner = inner.options.pruning.clone().map(|pruning| {
+        tokio::spawn(pruning::run(
+            inner.client.clone(),
+            pruning,
+            inner.metrics.clone(),
+            stop.clone(),
+        ))
+    });
     let mut tasks = JoinSet::new();
     let mut failed_polls = 0u32;
     loop {
@@ -226,6 +239,9 @@ async fn run(
     if drained.is_err() {
         tracing::warn!("delivery worker stopped with sends in progress; their leases will expire");
         tasks.abort_all();
+    }
+    if let Some(pruner) = pruner {
+        let _ = pruner.await;
     }
     tracing::info!("delivery worker stopped");
 }
@@ -407,7 +423,7 @@ impl Inner {
             }
         };
         let parts = message::render(bot.messenger, &bot.name, &record);
-        let (bot_interval, chat_interval) = self.rates(bot.messenger, &delivery.chat_id);
+        let (bot_interval, mut chat_interval) = self.rates(bot.messenger, &delivery.chat_id);
         // Paced before the claim, so that the lease covers the send and not the wait.
         tokio::select! {
             _ = self.pacing.wait(&delivery.bot, &delivery.chat_id, bot_interval, chat_interval) => {}
@@ -442,15 +458,13 @@ impl Inner {
         let mut lease_ends = Instant::now() + self.options.lease;
         let first_part = usize::try_from(current.parts_sent).unwrap_or(0);
         let dedupe_base = current.id.parse::<i64>().unwrap_or(0).wrapping_mul(64);
-        for (index, part) in parts.iter().enumerate().skip(first_part) {
+        let mut migrated = false;
+        let mut index = first_part;
+        while index < parts.len() {
+            let part = &parts[index];
             if index > first_part {
                 self.pacing
-                    .wait(
-                        &delivery.bot,
-                        &delivery.chat_id,
-                        bot_interval,
-                        chat_interval,
-                    )
+                    .wait(&current.bot, &current.chat_id, bot_interval, chat_interval)
                     .await;
             }
             let token = secrecy::ExposeSecret::expose_secret(&bot.token);
@@ -459,7 +473,7 @@ impl Inner {
                 .send(
                     bot.messenger,
                     token,
-                    &delivery.chat_id,
+                    &current.chat_id,
                     part,
                     dedupe_base.wrapping_add(index as i64),
                 )
@@ -491,11 +505,28 @@ impl Inner {
                     }
                 }
                 SendOutcome::Accepted => {}
+                // A chat migrates once (group to supergroup); a second answer would be a loop.
+                SendOutcome::Migrated { to, .. } if !migrated => {
+                    migrated = true;
+                    match self.migrate(&current, &to, messenger).await {
+                        Some(moved) => {
+                            current = moved;
+                            lease_ends = Instant::now() + self.options.lease;
+                            // The same part again, now to the new chat, in the same attempt:
+                            // the old chat refusing it was not a failure of this delivery.
+                            chat_interval = self.rates(bot.messenger, &current.chat_id).1;
+                            self.pacing
+                                .wait(&current.bot, &current.chat_id, bot_interval, chat_interval)
+                                .await;
+                            continue;
+                        }
+                        None => return Flow::Stop,
+                    }
+                }
                 SendOutcome::RetryAfter(pause, error) => {
                     self.metrics.failed(messenger, "rate_limited");
                     self.metrics.retried(messenger);
-                    self.pacing
-                        .hold_chat(&delivery.bot, &delivery.chat_id, pause);
+                    self.pacing.hold_chat(&current.bot, &current.chat_id, pause);
                     // A rate limit is the messenger's pace, not the chat's fault: the attempt
                     // is given back.
                     self.release(&current, pause, &error, true).await;
@@ -513,22 +544,135 @@ impl Inner {
                     }
                     return Flow::Stop;
                 }
-                SendOutcome::Permanent(error) => {
+                SendOutcome::Permanent(error) | SendOutcome::Migrated { message: error, .. } => {
                     self.metrics.failed(messenger, "permanent");
                     self.dead_letter(&current, &error, messenger).await;
                     // A dead letter ends this delivery; the chat's next one may go.
                     return Flow::Next;
                 }
             }
+            index += 1;
         }
         if self.mark_sent(&current, parts.len(), lease_ends).await {
             let latency = parse_datetime(&current.created_at)
                 .and_then(|created| (Utc::now() - created).to_std().ok())
                 .unwrap_or_default();
             self.metrics.sent(messenger, latency);
-            Flow::Next
+            // After a migration the rest of this task's list names the old chat at versions
+            // that have changed: the next poll serves the new chat in order.
+            if migrated { Flow::Stop } else { Flow::Next }
         } else {
             Flow::Stop
+        }
+    }
+
+    /// Moves the chat of `current` (claimed by this worker) to `to`, after Telegram said the
+    /// group became a supergroup. Returns `current` re-targeted at its new version when this
+    /// worker should send it to `to` now; `None` when it should not (the lease was lost, or
+    /// DataSpace failed, or an older delivery to `to` must go first), having released it
+    /// where it could.
+    ///
+    /// Order of writes, for order per chat: `current` is re-targeted first, at its claimed
+    /// version and still leased, so it heads the new chat's queue and holds it; only then
+    /// do the subscriptions and the chat's other pending deliveries follow (one packet, with
+    /// the AuditEvent), queueing behind it.
+    async fn migrate(&self, current: &Delivery, to: &str, messenger: &str) -> Option<Delivery> {
+        let from = current.chat_id.clone();
+        let retarget = DeliveryUpdate {
+            id: current.id.clone(),
+            chat_id: Some(to.to_owned()),
+            lease_until: Some(after(self.options.lease)),
+            ..Default::default()
+        };
+        let moved = match self
+            .client
+            .update_delivery(
+                retarget,
+                current.agg_version,
+                Some(&self.key(current, "migrate")),
+            )
+            .await
+        {
+            Ok(moved) => moved,
+            Err(error) => {
+                tracing::warn!(%error, delivery = %current.id, "cannot move a delivery to its migrated chat; it is retried when its lease ends");
+                return None;
+            }
+        };
+        let audit = |migration: &ChatMigration| {
+            // A straggler queued for the old chat after the move writes no second event.
+            if migration.moved.is_empty() && migration.ended.is_empty() {
+                return None;
+            }
+            let details = serde_json::json!({
+                "bot": current.bot,
+                "fromChatId": from,
+                "toChatId": to,
+                "subscriptionsMoved": migration.moved,
+                "subscriptionsEnded": migration.ended,
+                "deliveriesMoved": migration.deliveries + 1,
+                "delivery": current.id,
+            });
+            Some(NewAuditEvent {
+                actor_uid: "delivery-worker".into(),
+                action: "migrate_chat".into(),
+                target: Some(format!("chat:{from}")),
+                outcome: "migrated".into(),
+                at: format_datetime(Utc::now()),
+                details: Some(details.to_string()),
+            })
+        };
+        let key = self.key(current, "migrate-chat");
+        match self
+            .client
+            .migrate_chat(&current.bot, &from, to, &current.id, audit, &key)
+            .await
+        {
+            Ok(migration) => {
+                // Counted once per chat, like the AuditEvent; not for stragglers.
+                if !(migration.moved.is_empty() && migration.ended.is_empty()) {
+                    self.metrics.migrated(messenger);
+                }
+                tracing::info!(
+                    bot = %current.bot,
+                    from = %from,
+                    to = %to,
+                    subscriptions_moved = ?migration.moved,
+                    subscriptions_ended = ?migration.ended,
+                    deliveries_moved = migration.deliveries + 1,
+                    "chat migrated (group upgraded to a supergroup); its subscriptions and queue now use the new chat id"
+                );
+            }
+            Err(error) => {
+                // `current` already goes to the new chat; what stayed behind is answered with
+                // the migration again when its turn comes, and moved then.
+                tracing::warn!(%error, bot = %current.bot, from = %from, to = %to, "cannot move a migrated chat's subscriptions and queue yet");
+            }
+        }
+        // Another worker may have moved older deliveries of the old chat before this one
+        // (two workers migrating the same chat at once): the oldest goes first.
+        match self
+            .client
+            .pending_deliveries_of_chat(&moved.bot, to, Some(1))
+            .await
+        {
+            Ok(oldest) if oldest.first().is_none_or(|oldest| oldest.id == moved.id) => Some(moved),
+            Ok(_) => {
+                self.release(
+                    &moved,
+                    Duration::ZERO,
+                    "the chat migrated; an older delivery goes first",
+                    true,
+                )
+                .await;
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, delivery = %moved.id, "cannot check the migrated chat's queue; the delivery is retried");
+                self.release(&moved, Duration::ZERO, "the chat migrated", true)
+                    .await;
+                None
+            }
         }
     }
 

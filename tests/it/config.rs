@@ -115,6 +115,7 @@ fn defaults_without_a_file() {
         "https://api.vk.com/"
     );
     assert_eq!(settings.delivery.max_attempts, 8);
+    assert_eq!(settings.delivery.keep_done_hours, 168);
     assert_eq!(settings.send_logs.default_bot, None);
     assert_eq!(settings.send_logs.max_message_chars, 4000);
     let limits = &settings.limits;
@@ -243,6 +244,7 @@ redis_url = rediss://:redis-pass@cache.internal:6380/1
 telegram_api_base = http://127.0.0.1:8081/tg
 vk_api_base = https://api.vk.com
 max_attempts = 3
+keep_done_hours = 0
 
 [send_logs]
 default_bot = df
@@ -322,6 +324,10 @@ fn file_values_are_read_and_normalized() {
         "http://127.0.0.1:8081/tg/"
     );
     assert_eq!(settings.delivery.max_attempts, 3);
+    assert_eq!(
+        settings.delivery.keep_done_hours, 0,
+        "0 keeps them for good"
+    );
     assert_eq!(settings.send_logs.default_bot.as_deref(), Some("df"));
     assert_eq!(settings.send_logs.max_message_chars, 1000);
     assert_eq!(settings.limits.body_bytes, 2048);
@@ -471,6 +477,7 @@ fn every_validation_error_names_key_source_and_problem_in_one_line() {
         ("[delivery]\ntelegram_api_base = api.telegram.org\n", &[], "delivery.telegram_api_base", "file", "not a URL"),
         ("[delivery]\nvk_api_base = ws://api.vk.com\n", &[], "delivery.vk_api_base", "file", "http:// or https://"),
         ("[delivery]\nmax_attempts = 0\n", &[], "delivery.max_attempts", "file", "at least 1"),
+        ("[delivery]\nkeep_done_hours = 100000\n", &[], "delivery.keep_done_hours", "file", "out of range (0-87600)"),
         ("[send_logs]\nmax_message_chars = 0\n", &[], "send_logs.max_message_chars", "file", "at least 1"),
         ("[limits]\nbody_bytes = 1MiB\n", &[], "limits.body_bytes", "file", "not a whole number"),
         ("[limits]\nws_connections = 0\n", &[], "limits.ws_connections", "file", "at least 1"),

@@ -1,10 +1,13 @@
 //! The delivery queue in the local DataSpace, through the typed client: records and their
 //! deliveries in one idempotent packet, replays across the two packet shapes, and the
-//! optimistic lease (a claim at a stale version changes nothing).
+//! optimistic lease (a claim at a stale version changes nothing), pruning of finished
+//! deliveries, and moving a migrated chat's subscription and queue.
 
 use crate::support::dataspace::{self, LocalDs};
+use chrono::Utc;
 use logbot_gateway::dataspace::operations::{
-    DeliveryUpdate, NewBot, NewDelivery, NewLogRecord, Search, now,
+    ChatMigration, Delivery, DeliveryUpdate, NewAuditEvent, NewBot, NewChatSubscription,
+    NewDelivery, NewLogRecord, Search, format_datetime, now,
 };
 use logbot_gateway::dataspace::{DataSpaceClient, DataSpaceError};
 
@@ -194,4 +197,235 @@ async fn a_claim_at_a_stale_version_changes_nothing() {
     let now_stored = &h.deliveries().await[0];
     assert_eq!(now_stored.lease_owner.as_deref(), Some("one"));
     assert_eq!(now_stored.agg_version, delivery.agg_version + 1);
+}
+
+fn finish(delivery: &Delivery, status: &str) -> DeliveryUpdate {
+    DeliveryUpdate {
+        id: delivery.id.clone(),
+        status: Some(status.into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn pruning_deletes_finished_deliveries_only_and_a_replay_brings_none_back() {
+    let h = start().await;
+    let records = vec![record("a"), record("b")];
+    let chats = vec![vec![to("1"), to("2"), to("3")], vec![to("1")]];
+    let ids = h
+        .client
+        .create_log_records_with_deliveries(
+            &h.bot,
+            records.clone(),
+            chats.clone(),
+            Some("kp"),
+            &now(),
+        )
+        .await
+        .unwrap();
+    let queued = h.deliveries().await;
+    assert_eq!(queued.len(), 4);
+    // One sent, one dead, one pending and leased, one pending and free.
+    h.client
+        .update_delivery(finish(&queued[0], "SENT"), queued[0].agg_version, None)
+        .await
+        .unwrap();
+    h.client
+        .update_delivery(finish(&queued[1], "DEAD"), queued[1].agg_version, None)
+        .await
+        .unwrap();
+    let lease = DeliveryUpdate {
+        id: queued[2].id.clone(),
+        attempts: Some(1),
+        lease_owner: Some("w".into()),
+        lease_until: Some(format_datetime(Utc::now() + chrono::TimeDelta::minutes(5))),
+        ..Default::default()
+    };
+    h.client
+        .update_delivery(lease, queued[2].agg_version, None)
+        .await
+        .unwrap();
+
+    let past = format_datetime(Utc::now() - chrono::TimeDelta::hours(1));
+    assert_eq!(
+        h.client.prune_done_deliveries(&past, 100).await.unwrap(),
+        0,
+        "nothing finished is older than an hour"
+    );
+    assert_eq!(h.deliveries().await.len(), 4);
+
+    let future = format_datetime(Utc::now() + chrono::TimeDelta::hours(1));
+    assert_eq!(
+        h.client.prune_done_deliveries(&future, 1).await.unwrap(),
+        1,
+        "at most one per batch"
+    );
+    assert_eq!(
+        h.client.prune_done_deliveries(&future, 100).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        h.client.prune_done_deliveries(&future, 100).await.unwrap(),
+        0
+    );
+    let left: Vec<(String, String)> = h
+        .deliveries()
+        .await
+        .into_iter()
+        .map(|d| (d.id, d.status))
+        .collect();
+    assert_eq!(
+        left,
+        vec![
+            (queued[2].id.clone(), "PENDING".into()),
+            (queued[3].id.clone(), "PENDING".into()),
+        ]
+    );
+
+    // The same key again, in the shape it was stored in and in the other one: the first ids,
+    // and no pruned delivery comes back.
+    let again = h
+        .client
+        .create_log_records_with_deliveries(&h.bot, records.clone(), chats, Some("kp"), &now())
+        .await
+        .unwrap();
+    assert_eq!(again, ids);
+    let other_shape = h
+        .client
+        .create_log_records_with_deliveries(
+            &h.bot,
+            records,
+            vec![vec![], vec![]],
+            Some("kp"),
+            &now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(other_shape, ids);
+    assert_eq!(h.deliveries().await.len(), 2, "a replay re-creates nothing");
+}
+
+#[tokio::test]
+async fn migrating_a_chat_moves_its_subscription_and_pending_deliveries() {
+    let h = start().await;
+    let subscribe = |chat: &str| NewChatSubscription {
+        bot: h.bot.clone(),
+        chat_id: chat.into(),
+        subscriber_uid: None,
+        min_level: "INFO".into(),
+        active: true,
+        created_at: now(),
+    };
+    let group = h
+        .client
+        .create_subscription(subscribe("-5"), None)
+        .await
+        .unwrap();
+    let other = h
+        .client
+        .create_subscription(subscribe("7"), None)
+        .await
+        .unwrap();
+    let along = |chat: &str, subscription: &str| NewDelivery {
+        subscription: subscription.into(),
+        chat_id: chat.into(),
+    };
+    h.client
+        .create_log_records_with_deliveries(
+            &h.bot,
+            vec![record("a"), record("b"), record("c")],
+            vec![
+                vec![along("-5", &group.id), along("7", &other.id)],
+                vec![along("-5", &group.id)],
+                vec![along("-5", &group.id)],
+            ],
+            None,
+            &now(),
+        )
+        .await
+        .unwrap();
+    let queued = h.deliveries().await;
+    // The first is sent already and stays as it was; the second is the caller's own.
+    h.client
+        .update_delivery(finish(&queued[0], "SENT"), queued[0].agg_version, None)
+        .await
+        .unwrap();
+    let migration = h
+        .client
+        .migrate_chat(
+            &h.bot,
+            "-5",
+            "-1005",
+            &queued[2].id,
+            |migration| {
+                assert_eq!(migration.deliveries, 1);
+                Some(NewAuditEvent {
+                    actor_uid: "t".into(),
+                    action: "migrate_chat".into(),
+                    target: None,
+                    outcome: "migrated".into(),
+                    at: now(),
+                    details: None,
+                })
+            },
+            "m1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(migration.moved, vec![group.id.clone()]);
+    assert!(migration.ended.is_empty());
+    let chats: Vec<(String, String)> = h
+        .deliveries()
+        .await
+        .into_iter()
+        .map(|d| (d.chat_id, d.status))
+        .collect();
+    assert_eq!(
+        chats,
+        vec![
+            ("-5".into(), "SENT".into()),
+            ("7".into(), "PENDING".into()),
+            ("-5".into(), "PENDING".into()),
+            ("-1005".into(), "PENDING".into()),
+        ]
+    );
+    let moved = h.client.get_subscription(&group.id).await.unwrap().unwrap();
+    assert_eq!(moved.chat_id, "-1005");
+    assert_eq!(
+        h.client
+            .get_subscription(&other.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .chat_id,
+        "7"
+    );
+
+    // Again (another worker, or a straggler): nothing left to move but the straggler.
+    let again = h
+        .client
+        .migrate_chat(&h.bot, "-5", "-1005", "", |_| None, "m2")
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        ChatMigration {
+            deliveries: 1,
+            ..Default::default()
+        }
+    );
+    assert!(
+        h.deliveries()
+            .await
+            .iter()
+            .filter(|d| d.status == "PENDING" && d.chat_id == "-5")
+            .count()
+            == 0
+    );
+    let events = h
+        .client
+        .search_audit_events(Search::default())
+        .await
+        .unwrap();
+    assert_eq!(events.elems.len(), 1, "one event per migration");
 }

@@ -131,7 +131,8 @@ pub static AUDIT_EVENT: ClassMeta = ClassMeta {
 };
 
 /// The delivery queue: one row per record and chat. `status` is indexed because every poll of
-/// the delivery worker searches the PENDING rows.
+/// the delivery worker searches the PENDING rows; `createdAt` because pruning looks for the
+/// finished ones older than the retention, which should cost nothing when there are none.
 pub static DELIVERY: ClassMeta = ClassMeta {
     name: "Delivery",
     fields: &[
@@ -146,7 +147,7 @@ pub static DELIVERY: ClassMeta = ClassMeta {
         field("leaseOwner", Text, false),
         field("leaseUntil", DateTime, false),
         field("lastError", Text, false),
-        field("createdAt", DateTime, true),
+        indexed(field("createdAt", DateTime, true)),
         field("sentAt", DateTime, false),
     ],
 };

@@ -132,6 +132,20 @@ impl DataSpaceClient {
         bot_id: &str,
         chat_id: &str,
     ) -> Result<Option<ChatSubscription>, DataSpaceError> {
+        Ok(self
+            .find_subscriptions(bot_id, chat_id)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Every subscription of a chat to a bot, active or not, oldest first (there is normally
+    /// one; a migration moves them all).
+    pub async fn find_subscriptions(
+        &self,
+        bot_id: &str,
+        chat_id: &str,
+    ) -> Result<Vec<ChatSubscription>, DataSpaceError> {
         let variables = search_subscription_by_bot_and_chat::Variables {
             bot: bot_id.to_owned(),
             chat_id: chat_id.to_owned(),
@@ -139,8 +153,8 @@ impl DataSpaceClient {
         let found = self
             .run::<SearchSubscriptionByBotAndChat>(variables, Retry::Safe)
             .await?;
-        let first = found.search_chat_subscription.elems.into_iter().next();
-        Ok(first.map(ChatSubscription::from))
+        let elems = found.search_chat_subscription.elems.into_iter();
+        Ok(elems.map(ChatSubscription::from).collect())
     }
 
     /// The subscription with this id, if any.

@@ -35,6 +35,9 @@ pub struct Behaviour {
     pub always_fail: HashSet<String>,
     /// Chats answered 429 with this `retry_after` (seconds) once.
     pub rate_limit_once: HashMap<String, u64>,
+    /// Chats that became supergroups: answered 400 with `migrate_to_chat_id` = the new id,
+    /// every time (the old group takes no more messages).
+    pub migrated: HashMap<String, i64>,
     /// Time taken to answer each message.
     pub delay: Duration,
 }
@@ -120,6 +123,11 @@ async fn send_message(
             (
                 500,
                 json!({"ok": false, "error_code": 500, "description": "Internal Server Error"}),
+            )
+        } else if let Some(to) = behaviour.migrated.get(&chat_id) {
+            (
+                400,
+                json!({"ok": false, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat", "parameters": {"migrate_to_chat_id": to}}),
             )
         } else if let Some(seconds) = behaviour.rate_limit_once.remove(&chat_id) {
             (
