@@ -11,15 +11,14 @@ use logbot_gateway::dataspace::operations::log_record::{
 };
 use logbot_gateway::dataspace::operations::{
     AuditEventUpdate, BotUpdate, ChatSubscriptionUpdate, LogRecordFilter, LogRecordUpdate,
-    LogUserUpdate, NewAuditEvent, NewBot, NewChatSubscription, NewLogRecord, NewLogUser, Search,
-    SortBy,
+    LogUserUpdate, NewAuditEvent, NewChatSubscription, NewLogRecord, NewLogUser, Search, SortBy,
 };
 use logbot_gateway::dataspace::{Backoff, DataSpaceClient, DataSpaceError, Retry};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::dataspace::{self, LocalDs, client_for};
+use crate::support::dataspace::{self, LocalDs, client_for, new_bot};
 
 struct Harness {
     ds: LocalDs,
@@ -30,18 +29,6 @@ async fn start() -> Harness {
     let ds = dataspace::start().await;
     let client = ds.client();
     Harness { ds, client }
-}
-
-fn new_bot(name: &str, owner: &str) -> NewBot {
-    NewBot {
-        name: name.to_owned(),
-        owner_uid: owner.to_owned(),
-        messenger: "TELEGRAM".into(),
-        bot_token: format!("token-of-{name}"),
-        auth_token_hash: format!("hash-of-{name}"),
-        created_at: "2026-11-22T08:00:00.000".into(),
-        status: "ACTIVE".into(),
-    }
 }
 
 fn record(level: &str, message: &str, event_at: &str) -> NewLogRecord {

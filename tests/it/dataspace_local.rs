@@ -357,11 +357,7 @@ async fn unsigned_wrongly_signed_and_stale_requests_get_401_with_the_gateway_bod
 #[tokio::test]
 async fn standalone_command_serves_signed_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::process::free_port();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_logbot-gateway"))
         .args([
             "dataspace",

@@ -6,7 +6,7 @@ use crate::support::delivery::FakeTelegram;
 use logbot_gateway::config::Settings;
 use logbot_gateway::dataspace::Backoff;
 use logbot_gateway::dataspace::operations::{
-    NewBot, NewChatSubscription, NewDelivery, NewLogRecord, Search, now,
+    NewChatSubscription, NewDelivery, NewLogRecord, Search, now,
 };
 use logbot_gateway::delivery::{Messengers, Pruning, WorkerOptions, start_with};
 use logbot_gateway::metrics::Metrics;
@@ -24,18 +24,7 @@ async fn the_worker_prunes_sent_deliveries_and_keeps_pending_ones() {
     let ds = dataspace::start().await;
     let client = ds.client();
     let bot = client
-        .create_bot(
-            NewBot {
-                name: "df".into(),
-                owner_uid: "u1".into(),
-                messenger: "TELEGRAM".into(),
-                bot_token: "1:A".into(),
-                auth_token_hash: "h".into(),
-                created_at: now(),
-                status: "ACTIVE".into(),
-            },
-            None,
-        )
+        .create_bot(dataspace::new_bot("df", "u1"), None)
         .await
         .unwrap();
     let mut chats = Vec::new();

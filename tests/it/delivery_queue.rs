@@ -6,8 +6,8 @@
 use crate::support::dataspace::{self, LocalDs};
 use chrono::Utc;
 use logbot_gateway::dataspace::operations::{
-    ChatMigration, Delivery, DeliveryUpdate, NewAuditEvent, NewBot, NewChatSubscription,
-    NewDelivery, NewLogRecord, Search, format_datetime, now,
+    ChatMigration, Delivery, DeliveryUpdate, NewAuditEvent, NewChatSubscription, NewDelivery,
+    NewLogRecord, Search, format_datetime, now,
 };
 use logbot_gateway::dataspace::{DataSpaceClient, DataSpaceError};
 
@@ -21,18 +21,7 @@ async fn start() -> Harness {
     let ds = dataspace::start().await;
     let client = ds.client();
     let bot = client
-        .create_bot(
-            NewBot {
-                name: "df".into(),
-                owner_uid: "u1".into(),
-                messenger: "TELEGRAM".into(),
-                bot_token: "1:A".into(),
-                auth_token_hash: "h".into(),
-                created_at: now(),
-                status: "ACTIVE".into(),
-            },
-            None,
-        )
+        .create_bot(dataspace::new_bot("df", "u1"), None)
         .await
         .unwrap();
     Harness {

@@ -3,19 +3,10 @@
 
 use crate::support::delivery as delivery_support;
 
+use crate::support::process::StandaloneDataSpace;
 use delivery_support::{FakeTelegram, GatewayProcess};
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-struct DataSpaceProcess(Child);
-
-impl Drop for DataSpaceProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 const CHATS: [&str; 4] = ["601", "602", "603", "604"];
 const RECORDS: usize = 16;
@@ -26,35 +17,8 @@ async fn two_replicas_never_send_the_same_delivery() {
     fake.behaviour.lock().unwrap().delay = Duration::from_millis(15);
     let api = fake.start().await;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let binary = std::env::var("LOGBOT_TEST_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_logbot-gateway").to_owned());
-    let _dataspace = DataSpaceProcess(
-        Command::new(binary)
-            .args([
-                "dataspace",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--key",
-                "k",
-                "--secret",
-                "s",
-                "--db",
-            ])
-            .arg(dir.path().join("shared.sqlite"))
-            .env_remove("APP_KEY")
-            .env_remove("APP_SECRET")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let url = format!("http://127.0.0.1:{port}/graphql");
+    let dataspace = StandaloneDataSpace::start(&dir.path().join("shared.sqlite")).await;
+    let url = dataspace.url.clone();
     let shared = [
         ("DATASPACE_URL", url.as_str()),
         ("APP_KEY", "k"),

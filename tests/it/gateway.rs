@@ -666,11 +666,7 @@ fn a_bad_configuration_value_stops_start_up_with_exit_code_2_and_one_line() {
 #[tokio::test]
 async fn the_binary_serves_with_the_embedded_dataspace_and_stops_cleanly_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::process::free_port();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_logbot-gateway"))
         .env("PORT", port.to_string())
         .env("LOGBOT__SERVER__HOST", "127.0.0.1")
@@ -683,17 +679,8 @@ async fn the_binary_serves_with_the_embedded_dataspace_and_stops_cleanly_on_sigt
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..200 {
-        if let Ok(response) = http.get(format!("{base}/readyz")).send().await
-            && response.status() == 200
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the binary never became ready");
+    crate::support::process::wait_ready(&base, std::time::Duration::from_secs(10), "the binary")
+        .await;
     let registered: Value = http
         .post(format!("{base}/graphql"))
         .json(&json!({"query": "mutation { registerBot(input: {adminUid: \"alice\", name: \"bin\", botToken: \"1:t\", authToken: \"bin-token-1\"}) { name } }"}))

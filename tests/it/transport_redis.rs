@@ -4,7 +4,7 @@
 //! Without a reachable Redis the test is skipped (the Docker build has none), unless
 //! `LOGBOT_TEST_REQUIRE_REDIS=1` (set by `.ci/run`), which makes it fail instead.
 
-use crate::support::{gateway, redis};
+use crate::support::{gateway, process, redis};
 
 use gateway::{Received, connect_initialised, receive, send};
 use serde_json::{Value, json};
@@ -25,18 +25,10 @@ impl Drop for Replica {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn spawn_replica(redis_url: &str, prefix: &str) -> Replica {
     let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_logbot-gateway"))
+    let port = process::free_port();
+    let child = Command::new(process::binary())
         .arg("serve")
         .env("PORT", port.to_string())
         .env("LOGBOT__SERVER__HOST", "127.0.0.1")
@@ -55,20 +47,9 @@ async fn spawn_replica(redis_url: &str, prefix: &str) -> Replica {
         port,
         _data: data,
     };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = client.get(format!("{}/readyz", replica.base)).send().await
-            && response.status().is_success()
-        {
-            return replica;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "replica on {port} never got ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = format!("the replica on port {port}");
+    process::wait_ready(&replica.base, Duration::from_secs(30), &what).await;
+    replica
 }
 
 async fn post(base: &str, body: Value) -> Value {

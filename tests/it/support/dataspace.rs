@@ -3,6 +3,7 @@
 
 use logbot_gateway::apig::{AppCredentials, KeyRing};
 use logbot_gateway::dataspace::local::{LocalDataSpace, LocalOptions, RunningDataSpace};
+use logbot_gateway::dataspace::operations::NewBot;
 use logbot_gateway::dataspace::{ClientSettings, DataSpaceClient};
 use std::time::Duration;
 
@@ -43,5 +44,19 @@ impl LocalDs {
     /// A client with the right secret, a 5 s timeout and 2 retries.
     pub fn client(&self) -> DataSpaceClient {
         client_for(&self.running.url, SECRET, Duration::from_secs(5), 2)
+    }
+}
+
+/// An active Telegram bot `name` of `owner`, with tokens derived from the name and a fixed
+/// creation time (tests compare it).
+pub fn new_bot(name: &str, owner: &str) -> NewBot {
+    NewBot {
+        name: name.to_owned(),
+        owner_uid: owner.to_owned(),
+        messenger: "TELEGRAM".into(),
+        bot_token: format!("token-of-{name}"),
+        auth_token_hash: format!("hash-of-{name}"),
+        created_at: "2026-11-22T08:00:00.000".into(),
+        status: "ACTIVE".into(),
     }
 }

@@ -155,9 +155,7 @@ async fn send_message(
 /// The binary under test: `LOGBOT_TEST_BIN` when set (a copy taken right after building, for a
 /// target directory that other checkouts build into too), else the one Cargo built.
 fn binary() -> PathBuf {
-    let path = std::env::var_os("LOGBOT_TEST_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_logbot-gateway")));
+    let path = super::process::binary();
     let keys = Command::new(&path)
         .arg("check-config")
         .env_remove("LOGBOT_CONFIG")
@@ -171,14 +169,6 @@ fn binary() -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The real binary, serving with the embedded DataSpace in `data_dir`.
 pub struct GatewayProcess {
     pub child: Child,
@@ -188,7 +178,7 @@ pub struct GatewayProcess {
 
 impl GatewayProcess {
     pub async fn start(data_dir: &FsPath, telegram_api_base: &str, extra: &[(&str, &str)]) -> Self {
-        let port = free_port();
+        let port = super::process::free_port();
         let log = data_dir.join(format!("gateway-{port}.log"));
         let mut command = Command::new(binary());
         command
@@ -219,24 +209,9 @@ impl GatewayProcess {
             base_url: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
         };
-        let started = Instant::now();
-        loop {
-            let ready = gateway
-                .http
-                .get(format!("{}/readyz", gateway.base_url))
-                .send()
-                .await
-                .is_ok_and(|response| response.status() == 200);
-            if ready {
-                return gateway;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "the gateway did not start; see {}",
-                log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("the gateway (log: {})", log.display());
+        super::process::wait_ready(&gateway.base_url, Duration::from_secs(20), &what).await;
+        gateway
     }
 
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {

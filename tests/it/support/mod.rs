@@ -5,5 +5,6 @@ pub mod dataspace;
 pub mod delivery;
 pub mod doors;
 pub mod gateway;
+pub mod process;
 pub mod redis;
 pub mod signing;
