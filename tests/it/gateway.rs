@@ -180,6 +180,28 @@ async fn registration_is_limited_per_admin_and_every_attempt_is_audited() {
     assert_eq!(bots["bots"]["totalCount"], 2);
 }
 
+/// Registers `attempts` bots for admin "rush" all at once, spread over `gateways` in turn, and
+/// checks that exactly `limit` are accepted and the rest refused with `LIMIT_REACHED`.
+async fn rush_registrations(gateways: &[common::TestGateway], attempts: usize, limit: usize) {
+    let attempts = (0..attempts).map(|i| {
+        let gw = &gateways[i % gateways.len()];
+        async move {
+            gw.register("rush", &format!("rush-{i}"), &format!("token-rush-{i}"))
+                .await
+        }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let (accepted, refused): (Vec<&Value>, Vec<&Value>) =
+        results.iter().partition(|body| body["errors"].is_null());
+    assert_eq!(accepted.len(), limit, "{results:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|body| error_code(body) == "LIMIT_REACHED"),
+        "{results:?}"
+    );
+}
+
 #[tokio::test]
 async fn concurrent_registrations_cannot_pass_the_limit_together() {
     let gw = start_gateway(|s| {
@@ -187,25 +209,7 @@ async fn concurrent_registrations_cannot_pass_the_limit_together() {
         s.bots.max_bots_per_admin = 2;
     })
     .await;
-    let attempts = (0..6).map(|i| {
-        let gw = &gw;
-        async move {
-            gw.register("rush", &format!("rush-{i}"), &format!("token-rush-{i}"))
-                .await
-        }
-    });
-    let results = futures_util::future::join_all(attempts).await;
-    let accepted = results
-        .iter()
-        .filter(|body| body["errors"].is_null())
-        .count();
-    assert_eq!(accepted, 2, "{results:?}");
-    assert!(
-        results
-            .iter()
-            .filter(|body| !body["errors"].is_null())
-            .all(|body| error_code(body) == "LIMIT_REACHED")
-    );
+    rush_registrations(&[gw], 6, 2).await;
 }
 
 /// Two replicas on one DataSpace and the real Redis: registrations for one admin, split
@@ -229,27 +233,7 @@ async fn replicas_sharing_redis_cannot_pass_the_limit_together() {
             s.bots.max_bots_per_admin = 1;
         })
     };
-    let replicas = [replica().await, replica().await];
-    let attempts = (0..8).map(|i| {
-        let gw = &replicas[i % 2];
-        async move {
-            gw.register("rush", &format!("rush-{i}"), &format!("token-rush-{i}"))
-                .await
-        }
-    });
-    let results = futures_util::future::join_all(attempts).await;
-    let accepted = results
-        .iter()
-        .filter(|body| body["errors"].is_null())
-        .count();
-    assert_eq!(accepted, 1, "{results:?}");
-    assert!(
-        results
-            .iter()
-            .filter(|body| !body["errors"].is_null())
-            .all(|body| error_code(body) == "LIMIT_REACHED"),
-        "{results:?}"
-    );
+    rush_registrations(&[replica().await, replica().await], 8, 1).await;
 }
 
 #[tokio::test]
