@@ -82,12 +82,12 @@ impl BotCache {
     }
 }
 
-/// The audit word for a refused attempt.
 /// How long a registration may hold its admin's lock before it lapses (far longer than the
 /// count and the create take), and how long another registration waits for it.
 const REGISTRATION_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 const REGISTRATION_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The audit word for a refused attempt.
 fn refusal(error: &ServiceError) -> RefusalReason {
     match error {
         ServiceError::Forbidden(_) => RefusalReason::NotAnAdmin,
@@ -195,21 +195,9 @@ impl LogbotService {
                     admin.as_str()
                 ))
             })?;
-        self.count_and_create(&admin, &name, request, &bot_token, &auth_token)
-            .await
-    }
-
-    async fn count_and_create(
-        &self,
-        admin: &Uid,
-        name: &BotName,
-        request: &RegisterBot,
-        bot_token: &BotToken,
-        auth_token: &AuthToken,
-    ) -> Result<Bot, ServiceError> {
         let owned = self.client.count_bots(Some(admin.as_str())).await?;
         self.registration
-            .check(admin, u32::try_from(owned).unwrap_or(u32::MAX))
+            .check(&admin, u32::try_from(owned).unwrap_or(u32::MAX))
             .map_err(|refused| match refused {
                 RegistrationRefused::NotAnAdmin => ServiceError::Forbidden(format!(
                     "{} is not allowed to register bots",
@@ -225,7 +213,7 @@ impl LogbotService {
             owner_uid: admin.as_str().to_owned(),
             messenger: request.messenger.as_str().to_owned(),
             bot_token: bot_token.expose_secret().to_owned(),
-            auth_token_hash: secrets::hash_auth_token(auth_token),
+            auth_token_hash: secrets::hash_auth_token(&auth_token),
             created_at: now(),
             status: "ACTIVE".to_owned(),
         };
