@@ -49,7 +49,6 @@ pub struct Gateway {
     pub state: AppState,
     pub router: Router,
     pub embedded: Option<RunningDataSpace>,
-    pub body_limit: usize,
 }
 
 impl Gateway {
@@ -123,12 +122,10 @@ impl Gateway {
                 .graphiql
                 .then(|| Arc::new(GraphiqlPage::new(&settings.graphql.graphiql_assets_url))),
         };
-        let body_limit = settings.limits.body_bytes;
         Ok(Self {
-            router: router(state.clone(), body_limit),
+            router: router(state.clone()),
             state,
             embedded,
-            body_limit,
         })
     }
 }
@@ -146,7 +143,8 @@ fn client_settings(
     }
 }
 
-pub fn router(state: AppState, body_limit: usize) -> Router {
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.limits.body_bytes;
     Router::new()
         .route("/graphql", post(graphql_post).get(graphql_get))
         .route("/", post(function_root))
@@ -186,29 +184,37 @@ async fn observe(State(state): State<AppState>, mut request: Request, next: Next
         .get::<MatchedPath>()
         .map(|path| path.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let request_id = request
+    // The caller's id when it is usable, else a new one; handlers read it from the header.
+    let given = request
         .headers()
         .get(function::REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= 128)
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        request
-            .headers_mut()
-            .insert(function::REQUEST_ID_HEADER, value);
-    }
+        .filter(|value| {
+            value
+                .to_str()
+                .is_ok_and(|id| !id.is_empty() && id.len() <= 128)
+        })
+        .cloned();
+    let id_header = match given {
+        Some(value) => value,
+        None => {
+            let value = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                .expect("a UUID is a valid header value");
+            request
+                .headers_mut()
+                .insert(function::REQUEST_ID_HEADER, value.clone());
+            value
+        }
+    };
+    let request_id = id_header.to_str().unwrap_or_default().to_owned();
     let span =
         tracing::info_span!("request", %request_id, method = %request.method(), route = %route);
     let mut response = tracing::Instrument::instrument(next.run(request), span).await;
     state
         .metrics
         .observe_http(&route, response.status().as_u16(), started.elapsed());
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response
-            .headers_mut()
-            .insert(function::REQUEST_ID_HEADER, value);
-    }
+    response
+        .headers_mut()
+        .insert(function::REQUEST_ID_HEADER, id_header);
     response
 }
 
@@ -232,23 +238,20 @@ fn check_signature(
     let Some(keys) = &state.inbound_keys else {
         return Ok(());
     };
-    let inbound = InboundRequest {
-        method: method.as_str(),
-        raw_path: uri.path(),
-        raw_query: uri.query().unwrap_or(""),
-        headers,
-        body,
-    };
-    verify(&inbound, keys, chrono::Utc::now())
-        .map(|_| ())
-        .map_err(|error| {
-            tracing::info!(%error, "rejected request signature");
-            (
-                StatusCode::UNAUTHORIZED,
-                Json(error.to_json(&request_id(headers))),
-            )
-                .into_response()
-        })
+    verify(
+        &InboundRequest::new(method, uri, headers, body),
+        keys,
+        chrono::Utc::now(),
+    )
+    .map(|_| ())
+    .map_err(|error| {
+        tracing::info!(%error, "rejected request signature");
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(error.to_json(&request_id(headers))),
+        )
+            .into_response()
+    })
 }
 
 async fn graphql_post(

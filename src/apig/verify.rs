@@ -132,6 +132,24 @@ pub struct InboundRequest<'a> {
     pub body: &'a [u8],
 }
 
+impl<'a> InboundRequest<'a> {
+    /// The request as an HTTP server received it.
+    pub fn new(
+        method: &'a http::Method,
+        uri: &'a http::Uri,
+        headers: &'a http::HeaderMap,
+        body: &'a [u8],
+    ) -> Self {
+        Self {
+            method: method.as_str(),
+            raw_path: uri.path(),
+            raw_query: uri.query().unwrap_or(""),
+            headers,
+            body,
+        }
+    }
+}
+
 /// The three fields of an `Authorization` header.
 #[derive(Debug, PartialEq, Eq)]
 pub struct AuthorizationFields<'a> {

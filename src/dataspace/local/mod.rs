@@ -131,13 +131,7 @@ async fn graphql(
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let inbound = InboundRequest {
-        method: method.as_str(),
-        raw_path: uri.path(),
-        raw_query: uri.query().unwrap_or(""),
-        headers: &headers,
-        body: &body,
-    };
+    let inbound = InboundRequest::new(&method, &uri, &headers, &body);
     if let Err(error) = verify(&inbound, &state.keys, chrono::Utc::now()) {
         tracing::info!(%error, %request_id, "rejected unsigned or badly signed request");
         return (StatusCode::UNAUTHORIZED, Json(error.to_json(&request_id))).into_response();
