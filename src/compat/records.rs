@@ -9,18 +9,42 @@ use crate::json::kind;
 use crate::service::{LogSource, RecordInput};
 use serde_json::{Map, Value};
 
-/// A field of `object` under any of `names`.
-fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
+/// A field of `object` under any of `names` (the first present wins; `null` is absent).
+pub(crate) fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
     names
         .iter()
         .find_map(|name| object.get(*name))
         .filter(|value| !value.is_null())
 }
 
-fn text(object: &Map<String, Value>, names: &[&str], path: &str) -> Result<Option<String>, String> {
+/// A string field under any of `names`; an error names `names[0]` after `path`.
+pub(crate) fn text(
+    object: &Map<String, Value>,
+    names: &[&str],
+    path: &str,
+) -> Result<Option<String>, String> {
+    string(object, names, path, false)
+}
+
+/// As [`text`], and a number is taken as its decimal text.
+pub(crate) fn text_or_number(
+    object: &Map<String, Value>,
+    names: &[&str],
+    path: &str,
+) -> Result<Option<String>, String> {
+    string(object, names, path, true)
+}
+
+fn string(
+    object: &Map<String, Value>,
+    names: &[&str],
+    path: &str,
+    numbers: bool,
+) -> Result<Option<String>, String> {
     match field(object, names) {
         None => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(Value::Number(number)) if numbers => Ok(Some(number.to_string())),
         Some(other) => Err(format!(
             "{path}{}: must be a string, got {}",
             names[0],
@@ -47,8 +71,9 @@ fn integer(object: &Map<String, Value>, names: &[&str], path: &str) -> Result<Op
 }
 
 /// A level as the clients send it: a name (`"warning"`) or a Python logging number (`30`).
-pub fn level(value: Option<&Value>, path: &str) -> Result<LogLevel, String> {
-    let prefixed = |problem: String| format!("{path}level: {problem}");
+/// Errors start with `field`, the field's full path (`records[2].level`).
+pub fn level(value: Option<&Value>, field: &str) -> Result<LogLevel, String> {
+    let prefixed = |problem: String| format!("{field}: {problem}");
     match value {
         None | Some(Value::Null) => Ok(LogLevel::Info),
         Some(Value::Number(number)) => match number.as_i64() {
@@ -119,7 +144,7 @@ pub fn record(value: &Value, path: &str) -> Result<RecordInput, String> {
         }
     };
     Ok(RecordInput {
-        level: level(field(object, &["level"]), path)?,
+        level: level(field(object, &["level"]), &format!("{path}level"))?,
         message,
         event_at,
         request_id: text(object, &["requestId", "request_id"], path)?,
@@ -171,16 +196,22 @@ mod tests {
 
     #[test]
     fn levels_by_name_or_number() {
-        assert_eq!(level(Some(&json!(30)), "").unwrap(), LogLevel::Warning);
-        assert_eq!(level(Some(&json!("50")), "").unwrap(), LogLevel::Critical);
-        assert_eq!(level(Some(&json!("error")), "").unwrap(), LogLevel::Error);
-        assert_eq!(level(None, "").unwrap(), LogLevel::Info);
+        assert_eq!(level(Some(&json!(30)), "level").unwrap(), LogLevel::Warning);
+        assert_eq!(
+            level(Some(&json!("50")), "level").unwrap(),
+            LogLevel::Critical
+        );
+        assert_eq!(
+            level(Some(&json!("error")), "level").unwrap(),
+            LogLevel::Error
+        );
+        assert_eq!(level(None, "level").unwrap(), LogLevel::Info);
         assert!(
-            level(Some(&json!(-1)), "x.")
+            level(Some(&json!(-1)), "x.level")
                 .unwrap_err()
                 .starts_with("x.level")
         );
-        assert!(level(Some(&json!([1])), "").is_err());
+        assert!(level(Some(&json!([1])), "level").is_err());
     }
 
     #[test]
