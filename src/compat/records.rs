@@ -6,8 +6,8 @@
 use crate::domain::level::LogLevel;
 use crate::domain::record::parse_event_time;
 use crate::json::kind;
-use crate::service::{LogSource, RecordInput};
-use serde_json::{Map, Value};
+use crate::service::{Ingested, LogSource, LogbotService, Oversize, RecordInput, ServiceError};
+use serde_json::{Map, Value, json};
 
 /// A field of `object` under any of `names` (the first present wins; `null` is absent).
 pub(crate) fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
@@ -159,6 +159,29 @@ pub struct Batch {
     pub bot: String,
     pub records: Vec<RecordInput>,
     pub idempotency_key: Option<String>,
+}
+
+impl Batch {
+    /// Stores the records for the bot under the batch's idempotency key.
+    pub async fn ingest(
+        self,
+        service: &LogbotService,
+        oversize: Oversize,
+    ) -> Result<Ingested, ServiceError> {
+        service
+            .ingest(
+                &self.bot,
+                self.records,
+                self.idempotency_key.as_deref(),
+                oversize,
+            )
+            .await
+    }
+}
+
+/// What a stored batch is answered with: `{"accepted": <count>, "ids": [...]}`.
+pub fn accepted(ingested: &Ingested) -> Value {
+    json!({"accepted": ingested.ids.len(), "ids": ingested.ids})
 }
 
 /// Reads a batch or a single record carrying its bot.

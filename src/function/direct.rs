@@ -192,15 +192,10 @@ async fn call_function(
                 return Err("parameters.records: is required".into());
             }
             let batch = records::batch(raw).map_err(|problem| format!("parameters.{problem}"))?;
-            service
-                .ingest(
-                    &batch.bot,
-                    batch.records,
-                    batch.idempotency_key.as_deref(),
-                    Oversize::Reject,
-                )
+            batch
+                .ingest(service, Oversize::Reject)
                 .await
-                .map(|ingested| json!({"accepted": ingested.ids.len(), "ids": ingested.ids}))
+                .map(|ingested| records::accepted(&ingested))
         }
         "register-bot" => {
             let messenger = match params.text(&["messenger"])? {
