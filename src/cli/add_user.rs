@@ -2,7 +2,6 @@
 //! password read from stdin, against the configured DataSpace (the embedded one when no URL is
 //! set, started for the command and stopped after it).
 
-use crate::config::Settings;
 use crate::server::Gateway;
 use clap::Args;
 use std::io::{IsTerminal, Read};
@@ -34,12 +33,9 @@ fn read_password() -> std::io::Result<String> {
 }
 
 pub fn run(config: Option<&Path>, args: AddUserArgs) -> ExitCode {
-    let settings = match Settings::from_process_env(config) {
+    let settings = match super::serve::load(config) {
         Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("logbot-gateway: configuration error: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let password = match read_password() {
         Ok(password) => password,

@@ -53,6 +53,8 @@ pub fn run(args: DataSpaceArgs) -> ExitCode {
         db_path: args.db,
         keys: KeyRing::new().with(key, secret),
     };
+    // Logs as text; level from `RUST_LOG` (default info).
+    super::init_tracing_with("info", false);
     super::runtime().block_on(async move {
         match LocalDataSpace::start(options).await {
             Ok(running) => {

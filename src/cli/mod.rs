@@ -50,11 +50,6 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Logs as text on a terminal; level from `RUST_LOG` (default info).
-fn init_tracing() {
-    init_tracing_with("info", false);
-}
-
 /// Logs at `level` (overridden by `RUST_LOG`), as JSON lines in containers.
 fn init_tracing_with(level: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -69,9 +64,8 @@ fn init_tracing_with(level: &str, json: bool) {
     };
 }
 
-/// The multi-threaded runtime the servers run on.
+/// The multi-threaded runtime the servers run on. Each subcommand sets up its logging first.
 fn runtime() -> tokio::runtime::Runtime {
-    init_tracing();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

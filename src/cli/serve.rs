@@ -7,7 +7,8 @@ use std::process::ExitCode;
 /// Exit code for a configuration error (start-up refused).
 const CONFIG_ERROR: u8 = 2;
 
-fn load(config: Option<&Path>) -> Result<Settings, ExitCode> {
+/// The settings, or the exit code after the configuration error is printed.
+pub(super) fn load(config: Option<&Path>) -> Result<Settings, ExitCode> {
     Settings::from_process_env(config).map_err(|error| {
         eprintln!("logbot-gateway: configuration error: {error}");
         ExitCode::from(CONFIG_ERROR)

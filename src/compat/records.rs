@@ -6,21 +6,45 @@
 use crate::domain::level::LogLevel;
 use crate::domain::record::parse_event_time;
 use crate::json::kind;
-use crate::service::{LogSource, RecordInput};
-use serde_json::{Map, Value};
+use crate::service::{Ingested, LogSource, LogbotService, Oversize, RecordInput, ServiceError};
+use serde_json::{Map, Value, json};
 
-/// A field of `object` under any of `names`.
-fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
+/// A field of `object` under any of `names` (the first present wins; `null` is absent).
+pub(crate) fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
     names
         .iter()
         .find_map(|name| object.get(*name))
         .filter(|value| !value.is_null())
 }
 
-fn text(object: &Map<String, Value>, names: &[&str], path: &str) -> Result<Option<String>, String> {
+/// A string field under any of `names`; an error names `names[0]` after `path`.
+pub(crate) fn text(
+    object: &Map<String, Value>,
+    names: &[&str],
+    path: &str,
+) -> Result<Option<String>, String> {
+    string(object, names, path, false)
+}
+
+/// As [`text`], and a number is taken as its decimal text.
+pub(crate) fn text_or_number(
+    object: &Map<String, Value>,
+    names: &[&str],
+    path: &str,
+) -> Result<Option<String>, String> {
+    string(object, names, path, true)
+}
+
+fn string(
+    object: &Map<String, Value>,
+    names: &[&str],
+    path: &str,
+    numbers: bool,
+) -> Result<Option<String>, String> {
     match field(object, names) {
         None => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(Value::Number(number)) if numbers => Ok(Some(number.to_string())),
         Some(other) => Err(format!(
             "{path}{}: must be a string, got {}",
             names[0],
@@ -47,8 +71,9 @@ fn integer(object: &Map<String, Value>, names: &[&str], path: &str) -> Result<Op
 }
 
 /// A level as the clients send it: a name (`"warning"`) or a Python logging number (`30`).
-pub fn level(value: Option<&Value>, path: &str) -> Result<LogLevel, String> {
-    let prefixed = |problem: String| format!("{path}level: {problem}");
+/// Errors start with `field`, the field's full path (`records[2].level`).
+pub fn level(value: Option<&Value>, field: &str) -> Result<LogLevel, String> {
+    let prefixed = |problem: String| format!("{field}: {problem}");
     match value {
         None | Some(Value::Null) => Ok(LogLevel::Info),
         Some(Value::Number(number)) => match number.as_i64() {
@@ -119,7 +144,7 @@ pub fn record(value: &Value, path: &str) -> Result<RecordInput, String> {
         }
     };
     Ok(RecordInput {
-        level: level(field(object, &["level"]), path)?,
+        level: level(field(object, &["level"]), &format!("{path}level"))?,
         message,
         event_at,
         request_id: text(object, &["requestId", "request_id"], path)?,
@@ -134,6 +159,29 @@ pub struct Batch {
     pub bot: String,
     pub records: Vec<RecordInput>,
     pub idempotency_key: Option<String>,
+}
+
+impl Batch {
+    /// Stores the records for the bot under the batch's idempotency key.
+    pub async fn ingest(
+        self,
+        service: &LogbotService,
+        oversize: Oversize,
+    ) -> Result<Ingested, ServiceError> {
+        service
+            .ingest(
+                &self.bot,
+                self.records,
+                self.idempotency_key.as_deref(),
+                oversize,
+            )
+            .await
+    }
+}
+
+/// What a stored batch is answered with: `{"accepted": <count>, "ids": [...]}`.
+pub fn accepted(ingested: &Ingested) -> Value {
+    json!({"accepted": ingested.ids.len(), "ids": ingested.ids})
 }
 
 /// Reads a batch or a single record carrying its bot.
@@ -171,16 +219,22 @@ mod tests {
 
     #[test]
     fn levels_by_name_or_number() {
-        assert_eq!(level(Some(&json!(30)), "").unwrap(), LogLevel::Warning);
-        assert_eq!(level(Some(&json!("50")), "").unwrap(), LogLevel::Critical);
-        assert_eq!(level(Some(&json!("error")), "").unwrap(), LogLevel::Error);
-        assert_eq!(level(None, "").unwrap(), LogLevel::Info);
+        assert_eq!(level(Some(&json!(30)), "level").unwrap(), LogLevel::Warning);
+        assert_eq!(
+            level(Some(&json!("50")), "level").unwrap(),
+            LogLevel::Critical
+        );
+        assert_eq!(
+            level(Some(&json!("error")), "level").unwrap(),
+            LogLevel::Error
+        );
+        assert_eq!(level(None, "level").unwrap(), LogLevel::Info);
         assert!(
-            level(Some(&json!(-1)), "x.")
+            level(Some(&json!(-1)), "x.level")
                 .unwrap_err()
                 .starts_with("x.level")
         );
-        assert!(level(Some(&json!([1])), "").is_err());
+        assert!(level(Some(&json!([1])), "level").is_err());
     }
 
     #[test]

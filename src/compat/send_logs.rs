@@ -219,7 +219,7 @@ fn parse_logs(data: &Map<String, Value>, max_chars: usize) -> Result<Vec<RecordI
                     crate::json::kind(log)
                 ));
             };
-            let level = records::level(log.get("level"), &path)?;
+            let level = records::level(log.get("level"), &format!("{path}level"))?;
             let message = match log.get("msg").or_else(|| log.get("message")) {
                 Some(Value::String(text)) => text.clone(),
                 None | Some(Value::Null) => String::new(),

@@ -7,6 +7,7 @@
 //! as the chat. With `[vk] access_token` set, the command's reply is sent back to the peer with
 //! `messages.send`.
 
+use crate::delivery::messenger::{VK_API_VERSION, form_urlencoded};
 use crate::domain::messenger::Messenger;
 use crate::server::AppState;
 use crate::service::ServiceError;
@@ -19,12 +20,11 @@ use axum::routing::post;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::sync::OnceLock;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 pub const PATH: &str = "/events/vk";
-/// The VK API version whose event shapes this module reads.
-pub const API_VERSION: &str = "5.199";
 /// Peer ids above this are group chats (`cid = peer_id - PEER_CHAT_BASE`).
 pub const PEER_CHAT_BASE: i64 = 2_000_000_000;
 /// The bus channel of a normalized event type.
@@ -384,24 +384,26 @@ async fn callback(State(state): State<AppState>, body: Bytes) -> Response {
     }
 }
 
-const FORM: &str = "application/x-www-form-urlencoded";
-
-/// `application/x-www-form-urlencoded` text of the pairs (secrets go in the body, not the URL).
-fn form(pairs: &[(&str, &str)]) -> String {
-    let mut url = reqwest::Url::parse("http://form.invalid/").expect("a valid URL");
-    url.query_pairs_mut().extend_pairs(pairs);
-    url.query().unwrap_or_default().to_owned()
+/// The HTTP client of every VK API call this module makes (command replies, long poll), built
+/// once for the process.
+fn http_client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(40))
+            .build()
+            .unwrap_or_default()
+    })
 }
 
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(40))
-        .build()
-        .unwrap_or_default()
-}
-
-/// `messages.send` of a text to a peer.
-async fn send_message(state: &AppState, peer_id: i64, text: &str) -> anyhow::Result<()> {
+/// Calls the VK API `method` with `pairs`, the access token and the API version as a form (secrets
+/// go in the body, not the URL); the answer, or VK's error as `method: error_msg`.
+async fn vk_call(
+    client: &reqwest::Client,
+    state: &AppState,
+    method: &str,
+    pairs: &[(&str, &str)],
+) -> anyhow::Result<Value> {
     let token = state
         .settings
         .vk
@@ -412,26 +414,41 @@ async fn send_message(state: &AppState, peer_id: i64, text: &str) -> anyhow::Res
         .settings
         .delivery
         .vk_api_base
-        .join("method/messages.send")?;
-    let random_id = rand::random::<u32>().to_string();
-    let peer = peer_id.to_string();
-    let answer: Value = http_client()
+        .join(&format!("method/{method}"))?;
+    let mut form = pairs.to_vec();
+    form.extend([
+        ("access_token", token.expose_secret()),
+        ("v", VK_API_VERSION),
+    ]);
+    let answer: Value = client
         .post(url)
-        .header(header::CONTENT_TYPE, FORM)
-        .body(form(&[
-            ("peer_id", peer.as_str()),
-            ("message", text),
-            ("random_id", random_id.as_str()),
-            ("access_token", token.expose_secret()),
-            ("v", API_VERSION),
-        ]))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_urlencoded(&form))
         .send()
         .await?
         .json()
         .await?;
     if let Some(error) = answer.get("error") {
-        anyhow::bail!("messages.send: {}", error.get("error_msg").unwrap_or(error));
+        anyhow::bail!("{method}: {}", error.get("error_msg").unwrap_or(error));
     }
+    Ok(answer)
+}
+
+/// `messages.send` of a text to a peer.
+async fn send_message(state: &AppState, peer_id: i64, text: &str) -> anyhow::Result<()> {
+    let random_id = rand::random::<u32>().to_string();
+    let peer = peer_id.to_string();
+    vk_call(
+        http_client(),
+        state,
+        "messages.send",
+        &[
+            ("peer_id", peer.as_str()),
+            ("message", text),
+            ("random_id", random_id.as_str()),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -466,38 +483,19 @@ struct PollServer {
 }
 
 async fn poll_server(state: &AppState, client: &reqwest::Client) -> anyhow::Result<PollServer> {
-    let vk = &state.settings.vk;
-    let token = vk
-        .access_token
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("[vk] access_token is not set"))?;
-    let group = vk
+    let group = state
+        .settings
+        .vk
         .group_id
         .ok_or_else(|| anyhow::anyhow!("[vk] group_id is not set"))?
         .to_string();
-    let url = state
-        .settings
-        .delivery
-        .vk_api_base
-        .join("method/groups.getLongPollServer")?;
-    let answer: Value = client
-        .post(url)
-        .header(header::CONTENT_TYPE, FORM)
-        .body(form(&[
-            ("group_id", group.as_str()),
-            ("access_token", token.expose_secret()),
-            ("v", API_VERSION),
-        ]))
-        .send()
-        .await?
-        .json()
-        .await?;
-    if let Some(error) = answer.get("error") {
-        anyhow::bail!(
-            "groups.getLongPollServer: {}",
-            error.get("error_msg").unwrap_or(error)
-        );
-    }
+    let answer = vk_call(
+        client,
+        state,
+        "groups.getLongPollServer",
+        &[("group_id", group.as_str())],
+    )
+    .await?;
     let response = answer
         .get("response")
         .ok_or_else(|| anyhow::anyhow!("groups.getLongPollServer: no response"))?;
@@ -522,7 +520,7 @@ async fn long_poll(state: AppState) {
     let client = http_client();
     let mut backoff = Duration::from_secs(1);
     loop {
-        let mut server = match poll_server(&state, &client).await {
+        let mut server = match poll_server(&state, client).await {
             Ok(server) => server,
             Err(error) => {
                 tracing::warn!(%error, "VK long poll: cannot open the server; retrying");

@@ -369,21 +369,10 @@ async fn user(state: &AppState, headers: &HeaderMap, event: &str, body: &[u8]) -
                     return text(StatusCode::BAD_REQUEST, format!("sendlog: {problem}"));
                 }
             };
-            match state
-                .service
-                .ingest(
-                    &batch.bot,
-                    batch.records,
-                    batch.idempotency_key.as_deref(),
-                    Oversize::Reject,
-                )
-                .await
-            {
-                Ok(ingested) => (
-                    StatusCode::OK,
-                    axum::Json(json!({"accepted": ingested.ids.len(), "ids": ingested.ids})),
-                )
-                    .into_response(),
+            match batch.ingest(&state.service, Oversize::Reject).await {
+                Ok(ingested) => {
+                    (StatusCode::OK, axum::Json(records::accepted(&ingested))).into_response()
+                }
                 Err(error) => service_failure(error),
             }
         }

@@ -79,64 +79,40 @@ pub fn service_failure(error: ServiceError) -> FunctionResponse {
     fail(status, message)
 }
 
-/// A parameter by its camelCase name or its snake_case alias.
+/// The parameters, each looked up under its names: the camelCase one, then its snake_case
+/// alias (`&["chatId", "chat_id"]`). Errors name the first.
 struct Params<'a> {
     object: &'a Map<String, Value>,
 }
 
-impl Params<'_> {
-    fn get(&self, name: &str) -> Option<&Value> {
-        let snake: String = name
-            .chars()
-            .flat_map(|c| {
-                if c.is_ascii_uppercase() {
-                    vec!['_', c.to_ascii_lowercase()]
-                } else {
-                    vec![c]
-                }
-            })
-            .collect();
-        self.object
-            .get(name)
-            .or_else(|| self.object.get(&snake))
-            .filter(|value| !value.is_null())
+impl<'a> Params<'a> {
+    fn get(&self, names: &[&str]) -> Option<&'a Value> {
+        records::field(self.object, names)
     }
 
-    fn text(&self, name: &str) -> Result<Option<String>, String> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(Value::Number(number)) => Ok(Some(number.to_string())),
-            Some(other) => Err(format!(
-                "parameters.{name}: must be a string, got {}",
-                crate::json::kind(other)
-            )),
-        }
+    /// A string; a number is taken as its text.
+    fn text(&self, names: &[&str]) -> Result<Option<String>, String> {
+        records::text_or_number(self.object, names, "parameters.")
     }
 
-    fn required(&self, name: &str) -> Result<String, String> {
-        self.text(name)?
-            .ok_or_else(|| format!("parameters.{name}: is required"))
+    fn required(&self, names: &[&str]) -> Result<String, String> {
+        self.text(names)?
+            .ok_or_else(|| format!("parameters.{}: is required", names[0]))
     }
 
-    fn time(&self, name: &str) -> Result<Option<chrono::NaiveDateTime>, String> {
-        match self.text(name)? {
+    fn time(&self, names: &[&str]) -> Result<Option<chrono::NaiveDateTime>, String> {
+        match self.text(names)? {
             Some(text) => parse_event_time(&text)
                 .map(Some)
-                .map_err(|error| format!("parameters.{name}: {}", error.problem())),
+                .map_err(|error| format!("parameters.{}: {}", names[0], error.problem())),
             None => Ok(None),
         }
     }
 
-    fn level(&self, name: &str) -> Result<Option<LogLevel>, String> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(value) => records::level(Some(value), "parameters.")
-                .map(Some)
-                .map_err(|error| {
-                    error.replacen("parameters.level", &format!("parameters.{name}"), 1)
-                }),
-        }
+    fn level(&self, names: &[&str]) -> Result<Option<LogLevel>, String> {
+        self.get(names)
+            .map(|value| records::level(Some(value), &format!("parameters.{}", names[0])))
+            .transpose()
     }
 }
 
@@ -212,31 +188,26 @@ async fn call_function(
     let service = context.service;
     Ok(match function {
         "send-log" | "send-logs" => {
-            if function == "send-logs" && params.get("records").is_none() {
+            if function == "send-logs" && params.get(&["records"]).is_none() {
                 return Err("parameters.records: is required".into());
             }
             let batch = records::batch(raw).map_err(|problem| format!("parameters.{problem}"))?;
-            service
-                .ingest(
-                    &batch.bot,
-                    batch.records,
-                    batch.idempotency_key.as_deref(),
-                    Oversize::Reject,
-                )
+            batch
+                .ingest(service, Oversize::Reject)
                 .await
-                .map(|ingested| json!({"accepted": ingested.ids.len(), "ids": ingested.ids}))
+                .map(|ingested| records::accepted(&ingested))
         }
         "register-bot" => {
-            let messenger = match params.text("messenger")? {
+            let messenger = match params.text(&["messenger"])? {
                 Some(text) => Messenger::parse(&text)
                     .map_err(|e| format!("parameters.messenger: {}", e.problem()))?,
                 None => Messenger::Telegram,
             };
             let request = RegisterBot {
-                admin_uid: params.required("adminUid")?,
-                name: params.required("name")?,
-                bot_token: params.required("botToken")?,
-                auth_token: params.required("authToken")?,
+                admin_uid: params.required(&["adminUid", "admin_uid"])?,
+                name: params.required(&["name"])?,
+                bot_token: params.required(&["botToken", "bot_token"])?,
+                auth_token: params.required(&["authToken", "auth_token"])?,
                 messenger,
             };
             service.register_bot(request).await.map(|bot| {
@@ -246,10 +217,12 @@ async fn call_function(
         }
         "subscribe-chat" => {
             let request = SubscribeChat {
-                auth_token: params.required("authToken")?,
-                chat_id: params.required("chatId")?,
-                subscriber_uid: params.text("subscriberUid")?,
-                min_level: params.level("minLevel")?.unwrap_or(LogLevel::Info),
+                auth_token: params.required(&["authToken", "auth_token"])?,
+                chat_id: params.required(&["chatId", "chat_id"])?,
+                subscriber_uid: params.text(&["subscriberUid", "subscriber_uid"])?,
+                min_level: params
+                    .level(&["minLevel", "min_level"])?
+                    .unwrap_or(LogLevel::Info),
             };
             service
                 .subscribe_chat(request)
@@ -260,11 +233,14 @@ async fn call_function(
                 })
         }
         "unsubscribe-chat" => service
-            .unsubscribe_chat(&params.required("authToken")?, &params.required("chatId")?)
+            .unsubscribe_chat(
+                &params.required(&["authToken", "auth_token"])?,
+                &params.required(&["chatId", "chat_id"])?,
+            )
             .await
             .map(|done| json!({"unsubscribed": done})),
         "search-logs" => {
-            let first = match params.get("first") {
+            let first = match params.get(&["first"]) {
                 None => 20,
                 Some(value) => match value.as_u64() {
                     Some(first) if (1..=MAX_PAGE).contains(&first) => first,
@@ -276,12 +252,12 @@ async fn call_function(
                 },
             };
             let query = LogQuery {
-                bot: params.required("bot")?,
-                min_level: params.level("minLevel")?,
-                from: params.time("from")?,
-                to: params.time("to")?,
-                request_id: params.text("requestId")?,
-                contains: params.text("contains")?,
+                bot: params.required(&["bot"])?,
+                min_level: params.level(&["minLevel", "min_level"])?,
+                from: params.time(&["from"])?,
+                to: params.time(&["to"])?,
+                request_id: params.text(&["requestId", "request_id"])?,
+                contains: params.text(&["contains"])?,
                 before_id: None,
                 first: first as usize,
             };
@@ -292,17 +268,17 @@ async fn call_function(
         }
         "execute-command" => service
             .execute_command(
-                &params.required("text")?,
-                &params.required("chatId")?,
-                &params.text("fromUid")?.unwrap_or_default(),
+                &params.required(&["text"])?,
+                &params.required(&["chatId", "chat_id"])?,
+                &params.text(&["fromUid", "from_uid"])?.unwrap_or_default(),
             )
             .await
             .map(|outcome| json!({"ok": outcome.ok, "reply": outcome.reply})),
         "create-log-user" => service
             .create_log_user(
-                &params.required("username")?,
-                &params.required("password")?,
-                params.text("bot")?.as_deref(),
+                &params.required(&["username"])?,
+                &params.required(&["password"])?,
+                params.text(&["bot"])?.as_deref(),
             )
             .await
             .map(|user| json!({"username": user.username, "createdAt": user.created_at})),

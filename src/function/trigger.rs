@@ -41,9 +41,10 @@ pub async fn handle(context: &FunctionContext<'_>, body: &Value) -> FunctionResp
     };
     let mut results = Vec::with_capacity(messages.len());
     for (index, message) in messages.iter().enumerate() {
-        let result = match message.as_object() {
-            Some(object) => one(context, index, object).await,
-            None => Ok(outcome(index, "ignored", "not an object")),
+        let result = if message.is_object() {
+            one(context, index, message).await
+        } else {
+            Ok(outcome(index, "ignored", "not an object"))
         };
         match result {
             Ok(result) => results.push(result),
@@ -58,19 +59,18 @@ pub async fn handle(context: &FunctionContext<'_>, body: &Value) -> FunctionResp
 async fn one(
     context: &FunctionContext<'_>,
     index: usize,
-    message: &Map<String, Value>,
+    message: &Value,
 ) -> Result<Value, ServiceError> {
-    let message = Value::Object(message.clone());
-    let event_type = text(&message, &["event_metadata", "event_type"]).unwrap_or_default();
+    let event_type = text(message, &["event_metadata", "event_type"]).unwrap_or_default();
     if event_type.split('.').nth(3) == Some("storage") {
-        return storage(context, index, &message, event_type).await;
+        return storage(context, index, message, event_type).await;
     }
     if message
         .get("details")
         .and_then(|details| details.get("queue_id"))
         .is_some()
     {
-        return signal(context, index, &message).await;
+        return signal(context, index, message).await;
     }
     tracing::info!(
         index,
@@ -196,19 +196,19 @@ async fn signal(
             ));
         }
     };
-    let batch = match batch {
+    let mut batch = match batch {
         Ok(batch) => batch,
         Err(problem) => {
             tracing::warn!(index, queue, %problem, "signal with malformed records");
             return Ok(outcome(index, "rejected", format!("body: {problem}")));
         }
     };
-    let key = batch.idempotency_key.clone().or_else(|| {
-        text(message, &["details", "message", "message_id"]).map(|id| format!("signal:{id}"))
-    });
-    let result = context
-        .service
-        .ingest(&batch.bot, batch.records, key.as_deref(), Oversize::Reject)
+    if batch.idempotency_key.is_none() {
+        batch.idempotency_key =
+            text(message, &["details", "message", "message_id"]).map(|id| format!("signal:{id}"));
+    }
+    let result = batch
+        .ingest(context.service, Oversize::Reject)
         .await
         .map(|ingested| ingested.ids);
     settle(index, result)
