@@ -127,7 +127,7 @@ impl Query {
         );
         connection.edges.extend(
             page.records
-                .iter()
+                .into_iter()
                 .map(|record| Edge::new(IdCursor::of(&record.id), LogRecord::from(record))),
         );
         Ok(connection)
