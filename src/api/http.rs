@@ -501,8 +501,9 @@ pub async fn post(
     post_body(schema, media, &body, request_id).await
 }
 
-/// A POST body already read (the function container's `POST /` comes here too).
-pub async fn post_body(
+/// A `POST /graphql` body already read (the function container's `POST /` parses its own
+/// body and comes in at [`post_json`]).
+async fn post_body(
     schema: &ApiSchema,
     media: MediaType,
     body: &[u8],
