@@ -4,6 +4,7 @@
 //! hashes, so whatever serves them (unpkg by default, or a host of the operator's choosing via
 //! `[graphql] graphiql_assets_url`) cannot run anything else in a page that talks to the API.
 
+use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{Html, IntoResponse, Response};
 use reqwest::Url;
@@ -56,7 +57,7 @@ pub fn wants_graphiql(method: &Method, headers: &HeaderMap, query_string: Option
 
 /// The page, rendered once at startup: it only depends on the configured assets base.
 #[derive(Clone)]
-pub struct GraphiqlPage(String);
+pub struct GraphiqlPage(Bytes);
 
 impl GraphiqlPage {
     /// `assets_base` must end in `/` (the configuration makes sure of it).
@@ -76,9 +77,10 @@ impl GraphiqlPage {
                     asset.integrity,
                 );
         }
-        Self(page)
+        Self(Bytes::from(page))
     }
 
+    /// The page; its bytes are shared, not copied.
     pub fn response(&self) -> Response {
         Html(self.0.clone()).into_response()
     }
@@ -99,6 +101,7 @@ mod tests {
     #[test]
     fn every_placeholder_is_filled_with_pinned_urls_and_hashes() {
         let page = GraphiqlPage::new(&Url::parse("http://assets.test/npm/").unwrap()).0;
+        let page = std::str::from_utf8(&page).unwrap();
         assert!(!page.contains("{{"), "{page}");
         assert!(page.contains(
             r#"src="http://assets.test/npm/graphiql@4.1.2/graphiql.min.js" integrity="sha384-9XdH"#
@@ -112,6 +115,7 @@ mod tests {
     #[test]
     fn a_base_cannot_break_out_of_the_attribute() {
         let page = GraphiqlPage::new(&Url::parse("http://a.test/x'y/?a=1&b=\"<").unwrap()).0;
+        let page = std::str::from_utf8(&page).unwrap();
         assert!(!page.contains("\"<"), "{page}");
         assert!(
             page.contains("data-assets=\"http://a.test/x'y/?a=1&amp;b=%22%3C\""),

@@ -23,6 +23,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -116,8 +117,14 @@ impl Failure {
     }
 
     /// The `{"errors": [...]}` body (no `data`: nothing executed).
-    pub fn body(&self) -> Value {
-        json!({ "errors": self.errors })
+    fn body(&self) -> String {
+        serde_json::to_string(&ErrorsBody {
+            errors: &self.errors,
+        })
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "could not encode GraphQL errors");
+            INTERNAL_ERROR_BODY.to_owned()
+        })
     }
 
     pub fn into_response(self, media: MediaType) -> Response {
@@ -125,7 +132,7 @@ impl Failure {
             MediaType::GraphqlResponseJson => self.graphql_status,
             MediaType::Json => self.json_status,
         };
-        let mut response = (status, self.body().to_string()).into_response();
+        let mut response = (status, self.body()).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, media.content_type());
@@ -137,6 +144,31 @@ impl Failure {
         response
     }
 }
+
+/// The body of a request that executed nothing: `{"errors": [...]}`.
+#[derive(Serialize)]
+struct ErrorsBody<'a> {
+    errors: &'a [Value],
+}
+
+/// One answer of a batch: a response, or the errors of an operation that did not execute.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum BatchItem {
+    Executed(async_graphql::Response),
+    Refused { errors: Vec<Value> },
+}
+
+impl From<Failure> for BatchItem {
+    fn from(failure: Failure) -> Self {
+        Self::Refused {
+            errors: failure.errors,
+        }
+    }
+}
+
+const INTERNAL_ERROR_BODY: &str =
+    r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#;
 
 fn error_json(code: &str, message: &str) -> Value {
     json!({"message": message, "extensions": {"code": code}})
@@ -303,17 +335,65 @@ fn map_param(name: &str, value: Option<Value>) -> Result<Option<Map<String, Valu
     }
 }
 
+/// A request checked and ready to execute: the async-graphql request (with its [`RequestId`]
+/// and [`Validated`] attached), its operation type, and what tells afterwards whether it ran.
+pub struct Prepared {
+    pub request: async_graphql::Request,
+    pub operation: OperationType,
+    pub outcome: Outcome,
+}
+
+/// Tells a response of a request that executed from one whose document failed validation.
+pub struct Outcome {
+    validated: Validated,
+}
+
+impl Outcome {
+    /// The first (or only) response of the request as it is, or the [`Failure`] of a document
+    /// that never executed (validation failed), its errors coded `VALIDATION_FAILED` unless
+    /// they name a code already.
+    pub fn classify(
+        &self,
+        response: async_graphql::Response,
+    ) -> Result<async_graphql::Response, Failure> {
+        if !self.validated.passed() && response.is_err() {
+            return Err(Failure::document(server_errors_json(
+                response.errors,
+                limits::VALIDATION_FAILED,
+            )));
+        }
+        Ok(response)
+    }
+}
+
+impl Prepared {
+    /// How long the request may run: `[limits] request_timeout_ms` for queries and mutations;
+    /// subscriptions live on.
+    pub fn time_limit(&self, limits: &super::SchemaLimits) -> Option<std::time::Duration> {
+        (self.operation != OperationType::Subscription).then_some(limits.request_timeout)
+    }
+}
+
 /// The request of `params` (APQ resolved), parsed and checked against the transport and the
-/// limits.
+/// limits, with `request_id` attached.
 pub fn prepare(
     schema: &ApiSchema,
     params: Params,
     allowed: Allowed,
-) -> Result<(async_graphql::Request, OperationType), Failure> {
+    request_id: &str,
+) -> Result<Prepared, Failure> {
     let mut request = params.into_request(schema)?;
     let operation = limits::inspect(&mut request, allowed, &schema.limits().document())
         .map_err(Failure::from_refusal)?;
-    Ok((request, operation))
+    let validated = Validated::default();
+    let request = request
+        .data(RequestId(request_id.to_owned()))
+        .data(validated.clone());
+    Ok(Prepared {
+        request,
+        operation,
+        outcome: Outcome { validated },
+    })
 }
 
 /// The error for a request that ran past `[limits] request_timeout_ms`.
@@ -337,21 +417,17 @@ pub async fn run(
     allowed: Allowed,
     request_id: &str,
 ) -> Result<async_graphql::Response, Failure> {
-    let (request, _) = prepare(schema, params, allowed)?;
-    let validated = Validated::default();
-    let request = request
-        .data(RequestId(request_id.to_owned()))
-        .data(validated.clone());
-    let response = tokio::time::timeout(schema.limits().request_timeout, schema.execute(request))
-        .await
-        .map_err(|_| timeout_failure(schema, request_id))?;
-    if !validated.passed() && response.is_err() {
-        return Err(Failure::document(server_errors_json(
-            response.errors,
-            limits::VALIDATION_FAILED,
-        )));
-    }
-    Ok(response)
+    let prepared = prepare(schema, params, allowed, request_id)?;
+    let time_limit = prepared.time_limit(schema.limits());
+    let execution = schema.execute(prepared.request);
+    // Over HTTP `allowed` lets no subscription through: there is always a time limit.
+    let response = match time_limit {
+        Some(limit) => tokio::time::timeout(limit, execution)
+            .await
+            .map_err(|_| timeout_failure(schema, request_id))?,
+        None => execution.await,
+    };
+    prepared.outcome.classify(response)
 }
 
 fn json_response(media: MediaType, body: String) -> Response {
@@ -365,7 +441,7 @@ fn json_response(media: MediaType, body: String) -> Response {
 fn encode(response: &async_graphql::Response) -> String {
     serde_json::to_string(response).unwrap_or_else(|error| {
         tracing::error!(%error, "could not encode a GraphQL response");
-        json!({"errors": [error_json("INTERNAL_SERVER_ERROR", "internal error")]}).to_string()
+        INTERNAL_ERROR_BODY.to_owned()
     })
 }
 
@@ -425,8 +501,9 @@ pub async fn post(
     post_body(schema, media, &body, request_id).await
 }
 
-/// A POST body already read (the function container's `POST /` comes here too).
-pub async fn post_body(
+/// A `POST /graphql` body already read (the function container's `POST /` parses its own
+/// body and comes in at [`post_json`]).
+async fn post_body(
     schema: &ApiSchema,
     media: MediaType,
     body: &[u8],
@@ -478,16 +555,19 @@ pub async fn post_json(
                     Ok(params) => {
                         let id = format!("{request_id}.{index}");
                         match run(schema, params, Allowed::QueriesAndMutations, &id).await {
-                            Ok(response) => serde_json::to_value(&response)
-                                .unwrap_or_else(|_| json!({"errors": []})),
-                            Err(failure) => failure.body(),
+                            Ok(response) => BatchItem::Executed(response),
+                            Err(failure) => failure.into(),
                         }
                     }
-                    Err(message) => Failure::bad_request(message).body(),
+                    Err(message) => Failure::bad_request(message).into(),
                 };
                 results.push(result);
             }
-            json_response(media, Value::Array(results).to_string())
+            let body = serde_json::to_string(&results).unwrap_or_else(|error| {
+                tracing::error!(%error, "could not encode a GraphQL batch response");
+                INTERNAL_ERROR_BODY.to_owned()
+            });
+            json_response(media, body)
         }
         value => {
             let params = match Params::from_json(value) {

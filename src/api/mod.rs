@@ -41,10 +41,6 @@ impl std::ops::Deref for ApiSchema {
 }
 
 impl ApiSchema {
-    pub fn schema(&self) -> &GraphqlSchema {
-        &self.schema
-    }
-
     pub fn limits(&self) -> &SchemaLimits {
         &self.transport.limits
     }

@@ -106,9 +106,10 @@ impl Mutation {
             .graphql(ctx)?;
         let stored = ingested
             .records
-            .first()
+            .into_iter()
+            .next()
             .ok_or_else(|| bad_input("input", "nothing was stored"))?;
-        Ok(LogRecord::from(stored.as_ref()))
+        Ok(LogRecord::from(Arc::unwrap_or_clone(stored)))
     }
 
     /// Stores a batch atomically; the same idempotencyKey again stores nothing new and

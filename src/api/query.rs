@@ -63,10 +63,16 @@ impl Query {
             .await
             .graphql(ctx)?;
         let has_next = page.elems.len() == first && (page.elems.len() as i64) < page.count;
-        let total = service
-            .bots_total(owner_uid.as_deref())
-            .await
-            .graphql(ctx)?;
+        // Without a cursor the page counts every bot (of the owner); after one it counts only
+        // those after it, so the total is asked for, when it is selected.
+        let total = match after {
+            None => page.count,
+            Some(_) if ctx.look_ahead().field("totalCount").exists() => service
+                .bots_total(owner_uid.as_deref())
+                .await
+                .graphql(ctx)?,
+            Some(_) => 0,
+        };
         let mut connection = Connection::with_additional_fields(
             after.is_some(),
             has_next,
@@ -127,7 +133,7 @@ impl Query {
         );
         connection.edges.extend(
             page.records
-                .iter()
+                .into_iter()
                 .map(|record| Edge::new(IdCursor::of(&record.id), LogRecord::from(record))),
         );
         Ok(connection)

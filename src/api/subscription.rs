@@ -14,11 +14,30 @@ use crate::domain::names::BotName;
 use crate::service::{LogbotService, StoredRecord};
 use async_graphql::{Context, ErrorExtensions, Subscription as SubscriptionObject};
 use futures_util::Stream;
+use std::borrow::Cow;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
 /// `extensions.code` of the error a lagging subscriber gets before it is closed.
 pub const SUBSCRIBER_LAGGED: &str = "SUBSCRIBER_LAGGED";
+
+/// The fields of a [`StoredRecord`] on the bus that decide who gets it, borrowed from the
+/// message: every subscriber sees every record, and most are for other bots.
+#[derive(serde::Deserialize)]
+struct RecordHead<'a> {
+    #[serde(borrow)]
+    bot: Cow<'a, str>,
+    #[serde(borrow)]
+    level: Cow<'a, str>,
+}
+
+impl RecordHead<'_> {
+    /// As [`StoredRecord::level`] reads the level (an unknown name is INFO).
+    fn matches(&self, bot: &str, min_level: DomainLevel) -> bool {
+        self.bot == bot
+            && DomainLevel::parse_name(&self.level).unwrap_or(DomainLevel::Info) >= min_level
+    }
+}
 
 #[derive(Default)]
 pub struct Subscription;
@@ -47,14 +66,19 @@ impl Subscription {
                     loop {
                         match receiver.recv().await {
                             Ok(message) => {
+                                let Ok(head) = serde_json::from_str::<RecordHead>(&message) else {
+                                    tracing::warn!("undecodable record on the bus");
+                                    continue;
+                                };
+                                if !head.matches(&bot, min_level) {
+                                    continue;
+                                }
                                 let Ok(record) = serde_json::from_str::<StoredRecord>(&message)
                                 else {
                                     tracing::warn!("undecodable record on the bus");
                                     continue;
                                 };
-                                if record.bot == bot && record.level() >= min_level {
-                                    return Some((Ok(LogRecord::from(&record)), Some(receiver)));
-                                }
+                                return Some((Ok(LogRecord::from(record)), Some(receiver)));
                             }
                             Err(RecvError::Lagged(missed)) => {
                                 let error = async_graphql::Error::new(format!(
@@ -74,5 +98,37 @@ impl Subscription {
                 }
             },
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::LogSource;
+
+    #[test]
+    fn the_head_reads_bot_and_level_of_a_stored_record() {
+        let record = StoredRecord {
+            id: "1".into(),
+            bot: "b".into(),
+            bot_id: "7".into(),
+            level: "WARNING".into(),
+            message: "m".into(),
+            event_at: "2026-11-22T08:00:00Z".into(),
+            received_at: "2026-11-22T08:00:00Z".into(),
+            request_id: None,
+            status_code: None,
+            source: LogSource::default(),
+            attributes: None,
+        };
+        let message = serde_json::to_string(&record).unwrap();
+        let head = serde_json::from_str::<RecordHead>(&message).unwrap();
+        assert!(head.matches("b", DomainLevel::Warning));
+        assert!(!head.matches("b", DomainLevel::Error));
+        assert!(!head.matches("c", DomainLevel::Debug));
+        assert_eq!(
+            head.matches("b", DomainLevel::Error),
+            record.bot == "b" && record.level() >= DomainLevel::Error
+        );
     }
 }

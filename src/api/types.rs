@@ -132,28 +132,28 @@ pub struct LogRecord {
     pub attributes: Option<Json<serde_json::Value>>,
 }
 
-impl From<&StoredRecord> for LogRecord {
-    fn from(record: &StoredRecord) -> Self {
+impl From<StoredRecord> for LogRecord {
+    fn from(record: StoredRecord) -> Self {
         Self {
-            id: record.id.clone().into(),
-            bot: record.bot.clone(),
             level: record.level().into(),
-            message: record.message.clone(),
             event_at: DateTime::from_stored(&record.event_at),
             received_at: DateTime::from_stored(&record.received_at),
-            request_id: record.request_id.clone(),
             status_code: record.status_code.and_then(|code| i32::try_from(code).ok()),
-            source: LogSource {
-                user_name: record.source.user_name.clone(),
-                pid: record.source.pid,
-                process_name: record.source.process_name.clone(),
-                process_description: record.source.process_description.clone(),
-            },
             attributes: record
                 .attributes
                 .as_deref()
                 .and_then(|text| serde_json::from_str(text).ok())
                 .map(Json),
+            id: record.id.into(),
+            bot: record.bot,
+            message: record.message,
+            request_id: record.request_id,
+            source: LogSource {
+                user_name: record.source.user_name,
+                pid: record.source.pid,
+                process_name: record.source.process_name,
+                process_description: record.source.process_description,
+            },
         }
     }
 }

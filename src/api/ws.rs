@@ -7,16 +7,15 @@
 //! bounded, falls behind) and a client that does not read for [`SchemaLimits::ws_slow_client`]
 //! or whose subscription lags is closed with 1013 ("try again later").
 
-use super::error::RequestId;
 use super::http::{Failure, Params};
-use super::limits::{self, Allowed, Validated};
+use super::limits::{self, Allowed};
 use super::subscription::SUBSCRIBER_LAGGED;
 use super::{ApiSchema, SchemaLimits};
-use async_graphql::parser::types::OperationType;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -430,32 +429,29 @@ impl Connection {
                 id: id.clone(),
                 generation,
             };
-            let send = |value: Value| {
+            let send = |text: String| {
                 let out = out.clone();
                 async move {
-                    tokio::time::timeout(slow_after, out.send(Message::text(value.to_string())))
+                    tokio::time::timeout(slow_after, out.send(Message::text(text)))
                         .await
                         .map_err(|_| ())?
                         .map_err(|_| ())
                 }
             };
-            let (request, operation) = match super::http::prepare(&schema, params, Allowed::All) {
+            let prepared = match super::http::prepare(&schema, params, Allowed::All, &request_id) {
                 Ok(prepared) => prepared,
                 Err(failure) => {
                     let _ = events.send(finished()).await;
-                    let _ = send(error_message(protocol, &id, failure.errors())).await;
+                    let _ = send(error_message(protocol, &id, failure.errors()).to_string()).await;
                     return;
                 }
             };
-            let validated = Validated::default();
-            let request = request
-                .data(RequestId(request_id.clone()))
-                .data(validated.clone());
-            let mut responses = schema.execute_stream(request);
+            let time_limit = prepared.time_limit(schema.limits());
+            let outcome = prepared.outcome;
+            let mut responses = schema.execute_stream(prepared.request);
             let mut first = true;
             // Queries and mutations get the request time limit; subscriptions live on.
-            let deadline = (operation != OperationType::Subscription)
-                .then(|| tokio::time::Instant::now() + schema.limits().request_timeout);
+            let deadline = time_limit.map(|limit| tokio::time::Instant::now() + limit);
             loop {
                 let next = match deadline {
                     Some(deadline) => {
@@ -464,7 +460,10 @@ impl Connection {
                             Err(_) => {
                                 let failure = super::http::timeout_failure(&schema, &request_id);
                                 let _ = events.send(finished()).await;
-                                let _ = send(error_message(protocol, &id, failure.errors())).await;
+                                let _ = send(
+                                    error_message(protocol, &id, failure.errors()).to_string(),
+                                )
+                                .await;
                                 return;
                             }
                         }
@@ -472,20 +471,21 @@ impl Connection {
                     None => responses.next().await,
                 };
                 let Some(response) = next else { break };
-                if first && !validated.passed() && response.is_err() {
-                    let errors = response
-                        .errors
-                        .into_iter()
-                        .map(|mut error| {
-                            limits::set_code(&mut error, limits::VALIDATION_FAILED);
-                            serde_json::to_value(error).unwrap_or(Value::Null)
-                        })
-                        .collect();
-                    let _ = events.send(finished()).await;
-                    let _ = send(error_message(protocol, &id, errors)).await;
-                    return;
-                }
-                first = false;
+                let response = if first {
+                    first = false;
+                    match outcome.classify(response) {
+                        Ok(response) => response,
+                        Err(failure) => {
+                            let _ = events.send(finished()).await;
+                            let _ =
+                                send(error_message(protocol, &id, failure.errors()).to_string())
+                                    .await;
+                            return;
+                        }
+                    }
+                } else {
+                    response
+                };
                 let lagged = response.errors.iter().any(|error| {
                     error
                         .extensions
@@ -497,11 +497,7 @@ impl Connection {
                     Protocol::TransportWs => "next",
                     Protocol::Legacy => "data",
                 };
-                let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
-                if send(json!({"id": id, "type": kind, "payload": payload}))
-                    .await
-                    .is_err()
-                {
+                if send(next_message(&id, kind, &response)).await.is_err() {
                     let _ = events
                         .send(Event::Slow("the client does not read its messages".into()))
                         .await;
@@ -513,11 +509,30 @@ impl Connection {
                 }
             }
             let _ = events.send(finished()).await;
-            let _ = send(json!({"id": id, "type": "complete"})).await;
+            let _ = send(json!({"id": id, "type": "complete"}).to_string()).await;
         });
         self.operations
             .insert(id, (generation, task.abort_handle()));
     }
+}
+
+/// A `next` (`data` on the legacy protocol) message.
+#[derive(Serialize)]
+struct NextMessage<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    /// `null` if the response cannot be encoded.
+    payload: Option<&'a async_graphql::Response>,
+}
+
+/// The text of the message carrying `response`, serialized in one go.
+fn next_message(id: &str, kind: &str, response: &async_graphql::Response) -> String {
+    let message = |payload| NextMessage { id, kind, payload };
+    serde_json::to_string(&message(Some(response))).unwrap_or_else(|error| {
+        tracing::error!(%error, "could not encode a GraphQL response");
+        serde_json::to_string(&message(None)).unwrap_or_default()
+    })
 }
 
 fn error_message(protocol: Protocol, id: &str, errors: Vec<Value>) -> Value {
@@ -529,5 +544,26 @@ fn error_message(protocol: Protocol, id: &str, errors: Vec<Value>) -> Value {
             "type": "error",
             "payload": errors.into_iter().next().unwrap_or(Value::Null),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_next_message_is_the_text_of_its_json_tree() {
+        let mut response =
+            async_graphql::Response::new(async_graphql::value!({"b": 1, "a": [true]}));
+        response
+            .errors
+            .push(async_graphql::ServerError::new("oops", None));
+        for kind in ["next", "data"] {
+            let payload = serde_json::to_value(&response).unwrap();
+            assert_eq!(
+                next_message("op-1", kind, &response),
+                json!({"id": "op-1", "type": kind, "payload": payload}).to_string()
+            );
+        }
     }
 }
