@@ -418,15 +418,13 @@ pub async fn run(
     request_id: &str,
 ) -> Result<async_graphql::Response, Failure> {
     let prepared = prepare(schema, params, allowed, request_id)?;
-    let time_limit = prepared.time_limit(schema.limits());
-    let execution = schema.execute(prepared.request);
-    // Over HTTP `allowed` lets no subscription through: there is always a time limit.
-    let response = match time_limit {
-        Some(limit) => tokio::time::timeout(limit, execution)
-            .await
-            .map_err(|_| timeout_failure(schema, request_id))?,
-        None => execution.await,
-    };
+    // Over HTTP `allowed` lets no subscription through, so the request timeout always applies.
+    let response = tokio::time::timeout(
+        schema.limits().request_timeout,
+        schema.execute(prepared.request),
+    )
+    .await
+    .map_err(|_| timeout_failure(schema, request_id))?;
     prepared.outcome.classify(response)
 }
 
