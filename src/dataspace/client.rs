@@ -179,6 +179,22 @@ impl DataSpaceClient {
         result
     }
 
+    /// Runs a generated operation, given its module's `QUERY` and `OPERATION_NAME`, with
+    /// variables that serialize like its `Variables` but may borrow their values (a batch is
+    /// then sent without first being copied into the generated input types). The document is
+    /// trimmed to the operation, as [`DataSpaceClient::run`] does.
+    pub async fn run_generated<V: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        query: &'static str,
+        operation: &'static str,
+        variables: &V,
+        safety: Retry,
+    ) -> Result<T, DataSpaceError> {
+        let document = operation_document(query, operation);
+        self.run_document(operation, document, variables, safety)
+            .await
+    }
+
     async fn run_built<Q: GraphQLQuery>(
         &self,
         mut query: graphql_client::QueryBody<Q::Variables>,

@@ -256,7 +256,7 @@ impl LogbotService {
             .client
             .store_log_records_with_deliveries(
                 &bot.id,
-                records.clone(),
+                &records,
                 deliveries,
                 key.as_deref(),
                 &received_at,

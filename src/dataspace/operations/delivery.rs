@@ -2,7 +2,7 @@
 //! `queries/delivery.graphql`, and the one packet built at run time: a batch of records stored
 //! together with their deliveries, so a committed record can never lack its deliveries.
 
-use super::log_record::{CreateManyLogRecord, create_many_log_record};
+use super::log_record::{CreateLogRecordInput, CreateVariables, create_many_log_record};
 use super::{
     _DateTime, Long, NewAuditEvent, NewLogRecord, Page, Search, idempotency_key, required,
     sort_variable,
@@ -11,6 +11,7 @@ use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 macro_rules! delivery_operation {
     ($name:ident) => {
@@ -164,21 +165,14 @@ fn records_with_deliveries_document(records: usize) -> String {
     document
 }
 
-fn record_input(bot_id: &str, record: &NewLogRecord) -> Value {
-    json!({
-        "bot": bot_id,
-        "level": record.level,
-        "message": record.message,
-        "eventAt": record.event_at,
-        "receivedAt": record.received_at,
-        "requestId": record.request_id,
-        "statusCode": record.status_code,
-        "sourceUserName": record.source_user_name,
-        "sourcePid": record.source_pid,
-        "sourceProcessName": record.source_process_name,
-        "sourceProcessDescription": record.source_process_description,
-        "attributes": record.attributes,
-    })
+/// The variables of the run-time packet, borrowing the records: `key`, `deliveries` and one
+/// `r<i>` per record.
+#[derive(serde::Serialize)]
+struct RecordsWithDeliveriesVariables<'a> {
+    key: &'a str,
+    deliveries: Vec<Value>,
+    #[serde(flatten)]
+    records: BTreeMap<String, CreateLogRecordInput<'a>>,
 }
 
 /// The ids `r0..rN` of a run-time packet's answer, or `None` when it has none of them (an
@@ -221,7 +215,7 @@ impl DataSpaceClient {
         now: &str,
     ) -> Result<Vec<String>, DataSpaceError> {
         let stored = self
-            .store_log_records_with_deliveries(bot_id, records, deliveries, key, now)
+            .store_log_records_with_deliveries(bot_id, &records, deliveries, key, now)
             .await?;
         Ok(stored.ids)
     }
@@ -232,7 +226,7 @@ impl DataSpaceClient {
     pub async fn store_log_records_with_deliveries(
         &self,
         bot_id: &str,
-        records: Vec<NewLogRecord>,
+        records: &[NewLogRecord],
         deliveries: Vec<Vec<NewDelivery>>,
         key: Option<&str>,
         now: &str,
@@ -242,21 +236,21 @@ impl DataSpaceClient {
         }
         let key = idempotency_key(key);
         if deliveries.iter().all(Vec::is_empty) {
-            if let Some(stored) = self.create_many_records(bot_id, &records, &key).await? {
+            if let Some(stored) = self.create_many_records(bot_id, records, &key).await? {
                 return Ok(stored);
             }
             return self
-                .records_with_deliveries(bot_id, &records, &[], &key, now)
+                .records_with_deliveries(bot_id, records, &[], &key, now)
                 .await?
                 .ok_or_else(|| DataSpaceError::Invalid("the packet returned no ids".into()));
         }
         if let Some(stored) = self
-            .records_with_deliveries(bot_id, &records, &deliveries, &key, now)
+            .records_with_deliveries(bot_id, records, &deliveries, &key, now)
             .await?
         {
             return Ok(stored);
         }
-        self.create_many_records(bot_id, &records, &key)
+        self.create_many_records(bot_id, records, &key)
             .await?
             .ok_or_else(|| DataSpaceError::Invalid("the packet returned no ids".into()))
     }
@@ -268,29 +262,20 @@ impl DataSpaceClient {
         records: &[NewLogRecord],
         key: &str,
     ) -> Result<Option<StoredBatch>, DataSpaceError> {
-        let input = records
-            .iter()
-            .map(|record| create_many_log_record::_CreateLogRecordInput {
-                bot: bot_id.to_owned(),
-                level: record.level.clone(),
-                message: record.message.clone(),
-                event_at: record.event_at.clone(),
-                received_at: record.received_at.clone(),
-                request_id: record.request_id.clone(),
-                status_code: record.status_code,
-                source_user_name: record.source_user_name.clone(),
-                source_pid: record.source_pid,
-                source_process_name: record.source_process_name.clone(),
-                source_process_description: record.source_process_description.clone(),
-                attributes: record.attributes.clone(),
-            })
-            .collect();
-        let variables = create_many_log_record::Variables {
-            key: key.to_owned(),
-            input,
+        let variables = CreateVariables {
+            key,
+            input: records
+                .iter()
+                .map(|record| CreateLogRecordInput::new(bot_id, record))
+                .collect::<Vec<_>>(),
         };
-        let data = self
-            .run::<CreateManyLogRecord>(variables, Retry::Safe)
+        let data: create_many_log_record::ResponseData = self
+            .run_generated(
+                create_many_log_record::QUERY,
+                create_many_log_record::OPERATION_NAME,
+                &variables,
+                Retry::Safe,
+            )
             .await?;
         let packet = required(data.packet, "packet")?;
         match packet.create_many_log_record {
@@ -312,14 +297,16 @@ impl DataSpaceClient {
         key: &str,
         now: &str,
     ) -> Result<Option<StoredBatch>, DataSpaceError> {
-        let mut variables = Map::with_capacity(records.len() + 2);
-        variables.insert("key".into(), Value::from(key));
-        let mut delivery_inputs = Vec::new();
+        let mut variables = RecordsWithDeliveriesVariables {
+            key,
+            deliveries: Vec::new(),
+            records: BTreeMap::new(),
+        };
         for (index, record) in records.iter().enumerate() {
-            variables.insert(format!("r{index}"), record_input(bot_id, record));
+            let alias = format!("r{index}");
             for delivery in deliveries.get(index).into_iter().flatten() {
-                delivery_inputs.push(json!({
-                    "record": format!("ref:r{index}"),
+                variables.deliveries.push(json!({
+                    "record": format!("ref:{alias}"),
                     "bot": bot_id,
                     "subscription": delivery.subscription,
                     "chatId": delivery.chat_id,
@@ -330,8 +317,10 @@ impl DataSpaceClient {
                     "createdAt": now,
                 }));
             }
+            variables
+                .records
+                .insert(alias, CreateLogRecordInput::new(bot_id, record));
         }
-        variables.insert("deliveries".into(), Value::Array(delivery_inputs));
         let document = records_with_deliveries_document(records.len());
         let data: Value = self
             .run_document(RECORDS_WITH_DELIVERIES, &document, &variables, Retry::Safe)
