@@ -215,7 +215,7 @@ impl DataSpaceClient {
         now: &str,
     ) -> Result<Vec<String>, DataSpaceError> {
         let stored = self
-            .store_log_records_with_deliveries(bot_id, &records, deliveries, key, now)
+            .store_log_records_with_deliveries(bot_id, &records, &deliveries, key, now)
             .await?;
         Ok(stored.ids)
     }
@@ -223,11 +223,11 @@ impl DataSpaceClient {
     /// [`create_log_records_with_deliveries`](Self::create_log_records_with_deliveries), also
     /// telling whether DataSpace replayed an earlier packet with the same key (nothing new
     /// was written, so nothing new should be announced).
-    pub async fn store_log_records_with_deliveries(
+    pub async fn store_log_records_with_deliveries<D: AsRef<[NewDelivery]>>(
         &self,
         bot_id: &str,
         records: &[NewLogRecord],
-        deliveries: Vec<Vec<NewDelivery>>,
+        deliveries: &[D],
         key: Option<&str>,
         now: &str,
     ) -> Result<StoredBatch, DataSpaceError> {
@@ -235,17 +235,17 @@ impl DataSpaceClient {
             return Ok(StoredBatch::default());
         }
         let key = idempotency_key(key);
-        if deliveries.iter().all(Vec::is_empty) {
+        if deliveries.iter().all(|chats| chats.as_ref().is_empty()) {
             if let Some(stored) = self.create_many_records(bot_id, records, &key).await? {
                 return Ok(stored);
             }
             return self
-                .records_with_deliveries(bot_id, records, &[], &key, now)
+                .records_with_deliveries(bot_id, records, deliveries, &key, now)
                 .await?
                 .ok_or_else(|| DataSpaceError::Invalid("the packet returned no ids".into()));
         }
         if let Some(stored) = self
-            .records_with_deliveries(bot_id, records, &deliveries, &key, now)
+            .records_with_deliveries(bot_id, records, deliveries, &key, now)
             .await?
         {
             return Ok(stored);
@@ -289,11 +289,11 @@ impl DataSpaceClient {
     }
 
     /// `None`: an idempotent replay of a packet stored as `createManyLogRecord`.
-    async fn records_with_deliveries(
+    async fn records_with_deliveries<D: AsRef<[NewDelivery]>>(
         &self,
         bot_id: &str,
         records: &[NewLogRecord],
-        deliveries: &[Vec<NewDelivery>],
+        deliveries: &[D],
         key: &str,
         now: &str,
     ) -> Result<Option<StoredBatch>, DataSpaceError> {
@@ -304,7 +304,8 @@ impl DataSpaceClient {
         };
         for (index, record) in records.iter().enumerate() {
             let alias = format!("r{index}");
-            for delivery in deliveries.get(index).into_iter().flatten() {
+            let chats = deliveries.get(index).map_or(&[][..], AsRef::as_ref);
+            for delivery in chats {
                 variables.deliveries.push(json!({
                     "record": format!("ref:{alias}"),
                     "bot": bot_id,

@@ -48,6 +48,26 @@ pub struct LogRecord {
     pub attributes: Option<String>,
 }
 
+impl LogRecord {
+    /// The record's id, its bot's id, and the rest as it was given to be stored.
+    pub fn into_parts(self) -> (String, String, NewLogRecord) {
+        let record = NewLogRecord {
+            level: self.level,
+            message: self.message,
+            event_at: self.event_at,
+            received_at: self.received_at,
+            request_id: self.request_id,
+            status_code: self.status_code,
+            source_user_name: self.source_user_name,
+            source_pid: self.source_pid,
+            source_process_name: self.source_process_name,
+            source_process_description: self.source_process_description,
+            attributes: self.attributes,
+        };
+        (self.id, self.bot, record)
+    }
+}
+
 /// A record to store; the bot is given to the create call.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewLogRecord {
