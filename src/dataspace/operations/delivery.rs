@@ -127,18 +127,11 @@ macro_rules! update_input {
 }
 update_input!(update_delivery, dead_letter_delivery);
 
-impl From<NewAuditEvent> for dead_letter_delivery::_CreateAuditEventInput {
-    fn from(event: NewAuditEvent) -> Self {
-        Self {
-            actor_uid: event.actor_uid,
-            action: event.action,
-            target: event.target,
-            outcome: event.outcome,
-            at: event.at,
-            details: event.details,
-        }
-    }
-}
+convert_fields!(
+    dead_letter_delivery::_CreateAuditEventInput,
+    { actor_uid, action, target, outcome, at, details }
+    from NewAuditEvent
+);
 
 /// The name of the run-time packet (metrics label and `operationName`).
 const RECORDS_WITH_DELIVERIES: &str = "CreateLogRecordsWithDeliveries";
@@ -467,15 +460,10 @@ fn delete_deliveries_document(count: usize) -> String {
     document
 }
 
-fn audit_input(event: &NewAuditEvent) -> Value {
-    json!({
-        "actorUid": event.actor_uid,
-        "action": event.action,
-        "target": event.target,
-        "outcome": event.outcome,
-        "at": event.at,
-        "details": event.details,
-    })
+/// `$audit` of a run-time packet: the generated `_CreateAuditEventInput`, as JSON.
+fn audit_input(event: NewAuditEvent) -> Result<Value, DataSpaceError> {
+    serde_json::to_value(dead_letter_delivery::_CreateAuditEventInput::from(event))
+        .map_err(|error| DataSpaceError::Invalid(format!("the audit event: {error}")))
 }
 
 impl DataSpaceClient {
@@ -569,7 +557,7 @@ impl DataSpaceClient {
                 variables.insert(format!("d{index}"), json!({"id": id, "chatId": to}));
             }
             if let Some(event) = audit.take() {
-                variables.insert("audit".into(), audit_input(&event));
+                variables.insert("audit".into(), audit_input(event)?);
             }
             let document = chat_migration_document(
                 subscriptions.len(),
