@@ -144,10 +144,7 @@ impl DataSpaceClient {
         let operation = Q::build_query(variables);
         let name = operation.operation_name;
         let result = self.run_built::<Q>(operation, safety).await;
-        if let Some(metrics) = &self.metrics {
-            let outcome = result.as_ref().map_or_else(DataSpaceError::kind, |_| "ok");
-            metrics.observe_dataspace(name, outcome, started.elapsed());
-        }
+        self.observe(name, started, &result);
         result
     }
 
@@ -172,11 +169,16 @@ impl DataSpaceClient {
             Ok(body) => self.send_body(operation, Bytes::from(body), safety).await,
             Err(error) => Err(error),
         };
+        self.observe(operation, started, &result);
+        result
+    }
+
+    /// Counts a call by operation and outcome, with its latency, when there are metrics.
+    fn observe<T>(&self, operation: &str, started: Instant, result: &Result<T, DataSpaceError>) {
         if let Some(metrics) = &self.metrics {
             let outcome = result.as_ref().map_or_else(DataSpaceError::kind, |_| "ok");
             metrics.observe_dataspace(operation, outcome, started.elapsed());
         }
-        result
     }
 
     /// Runs a generated operation, given its module's `QUERY` and `OPERATION_NAME`, with
