@@ -221,8 +221,12 @@ impl LogRecordFilter {
     /// The condition, made of fixed clauses that name placeholders only: caller values are
     /// passed as variables, so no input can change what the condition means.
     pub fn cond(&self) -> String {
+        self.cond_with_levels(&self.distinct_levels())
+    }
+
+    /// [`cond`](Self::cond), given the filter's distinct levels.
+    fn cond_with_levels(&self, levels: &[&str]) -> String {
         let mut clauses = vec!["it.bot == ${bot}".to_owned()];
-        let levels = self.distinct_levels();
         if !levels.is_empty() {
             let placeholders: Vec<String> = (0..levels.len())
                 .map(|index| format!("${{level{index}}}"))
@@ -283,7 +287,7 @@ impl LogRecordFilter {
                 })?,
         };
         Ok(search_log_records_filtered::Variables {
-            cond: self.cond(),
+            cond: self.cond_with_levels(&levels),
             limit: self.limit,
             bot: self.bot.clone(),
             level0: level(0),
