@@ -144,10 +144,7 @@ impl DataSpaceClient {
         let operation = Q::build_query(variables);
         let name = operation.operation_name;
         let result = self.run_built::<Q>(operation, safety).await;
-        if let Some(metrics) = &self.metrics {
-            let outcome = result.as_ref().map_or_else(DataSpaceError::kind, |_| "ok");
-            metrics.observe_dataspace(name, outcome, started.elapsed());
-        }
+        self.observe(name, started, &result);
         result
     }
 
@@ -172,11 +169,32 @@ impl DataSpaceClient {
             Ok(body) => self.send_body(operation, Bytes::from(body), safety).await,
             Err(error) => Err(error),
         };
+        self.observe(operation, started, &result);
+        result
+    }
+
+    /// Counts a call by operation and outcome, with its latency, when there are metrics.
+    fn observe<T>(&self, operation: &str, started: Instant, result: &Result<T, DataSpaceError>) {
         if let Some(metrics) = &self.metrics {
             let outcome = result.as_ref().map_or_else(DataSpaceError::kind, |_| "ok");
             metrics.observe_dataspace(operation, outcome, started.elapsed());
         }
-        result
+    }
+
+    /// Runs a generated operation, given its module's `QUERY` and `OPERATION_NAME`, with
+    /// variables that serialize like its `Variables` but may borrow their values (a batch is
+    /// then sent without first being copied into the generated input types). The document is
+    /// trimmed to the operation, as [`DataSpaceClient::run`] does.
+    pub async fn run_generated<V: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        query: &'static str,
+        operation: &'static str,
+        variables: &V,
+        safety: Retry,
+    ) -> Result<T, DataSpaceError> {
+        let document = operation_document(query, operation);
+        self.run_document(operation, document, variables, safety)
+            .await
     }
 
     async fn run_built<Q: GraphQLQuery>(

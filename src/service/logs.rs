@@ -58,25 +58,31 @@ pub struct StoredRecord {
 }
 
 impl StoredRecord {
-    fn from_row(bot: &str, row: LogRecord) -> Self {
+    /// A record as committed: its id, its bot's name and id, and what was stored.
+    fn new(id: String, bot: &str, bot_id: String, record: NewLogRecord) -> Self {
         Self {
-            id: row.id,
+            id,
             bot: bot.to_owned(),
-            bot_id: row.bot,
-            level: row.level,
-            message: row.message,
-            event_at: row.event_at,
-            received_at: row.received_at,
-            request_id: row.request_id,
-            status_code: row.status_code,
+            bot_id,
+            level: record.level,
+            message: record.message,
+            event_at: record.event_at,
+            received_at: record.received_at,
+            request_id: record.request_id,
+            status_code: record.status_code,
             source: LogSource {
-                user_name: row.source_user_name,
-                pid: row.source_pid,
-                process_name: row.source_process_name,
-                process_description: row.source_process_description,
+                user_name: record.source_user_name,
+                pid: record.source_pid,
+                process_name: record.source_process_name,
+                process_description: record.source_process_description,
             },
-            attributes: row.attributes,
+            attributes: record.attributes,
         }
+    }
+
+    fn from_row(bot: &str, row: LogRecord) -> Self {
+        let (id, bot_id, record) = row.into_parts();
+        Self::new(id, bot, bot_id, record)
     }
 
     pub fn level(&self) -> LogLevel {
@@ -186,22 +192,29 @@ fn check_record(
     })
 }
 
-/// The chats a record goes to: every active subscription whose `minLevel` it meets. A
+/// The chats a batch's records go to, worked out once per batch for each level (indexed by
+/// `level as usize`): every active subscription whose `minLevel` the level meets. A
 /// subscription whose level cannot be read gets everything rather than nothing.
-fn deliveries_for(record: &NewLogRecord, subscriptions: &[ChatSubscription]) -> Vec<NewDelivery> {
-    let level = LogLevel::parse_name(&record.level).unwrap_or(LogLevel::Info);
-    subscriptions
+fn deliveries_by_level(subscriptions: &[ChatSubscription]) -> [Vec<NewDelivery>; 5] {
+    let targets: Vec<(Option<LogLevel>, NewDelivery)> = subscriptions
         .iter()
         .filter(|subscription| subscription.active)
-        .filter(|subscription| {
-            LogLevel::parse_name(&subscription.min_level)
-                .map_or(true, |min_level| level.meets(min_level))
+        .map(|subscription| {
+            let min_level = LogLevel::parse_name(&subscription.min_level).ok();
+            let delivery = NewDelivery {
+                subscription: subscription.id.clone(),
+                chat_id: subscription.chat_id.clone(),
+            };
+            (min_level, delivery)
         })
-        .map(|subscription| NewDelivery {
-            subscription: subscription.id.clone(),
-            chat_id: subscription.chat_id.clone(),
-        })
-        .collect()
+        .collect();
+    LogLevel::ALL.map(|level| {
+        targets
+            .iter()
+            .filter(|(min_level, _)| min_level.is_none_or(|min_level| level.meets(min_level)))
+            .map(|(_, delivery)| delivery.clone())
+            .collect()
+    })
 }
 
 impl LogbotService {
@@ -238,6 +251,7 @@ impl LogbotService {
         }
         let bot = self.require_bot(bot_name).await?;
         let received_at = format_datetime(Utc::now());
+        let levels: Vec<LogLevel> = inputs.iter().map(|input| input.level).collect();
         let records = inputs
             .into_iter()
             .enumerate()
@@ -248,16 +262,17 @@ impl LogbotService {
         // The chats each record goes to are queued in the packet that stores the records, so
         // a record is never committed without its deliveries (see the README, "Delivery to chats").
         let subscriptions = self.client.find_active_subscriptions(&bot.id).await?;
-        let deliveries = records
+        let by_level = deliveries_by_level(&subscriptions);
+        let deliveries: Vec<&[NewDelivery]> = levels
             .iter()
-            .map(|record| deliveries_for(record, &subscriptions))
+            .map(|level| by_level[*level as usize].as_slice())
             .collect();
         let batch = self
             .client
             .store_log_records_with_deliveries(
                 &bot.id,
-                records.clone(),
-                deliveries,
+                &records,
+                &deliveries,
                 key.as_deref(),
                 &received_at,
             )
@@ -267,24 +282,12 @@ impl LogbotService {
             .iter()
             .zip(records)
             .map(|(id, record)| {
-                Arc::new(StoredRecord {
-                    id: id.clone(),
-                    bot: bot.name.clone(),
-                    bot_id: bot.id.clone(),
-                    level: record.level,
-                    message: record.message,
-                    event_at: record.event_at,
-                    received_at: record.received_at,
-                    request_id: record.request_id,
-                    status_code: record.status_code,
-                    source: LogSource {
-                        user_name: record.source_user_name,
-                        pid: record.source_pid,
-                        process_name: record.source_process_name,
-                        process_description: record.source_process_description,
-                    },
-                    attributes: record.attributes,
-                })
+                Arc::new(StoredRecord::new(
+                    id.clone(),
+                    &bot.name,
+                    bot.id.clone(),
+                    record,
+                ))
             })
             .collect();
         // A replayed batch was announced when it was first stored.

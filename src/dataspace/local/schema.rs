@@ -19,7 +19,9 @@ use async_graphql::{
 };
 use async_graphql_value::Value as RawValue;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 pub type DataSpaceSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -229,11 +231,54 @@ fn input_map<T: InputType + Serialize>(
     }
 }
 
+/// A packet field's argument of GraphQL type `T` that the `packet` resolver has already read
+/// (into an [`Operation`], via [`input_map`]): it declares `T`'s type, so the schema and the
+/// validation of requests are unchanged, but parsing it again in the child resolver, only to
+/// throw it away, does nothing.
+struct AlreadyRead<T>(PhantomData<T>);
+
+impl<T: InputType> InputType for AlreadyRead<T> {
+    type RawValueType = Self;
+
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut async_graphql::registry::Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    fn parse(_value: Option<Value>) -> async_graphql::InputValueResult<Self> {
+        Ok(Self(PhantomData))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Null
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+}
+
 fn argument<'a>(arguments: &'a [(Name, Value)], name: &str) -> Option<&'a Value> {
     arguments
         .iter()
         .find(|(candidate, _)| candidate.as_str() == name)
         .map(|(_, value)| value)
+}
+
+/// Moves an argument's value out (`null` when it is absent): the arguments are read once.
+fn take_argument(arguments: &mut [(Name, Value)], name: &str) -> Value {
+    arguments
+        .iter_mut()
+        .find(|(candidate, _)| candidate.as_str() == name)
+        .map(|(_, value)| std::mem::take(value))
+        .unwrap_or(Value::Null)
 }
 
 fn id_argument(arguments: &[(Name, Value)], what: &str) -> async_graphql::Result<String> {
@@ -331,7 +376,7 @@ macro_rules! dataspace_class {
             async fn create(
                 &self,
                 ctx: &Context<'_>,
-                #[graphql(name = "input")] _input: $Create,
+                #[graphql(name = "input")] _input: AlreadyRead<$Create>,
             ) -> async_graphql::Result<Option<$Entity>> {
                 self.0.entity(ctx)
             }
@@ -340,7 +385,7 @@ macro_rules! dataspace_class {
             async fn update(
                 &self,
                 ctx: &Context<'_>,
-                #[graphql(name = "input")] _input: $Update,
+                #[graphql(name = "input")] _input: AlreadyRead<$Update>,
             ) -> async_graphql::Result<Option<$Entity>> {
                 self.0.entity(ctx)
             }
@@ -368,7 +413,7 @@ macro_rules! dataspace_class {
             async fn create_many(
                 &self,
                 ctx: &Context<'_>,
-                #[graphql(name = "input")] _input: Vec<$Create>,
+                #[graphql(name = "input")] _input: AlreadyRead<Vec<$Create>>,
             ) -> Option<Vec<ID>> {
                 self.0.ids(ctx)
             }
@@ -378,10 +423,10 @@ macro_rules! dataspace_class {
             /// The operation a packet field of this class stands for, if it is one of ours.
             fn operation(
                 field: &str,
-                arguments: &[(Name, Value)],
+                arguments: &mut [(Name, Value)],
             ) -> Option<async_graphql::Result<Operation>> {
                 let class = &$meta;
-                let input = || argument(arguments, "input").cloned().unwrap_or(Value::Null);
+                let mut input = || take_argument(arguments, "input");
                 let operation = match field {
                     $create => input_map::<$Create>(input(), field)
                         .map(|input| Operation::Create { class, input }),
@@ -520,13 +565,13 @@ impl Mutation {
             if matches!(name, "isIdempotenceResponse" | "aggVersion" | "__typename") {
                 continue;
             }
-            let arguments = field.arguments()?;
-            let operation = BotPacket::operation(name, &arguments)
-                .or_else(|| ChatSubscriptionPacket::operation(name, &arguments))
-                .or_else(|| LogRecordPacket::operation(name, &arguments))
-                .or_else(|| LogUserPacket::operation(name, &arguments))
-                .or_else(|| AuditEventPacket::operation(name, &arguments))
-                .or_else(|| DeliveryPacket::operation(name, &arguments))
+            let mut arguments = field.arguments()?;
+            let operation = BotPacket::operation(name, &mut arguments)
+                .or_else(|| ChatSubscriptionPacket::operation(name, &mut arguments))
+                .or_else(|| LogRecordPacket::operation(name, &mut arguments))
+                .or_else(|| LogUserPacket::operation(name, &mut arguments))
+                .or_else(|| AuditEventPacket::operation(name, &mut arguments))
+                .or_else(|| DeliveryPacket::operation(name, &mut arguments))
                 .ok_or_else(|| validation(format!("unknown packet operation {name}")))??;
             operations.push((field.alias().unwrap_or(name).to_owned(), operation));
         }

@@ -6,9 +6,10 @@ use super::model::{CLASSES, ClassMeta, FieldType, quoted};
 use rusqlite::types::Value as SqlParam;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params_from_iter};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// DataSpace's error classes (`extensions.classification`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,19 +250,19 @@ impl Store {
             }
         }
         let mut outcome = PacketOutcome::default();
-        let mut created: HashMap<String, String> = HashMap::new();
+        let mut state = PacketState::default();
         for (key, operation) in &packet.operations {
             let result = run_operation(
                 &transaction,
                 operation,
                 packet.aggregate_version,
-                &created,
+                &mut state,
                 &mut outcome,
             )?;
             if let (Operation::Create { .. }, Some(id)) =
                 (operation, result.get("id").and_then(Value::as_str))
             {
-                created.insert(key.clone(), id.to_owned());
+                state.created.insert(key.clone(), id.to_owned());
             }
             outcome.results.insert(key.clone(), result);
         }
@@ -352,12 +353,27 @@ fn row_to_json(class: &ClassMeta, row: &rusqlite::Row<'_>) -> rusqlite::Result<M
     Ok(object)
 }
 
-/// Resolves `ref:<alias>` to the id created under that alias earlier in the packet.
-fn resolve_id(raw: &str, created: &HashMap<String, String>, what: &str) -> Result<i64, StoreError> {
+/// What a packet has done so far: the ids created under each alias (for `ref:<alias>`), and
+/// the objects known to exist, created or looked up earlier in the packet and not deleted
+/// since, so that a reference to one of them needs no new lookup.
+#[derive(Default)]
+struct PacketState {
+    created: HashMap<String, String>,
+    existing: HashSet<(&'static str, i64)>,
+}
+
+/// Resolves `ref:<alias>` to the id created under that alias earlier in the packet. `what`
+/// names the field in an error, and is only formatted for one.
+fn resolve_id(
+    raw: &str,
+    created: &HashMap<String, String>,
+    what: impl Fn() -> String,
+) -> Result<i64, StoreError> {
     let id = match raw.strip_prefix("ref:") {
         Some(alias) => created.get(alias).map(String::as_str).ok_or_else(|| {
             StoreError::validation(format!(
-                "{what}: {raw:?} refers to no object created earlier in this packet"
+                "{}: {raw:?} refers to no object created earlier in this packet",
+                what()
             ))
         })?,
         None => raw,
@@ -365,7 +381,7 @@ fn resolve_id(raw: &str, created: &HashMap<String, String>, what: &str) -> Resul
     id.parse::<i64>().map_err(|_| {
         StoreError::new(
             Classification::ObjectNotFound,
-            format!("{what}: no object with id {id:?}"),
+            format!("{}: no object with id {id:?}", what()),
         )
     })
 }
@@ -376,15 +392,15 @@ fn field_param(
     class: &ClassMeta,
     name: &str,
     value: &Value,
-    created: &HashMap<String, String>,
+    state: &mut PacketState,
 ) -> Result<SqlParam, StoreError> {
     let field = class
         .field(name)
         .ok_or_else(|| StoreError::validation(format!("{}.{name}: no such field", class.name)))?;
-    let what = format!("{}.{}", class.name, field.name);
+    let what = || format!("{}.{}", class.name, field.name);
     match (field.ty, value) {
         (_, Value::Null) if field.required => {
-            Err(StoreError::validation(format!("{what} is required")))
+            Err(StoreError::validation(format!("{} is required", what())))
         }
         (_, Value::Null) => Ok(SqlParam::Null),
         (FieldType::Text | FieldType::DateTime, Value::String(text)) => {
@@ -395,7 +411,10 @@ fn field_param(
         }
         (FieldType::Boolean, Value::Bool(flag)) => Ok(SqlParam::Integer(i64::from(*flag))),
         (FieldType::Reference(target), Value::String(raw)) => {
-            let id = resolve_id(raw, created, &what)?;
+            let id = resolve_id(raw, &state.created, what)?;
+            if state.existing.contains(&(target, id)) {
+                return Ok(SqlParam::Integer(id));
+            }
             let exists: Option<i64> = transaction
                 .prepare_cached(&format!(
                     "SELECT \"id\" FROM {} WHERE \"id\" = ?",
@@ -404,15 +423,19 @@ fn field_param(
                 .query_row([id], |row| row.get(0))
                 .optional()?;
             match exists {
-                Some(id) => Ok(SqlParam::Integer(id)),
+                Some(id) => {
+                    state.existing.insert((target, id));
+                    Ok(SqlParam::Integer(id))
+                }
                 None => Err(StoreError::new(
                     Classification::ObjectNotFound,
-                    format!("{what}: no {target} with id {id}"),
+                    format!("{}: no {target} with id {id}", what()),
                 )),
             }
         }
         _ => Err(StoreError::validation(format!(
-            "{what}: wrong type of value"
+            "{}: wrong type of value",
+            what()
         ))),
     }
 }
@@ -421,12 +444,12 @@ fn run_operation(
     transaction: &rusqlite::Transaction<'_>,
     operation: &Operation,
     aggregate_version: Option<i64>,
-    created: &HashMap<String, String>,
+    state: &mut PacketState,
     outcome: &mut PacketOutcome,
 ) -> Result<Value, StoreError> {
     match operation {
         Operation::Create { class, input } => {
-            let id = insert(transaction, class, input, created)?;
+            let id = insert(transaction, class, input, state)?;
             outcome.agg_version = Some(outcome.agg_version.unwrap_or(0).max(1));
             Ok(Value::Object(
                 fetch(transaction, class, id)?.unwrap_or_default(),
@@ -436,19 +459,19 @@ fn run_operation(
             let mut ids = Vec::with_capacity(inputs.len());
             for input in inputs {
                 ids.push(Value::String(
-                    insert(transaction, class, input, created)?.to_string(),
+                    insert(transaction, class, input, state)?.to_string(),
                 ));
             }
             outcome.agg_version = Some(outcome.agg_version.unwrap_or(0).max(1));
             Ok(Value::Array(ids))
         }
         Operation::Update { class, id, changes } => {
-            let id = resolve_id(id, created, &format!("update{}.id", class.name))?;
+            let id = resolve_id(id, &state.created, || format!("update{}.id", class.name))?;
             let version = current_version(transaction, class, id, aggregate_version)?;
             let mut assignments = String::from("\"aggVersion\" = ?");
             let mut params = vec![SqlParam::Integer(version + 1)];
             for (name, value) in changes.iter().filter(|(name, _)| name.as_str() != "id") {
-                params.push(field_param(transaction, class, name, value, created)?);
+                params.push(field_param(transaction, class, name, value, state)?);
                 assignments.push_str(&format!(", {} = ?", quoted(name)));
             }
             params.push(SqlParam::Integer(id));
@@ -465,7 +488,7 @@ fn run_operation(
             ))
         }
         Operation::Delete { class, id } => {
-            let id = resolve_id(id, created, &format!("delete{}.id", class.name))?;
+            let id = resolve_id(id, &state.created, || format!("delete{}.id", class.name))?;
             current_version(transaction, class, id, aggregate_version)?;
             refuse_if_referenced(transaction, class, id)?;
             transaction
@@ -474,6 +497,7 @@ fn run_operation(
                     quoted(class.name)
                 ))?
                 .execute([id])?;
+            state.existing.remove(&(class.name, id));
             Ok(Value::String("success".into()))
         }
         Operation::Get {
@@ -481,7 +505,7 @@ fn run_operation(
             id,
             fail_on_empty,
         } => {
-            let found = match resolve_id(id, created, &format!("get{}.id", class.name)) {
+            let found = match resolve_id(id, &state.created, || format!("get{}.id", class.name)) {
                 Ok(id) => fetch(transaction, class, id)?,
                 Err(error) if error.classification == Classification::ObjectNotFound => None,
                 Err(error) => return Err(error),
@@ -502,13 +526,13 @@ fn insert(
     transaction: &rusqlite::Transaction<'_>,
     class: &ClassMeta,
     input: &Map<String, Value>,
-    created: &HashMap<String, String>,
+    state: &mut PacketState,
 ) -> Result<i64, StoreError> {
     let mut params = Vec::with_capacity(class.fields.len() + 1);
     params.push(SqlParam::Integer(1));
     for field in class.fields {
         let value = input.get(field.name).unwrap_or(&Value::Null);
-        params.push(field_param(transaction, class, field.name, value, created)?);
+        params.push(field_param(transaction, class, field.name, value, state)?);
     }
     if let Some(unknown) = input.keys().find(|name| class.field(name).is_none()) {
         return Err(StoreError::validation(format!(
@@ -516,8 +540,32 @@ fn insert(
             class.name
         )));
     }
-    let placeholders = vec!["?"; params.len()].join(", ");
-    let sql = format!(
+    transaction
+        .prepare_cached(&insert_sql(class))?
+        .execute(params_from_iter(params.iter()))?;
+    let id = transaction.last_insert_rowid();
+    state.existing.insert((class.name, id));
+    Ok(id)
+}
+
+/// The INSERT statement of a class (its `aggVersion` and every field), built once per class.
+fn insert_sql(class: &ClassMeta) -> Cow<'static, str> {
+    static STATEMENTS: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
+    let statements = STATEMENTS.get_or_init(|| {
+        CLASSES
+            .iter()
+            .map(|class| (class.name, build_insert_sql(class)))
+            .collect()
+    });
+    match statements.get(class.name) {
+        Some(sql) => Cow::Borrowed(sql.as_str()),
+        None => Cow::Owned(build_insert_sql(class)),
+    }
+}
+
+fn build_insert_sql(class: &ClassMeta) -> String {
+    let placeholders = vec!["?"; class.fields.len() + 1].join(", ");
+    format!(
         "INSERT INTO {} (\"aggVersion\", {}) VALUES ({placeholders})",
         quoted(class.name),
         class
@@ -526,11 +574,7 @@ fn insert(
             .map(|field| quoted(field.name))
             .collect::<Vec<_>>()
             .join(", ")
-    );
-    transaction
-        .prepare_cached(&sql)?
-        .execute(params_from_iter(params.iter()))?;
-    Ok(transaction.last_insert_rowid())
+    )
 }
 
 fn fetch(

@@ -2,7 +2,7 @@
 //! `queries/delivery.graphql`, and the one packet built at run time: a batch of records stored
 //! together with their deliveries, so a committed record can never lack its deliveries.
 
-use super::log_record::{CreateManyLogRecord, create_many_log_record};
+use super::log_record::{CreateLogRecordInput, CreateVariables, create_many_log_record};
 use super::{
     _DateTime, Long, NewAuditEvent, NewLogRecord, Page, Search, idempotency_key, required,
     sort_variable,
@@ -11,6 +11,7 @@ use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 macro_rules! delivery_operation {
     ($name:ident) => {
@@ -126,18 +127,11 @@ macro_rules! update_input {
 }
 update_input!(update_delivery, dead_letter_delivery);
 
-impl From<NewAuditEvent> for dead_letter_delivery::_CreateAuditEventInput {
-    fn from(event: NewAuditEvent) -> Self {
-        Self {
-            actor_uid: event.actor_uid,
-            action: event.action,
-            target: event.target,
-            outcome: event.outcome,
-            at: event.at,
-            details: event.details,
-        }
-    }
-}
+convert_fields!(
+    dead_letter_delivery::_CreateAuditEventInput,
+    { actor_uid, action, target, outcome, at, details }
+    from NewAuditEvent
+);
 
 /// The name of the run-time packet (metrics label and `operationName`).
 const RECORDS_WITH_DELIVERIES: &str = "CreateLogRecordsWithDeliveries";
@@ -164,21 +158,14 @@ fn records_with_deliveries_document(records: usize) -> String {
     document
 }
 
-fn record_input(bot_id: &str, record: &NewLogRecord) -> Value {
-    json!({
-        "bot": bot_id,
-        "level": record.level,
-        "message": record.message,
-        "eventAt": record.event_at,
-        "receivedAt": record.received_at,
-        "requestId": record.request_id,
-        "statusCode": record.status_code,
-        "sourceUserName": record.source_user_name,
-        "sourcePid": record.source_pid,
-        "sourceProcessName": record.source_process_name,
-        "sourceProcessDescription": record.source_process_description,
-        "attributes": record.attributes,
-    })
+/// The variables of the run-time packet, borrowing the records: `key`, `deliveries` and one
+/// `r<i>` per record.
+#[derive(serde::Serialize)]
+struct RecordsWithDeliveriesVariables<'a> {
+    key: &'a str,
+    deliveries: Vec<Value>,
+    #[serde(flatten)]
+    records: BTreeMap<String, CreateLogRecordInput<'a>>,
 }
 
 /// The ids `r0..rN` of a run-time packet's answer, or `None` when it has none of them (an
@@ -221,7 +208,7 @@ impl DataSpaceClient {
         now: &str,
     ) -> Result<Vec<String>, DataSpaceError> {
         let stored = self
-            .store_log_records_with_deliveries(bot_id, records, deliveries, key, now)
+            .store_log_records_with_deliveries(bot_id, &records, &deliveries, key, now)
             .await?;
         Ok(stored.ids)
     }
@@ -229,11 +216,11 @@ impl DataSpaceClient {
     /// [`create_log_records_with_deliveries`](Self::create_log_records_with_deliveries), also
     /// telling whether DataSpace replayed an earlier packet with the same key (nothing new
     /// was written, so nothing new should be announced).
-    pub async fn store_log_records_with_deliveries(
+    pub async fn store_log_records_with_deliveries<D: AsRef<[NewDelivery]>>(
         &self,
         bot_id: &str,
-        records: Vec<NewLogRecord>,
-        deliveries: Vec<Vec<NewDelivery>>,
+        records: &[NewLogRecord],
+        deliveries: &[D],
         key: Option<&str>,
         now: &str,
     ) -> Result<StoredBatch, DataSpaceError> {
@@ -241,22 +228,22 @@ impl DataSpaceClient {
             return Ok(StoredBatch::default());
         }
         let key = idempotency_key(key);
-        if deliveries.iter().all(Vec::is_empty) {
-            if let Some(stored) = self.create_many_records(bot_id, &records, &key).await? {
+        if deliveries.iter().all(|chats| chats.as_ref().is_empty()) {
+            if let Some(stored) = self.create_many_records(bot_id, records, &key).await? {
                 return Ok(stored);
             }
             return self
-                .records_with_deliveries(bot_id, &records, &[], &key, now)
+                .records_with_deliveries(bot_id, records, deliveries, &key, now)
                 .await?
                 .ok_or_else(|| DataSpaceError::Invalid("the packet returned no ids".into()));
         }
         if let Some(stored) = self
-            .records_with_deliveries(bot_id, &records, &deliveries, &key, now)
+            .records_with_deliveries(bot_id, records, deliveries, &key, now)
             .await?
         {
             return Ok(stored);
         }
-        self.create_many_records(bot_id, &records, &key)
+        self.create_many_records(bot_id, records, &key)
             .await?
             .ok_or_else(|| DataSpaceError::Invalid("the packet returned no ids".into()))
     }
@@ -268,29 +255,20 @@ impl DataSpaceClient {
         records: &[NewLogRecord],
         key: &str,
     ) -> Result<Option<StoredBatch>, DataSpaceError> {
-        let input = records
-            .iter()
-            .map(|record| create_many_log_record::_CreateLogRecordInput {
-                bot: bot_id.to_owned(),
-                level: record.level.clone(),
-                message: record.message.clone(),
-                event_at: record.event_at.clone(),
-                received_at: record.received_at.clone(),
-                request_id: record.request_id.clone(),
-                status_code: record.status_code,
-                source_user_name: record.source_user_name.clone(),
-                source_pid: record.source_pid,
-                source_process_name: record.source_process_name.clone(),
-                source_process_description: record.source_process_description.clone(),
-                attributes: record.attributes.clone(),
-            })
-            .collect();
-        let variables = create_many_log_record::Variables {
-            key: key.to_owned(),
-            input,
+        let variables = CreateVariables {
+            key,
+            input: records
+                .iter()
+                .map(|record| CreateLogRecordInput::new(bot_id, record))
+                .collect::<Vec<_>>(),
         };
-        let data = self
-            .run::<CreateManyLogRecord>(variables, Retry::Safe)
+        let data: create_many_log_record::ResponseData = self
+            .run_generated(
+                create_many_log_record::QUERY,
+                create_many_log_record::OPERATION_NAME,
+                &variables,
+                Retry::Safe,
+            )
             .await?;
         let packet = required(data.packet, "packet")?;
         match packet.create_many_log_record {
@@ -304,22 +282,25 @@ impl DataSpaceClient {
     }
 
     /// `None`: an idempotent replay of a packet stored as `createManyLogRecord`.
-    async fn records_with_deliveries(
+    async fn records_with_deliveries<D: AsRef<[NewDelivery]>>(
         &self,
         bot_id: &str,
         records: &[NewLogRecord],
-        deliveries: &[Vec<NewDelivery>],
+        deliveries: &[D],
         key: &str,
         now: &str,
     ) -> Result<Option<StoredBatch>, DataSpaceError> {
-        let mut variables = Map::with_capacity(records.len() + 2);
-        variables.insert("key".into(), Value::from(key));
-        let mut delivery_inputs = Vec::new();
+        let mut variables = RecordsWithDeliveriesVariables {
+            key,
+            deliveries: Vec::new(),
+            records: BTreeMap::new(),
+        };
         for (index, record) in records.iter().enumerate() {
-            variables.insert(format!("r{index}"), record_input(bot_id, record));
-            for delivery in deliveries.get(index).into_iter().flatten() {
-                delivery_inputs.push(json!({
-                    "record": format!("ref:r{index}"),
+            let alias = format!("r{index}");
+            let chats = deliveries.get(index).map_or(&[][..], AsRef::as_ref);
+            for delivery in chats {
+                variables.deliveries.push(json!({
+                    "record": format!("ref:{alias}"),
                     "bot": bot_id,
                     "subscription": delivery.subscription,
                     "chatId": delivery.chat_id,
@@ -330,8 +311,10 @@ impl DataSpaceClient {
                     "createdAt": now,
                 }));
             }
+            variables
+                .records
+                .insert(alias, CreateLogRecordInput::new(bot_id, record));
         }
-        variables.insert("deliveries".into(), Value::Array(delivery_inputs));
         let document = records_with_deliveries_document(records.len());
         let data: Value = self
             .run_document(RECORDS_WITH_DELIVERIES, &document, &variables, Retry::Safe)
@@ -477,15 +460,10 @@ fn delete_deliveries_document(count: usize) -> String {
     document
 }
 
-fn audit_input(event: &NewAuditEvent) -> Value {
-    json!({
-        "actorUid": event.actor_uid,
-        "action": event.action,
-        "target": event.target,
-        "outcome": event.outcome,
-        "at": event.at,
-        "details": event.details,
-    })
+/// `$audit` of a run-time packet: the generated `_CreateAuditEventInput`, as JSON.
+fn audit_input(event: NewAuditEvent) -> Result<Value, DataSpaceError> {
+    serde_json::to_value(dead_letter_delivery::_CreateAuditEventInput::from(event))
+        .map_err(|error| DataSpaceError::Invalid(format!("the audit event: {error}")))
 }
 
 impl DataSpaceClient {
@@ -579,7 +557,7 @@ impl DataSpaceClient {
                 variables.insert(format!("d{index}"), json!({"id": id, "chatId": to}));
             }
             if let Some(event) = audit.take() {
-                variables.insert("audit".into(), audit_input(&event));
+                variables.insert("audit".into(), audit_input(event)?);
             }
             let document = chat_migration_document(
                 subscriptions.len(),

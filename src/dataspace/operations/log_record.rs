@@ -48,6 +48,26 @@ pub struct LogRecord {
     pub attributes: Option<String>,
 }
 
+impl LogRecord {
+    /// The record's id, its bot's id, and the rest as it was given to be stored.
+    pub fn into_parts(self) -> (String, String, NewLogRecord) {
+        let record = NewLogRecord {
+            level: self.level,
+            message: self.message,
+            event_at: self.event_at,
+            received_at: self.received_at,
+            request_id: self.request_id,
+            status_code: self.status_code,
+            source_user_name: self.source_user_name,
+            source_pid: self.source_pid,
+            source_process_name: self.source_process_name,
+            source_process_description: self.source_process_description,
+            attributes: self.attributes,
+        };
+        (self.id, self.bot, record)
+    }
+}
+
 /// A record to store; the bot is given to the create call.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewLogRecord {
@@ -104,32 +124,59 @@ convert_fields!(
 );
 sort_input!(search_log_record);
 
-/// Builds each create operation's input from a [`NewLogRecord`] and the bot it belongs to.
-macro_rules! create_input_for_bot {
-    ($($module:ident),+) => {
-        $(
-            impl $module::_CreateLogRecordInput {
-                fn for_bot(bot: &str, record: NewLogRecord) -> Self {
-                    Self {
-                        bot: bot.to_owned(),
-                        level: record.level,
-                        message: record.message,
-                        event_at: record.event_at,
-                        received_at: record.received_at,
-                        request_id: record.request_id,
-                        status_code: record.status_code,
-                        source_user_name: record.source_user_name,
-                        source_pid: record.source_pid,
-                        source_process_name: record.source_process_name,
-                        source_process_description: record.source_process_description,
-                        attributes: record.attributes,
-                    }
-                }
-            }
-        )+
-    };
+/// A record's `_CreateLogRecordInput`, borrowed from the [`NewLogRecord`] and its bot's id:
+/// the one mapping every create path serializes (one record, a batch, and the packet that
+/// stores a batch with its deliveries), so a batch is never copied to be sent.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CreateLogRecordInput<'a> {
+    bot: &'a str,
+    level: &'a str,
+    message: &'a str,
+    event_at: &'a str,
+    received_at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_user_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_pid: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_process_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_process_description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attributes: Option<&'a str>,
 }
-create_input_for_bot!(create_log_record, create_many_log_record);
+
+impl<'a> CreateLogRecordInput<'a> {
+    pub(super) fn new(bot: &'a str, record: &'a NewLogRecord) -> Self {
+        Self {
+            bot,
+            level: &record.level,
+            message: &record.message,
+            event_at: &record.event_at,
+            received_at: &record.received_at,
+            request_id: record.request_id.as_deref(),
+            status_code: record.status_code,
+            source_user_name: record.source_user_name.as_deref(),
+            source_pid: record.source_pid,
+            source_process_name: record.source_process_name.as_deref(),
+            source_process_description: record.source_process_description.as_deref(),
+            attributes: record.attributes.as_deref(),
+        }
+    }
+}
+
+/// The variables of `CreateLogRecord` (one input) and `CreateManyLogRecord` (a list of them),
+/// borrowed.
+#[derive(serde::Serialize)]
+pub(super) struct CreateVariables<'a, I> {
+    pub key: &'a str,
+    pub input: I,
+}
 
 /// The most distinct levels one filtered search takes (placeholders `${level0}`..`${level5}`).
 pub const MAX_FILTER_LEVELS: usize = 6;
@@ -174,8 +221,12 @@ impl LogRecordFilter {
     /// The condition, made of fixed clauses that name placeholders only: caller values are
     /// passed as variables, so no input can change what the condition means.
     pub fn cond(&self) -> String {
+        self.cond_with_levels(&self.distinct_levels())
+    }
+
+    /// [`cond`](Self::cond), given the filter's distinct levels.
+    fn cond_with_levels(&self, levels: &[&str]) -> String {
         let mut clauses = vec!["it.bot == ${bot}".to_owned()];
-        let levels = self.distinct_levels();
         if !levels.is_empty() {
             let placeholders: Vec<String> = (0..levels.len())
                 .map(|index| format!("${{level{index}}}"))
@@ -236,7 +287,7 @@ impl LogRecordFilter {
                 })?,
         };
         Ok(search_log_records_filtered::Variables {
-            cond: self.cond(),
+            cond: self.cond_with_levels(&levels),
             limit: self.limit,
             bot: self.bot.clone(),
             level0: level(0),
@@ -286,16 +337,21 @@ impl DataSpaceClient {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let input = records
-            .into_iter()
-            .map(|record| create_many_log_record::_CreateLogRecordInput::for_bot(bot_id, record))
-            .collect();
-        let variables = create_many_log_record::Variables {
-            key: idempotency_key(key),
-            input,
+        let key = idempotency_key(key);
+        let variables = CreateVariables {
+            key: &key,
+            input: records
+                .iter()
+                .map(|record| CreateLogRecordInput::new(bot_id, record))
+                .collect::<Vec<_>>(),
         };
-        let data = self
-            .run::<CreateManyLogRecord>(variables, Retry::Safe)
+        let data: create_many_log_record::ResponseData = self
+            .run_generated(
+                create_many_log_record::QUERY,
+                create_many_log_record::OPERATION_NAME,
+                &variables,
+                Retry::Safe,
+            )
             .await?;
         required(
             required(data.packet, "packet")?.create_many_log_record,
@@ -310,11 +366,19 @@ impl DataSpaceClient {
         record: NewLogRecord,
         key: Option<&str>,
     ) -> Result<LogRecord, DataSpaceError> {
-        let variables = create_log_record::Variables {
-            key: idempotency_key(key),
-            input: create_log_record::_CreateLogRecordInput::for_bot(bot_id, record),
+        let key = idempotency_key(key);
+        let variables = CreateVariables {
+            key: &key,
+            input: CreateLogRecordInput::new(bot_id, &record),
         };
-        let data = self.run::<CreateLogRecord>(variables, Retry::Safe).await?;
+        let data: create_log_record::ResponseData = self
+            .run_generated(
+                create_log_record::QUERY,
+                create_log_record::OPERATION_NAME,
+                &variables,
+                Retry::Safe,
+            )
+            .await?;
         let packet = required(data.packet, "packet")?;
         Ok(required(packet.create_log_record, "created record")?.into())
     }
