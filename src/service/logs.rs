@@ -289,9 +289,7 @@ impl LogbotService {
             .collect();
         // A replayed batch was announced when it was first stored.
         if !batch.replayed {
-            for record in &stored {
-                self.announce(record).await;
-            }
+            self.announce(&stored).await;
         }
         Ok(Ingested {
             ids,

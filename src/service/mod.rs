@@ -15,6 +15,7 @@ use crate::bus::{Bus, RECORDS_CHANNEL};
 use crate::dataspace::DataSpaceClient;
 use crate::domain::registration::RegistrationPolicy;
 use crate::metrics::Metrics;
+use std::sync::Arc;
 
 /// The rules plus the DataSpace client they act through.
 pub struct LogbotService {
@@ -57,16 +58,19 @@ impl LogbotService {
         &self.bus
     }
 
-    /// Announces a committed record on the bus (live subscriptions). Losing an announcement
-    /// loses no data: the record is stored, and delivery to chats does not depend on it.
-    async fn announce(&self, record: &StoredRecord) {
-        match serde_json::to_string(record) {
-            Ok(json) => {
-                if let Err(error) = self.bus.publish(RECORDS_CHANNEL, &json).await {
-                    tracing::warn!(%error, "could not announce a committed record");
-                }
+    /// Announces committed records on the bus (live subscriptions), in order, in one publish.
+    /// Losing an announcement loses no data: the records are stored, and delivery to chats
+    /// does not depend on it.
+    async fn announce(&self, records: &[Arc<StoredRecord>]) {
+        let mut messages = Vec::with_capacity(records.len());
+        for record in records {
+            match serde_json::to_string(&**record) {
+                Ok(json) => messages.push(json),
+                Err(error) => tracing::error!(%error, "could not encode a committed record"),
             }
-            Err(error) => tracing::error!(%error, "could not encode a committed record"),
+        }
+        if let Err(error) = self.bus.publish_many(RECORDS_CHANNEL, &messages).await {
+            tracing::warn!(%error, "could not announce committed records");
         }
     }
 
