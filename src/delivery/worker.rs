@@ -9,8 +9,7 @@ use super::pruning::{self, Pruning};
 use crate::config::DeliverySettings;
 use crate::dataspace::operations::delivery::{DEAD, SENT};
 use crate::dataspace::operations::{
-    ChatMigration, Delivery, DeliveryUpdate, LogRecord, NewAuditEvent, format_datetime,
-    parse_datetime,
+    ChatMigration, Delivery, DeliveryUpdate, NewAuditEvent, format_datetime, parse_datetime,
 };
 use crate::dataspace::{Backoff, DataSpaceClient, DataSpaceError};
 use crate::domain::messenger::Messenger;
@@ -86,6 +85,7 @@ struct CachedBot {
 
 /// How long a bot's name, messenger and token are reused before being read again.
 const BOT_CACHE_TTL: Duration = Duration::from_secs(30);
+/// Rendered records kept at most; beyond, the cache starts again empty.
 const RECORD_CACHE_LIMIT: usize = 4096;
 /// The shortest pause between two polls, so a burst of commits does not turn into a burst of
 /// queue scans.
@@ -104,9 +104,18 @@ struct Inner {
     /// Names this process in `leaseOwner`.
     owner: String,
     bots: Mutex<HashMap<String, (Option<CachedBot>, Instant)>>,
-    records: Mutex<HashMap<String, Arc<LogRecord>>>,
+    /// Records as sent, by record id: a record goes to each of its chats rendered once.
+    rendered: Mutex<HashMap<String, Rendered>>,
     busy_chats: Mutex<HashSet<ChatKey>>,
     permits: Arc<Semaphore>,
+}
+
+/// A record rendered for one bot: its messenger and name are part of the text, so the parts
+/// are reused only while both are the same.
+struct Rendered {
+    messenger: Messenger,
+    bot_name: String,
+    parts: Arc<[String]>,
 }
 
 /// Whether a chat's task goes on to the chat's next delivery.
@@ -152,7 +161,7 @@ pub fn start_with(
         pacing: Pacing::default(),
         owner: uuid::Uuid::new_v4().to_string(),
         bots: Mutex::default(),
-        records: Mutex::default(),
+        rendered: Mutex::default(),
         busy_chats: Mutex::default(),
         permits: Arc::new(Semaphore::new(options.concurrency.max(1))),
         options,
@@ -355,20 +364,35 @@ impl Inner {
         Ok(bot)
     }
 
-    async fn record(&self, id: &str) -> Result<Option<Arc<LogRecord>>, DataSpaceError> {
-        if let Some(record) = lock(&self.records).get(id) {
-            return Ok(Some(record.clone()));
+    /// The parts to send for a record, rendered for `bot`; `None` when the record is gone.
+    async fn parts(
+        &self,
+        id: &str,
+        bot: &CachedBot,
+    ) -> Result<Option<Arc<[String]>>, DataSpaceError> {
+        if let Some(rendered) = lock(&self.rendered).get(id)
+            && rendered.messenger == bot.messenger
+            && rendered.bot_name == bot.name
+        {
+            return Ok(Some(rendered.parts.clone()));
         }
         let Some(record) = self.client.get_log_record(id).await? else {
             return Ok(None);
         };
-        let record = Arc::new(record);
-        let mut records = lock(&self.records);
-        if records.len() >= RECORD_CACHE_LIMIT {
-            records.clear();
+        let parts: Arc<[String]> = message::render(bot.messenger, &bot.name, &record).into();
+        let mut rendered = lock(&self.rendered);
+        if rendered.len() >= RECORD_CACHE_LIMIT {
+            rendered.clear();
         }
-        records.insert(id.to_owned(), record.clone());
-        Ok(Some(record))
+        rendered.insert(
+            id.to_owned(),
+            Rendered {
+                messenger: bot.messenger,
+                bot_name: bot.name.clone(),
+                parts: parts.clone(),
+            },
+        );
+        Ok(Some(parts))
     }
 
     fn rates(&self, messenger: Messenger, chat_id: &str) -> (Duration, Duration) {
@@ -410,8 +434,8 @@ impl Inner {
             }
         };
         let messenger = label(bot.messenger);
-        let record = match self.record(&delivery.record).await {
-            Ok(Some(record)) => record,
+        let parts = match self.parts(&delivery.record, &bot).await {
+            Ok(Some(parts)) => parts,
             Ok(None) => {
                 self.dead_letter(&delivery, "the record no longer exists", messenger)
                     .await;
@@ -422,7 +446,6 @@ impl Inner {
                 return Flow::Stop;
             }
         };
-        let parts = message::render(bot.messenger, &bot.name, &record);
         let (bot_interval, mut chat_interval) = self.rates(bot.messenger, &delivery.chat_id);
         // Paced before the claim, so that the lease covers the send and not the wait.
         tokio::select! {
