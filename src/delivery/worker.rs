@@ -265,6 +265,7 @@ fn is_ready(delivery: &Delivery, now: chrono::DateTime<Utc>) -> bool {
     due && free
 }
 
+/// The time `pause` from now, as DataSpace stores it (`after(Duration::ZERO)` is now).
 fn after(pause: Duration) -> String {
     let pause = chrono::TimeDelta::from_std(pause).unwrap_or(chrono::TimeDelta::MAX);
     format_datetime(
@@ -344,6 +345,24 @@ impl Inner {
             "delivery:{}:v{}:{what}:{}",
             delivery.id, delivery.agg_version, self.owner
         )
+    }
+
+    /// Writes `update` to `delivery` at the version read, under this worker's idempotence
+    /// key for `what`.
+    async fn update(
+        &self,
+        delivery: &Delivery,
+        what: &str,
+        update: DeliveryUpdate,
+    ) -> Result<Delivery, DataSpaceError> {
+        let update = DeliveryUpdate {
+            id: delivery.id.clone(),
+            ..update
+        };
+        let key = self.key(delivery, what);
+        self.client
+            .update_delivery(update, delivery.agg_version, Some(&key))
+            .await
     }
 
     async fn bot(&self, id: &str) -> Result<Option<CachedBot>, DataSpaceError> {
@@ -453,21 +472,12 @@ impl Inner {
             _ = stop.wait_for(|stopped| *stopped) => return Flow::Stop,
         }
         let claim = DeliveryUpdate {
-            id: delivery.id.clone(),
             attempts: Some(delivery.attempts + 1),
             lease_owner: Some(self.owner.clone()),
             lease_until: Some(after(self.options.lease)),
             ..Default::default()
         };
-        let mut current = match self
-            .client
-            .update_delivery(
-                claim,
-                delivery.agg_version,
-                Some(&self.key(&delivery, "claim")),
-            )
-            .await
-        {
+        let mut current = match self.update(&delivery, "claim", claim).await {
             Ok(claimed) => claimed,
             Err(DataSpaceError::VersionConflict(_)) => {
                 tracing::debug!(delivery = %delivery.id, "another worker has this delivery");
@@ -506,17 +516,11 @@ impl Inner {
                     // Progress also renews the lease: a long message paced at one part per
                     // second per chat may take longer than one lease.
                     let progress = DeliveryUpdate {
-                        id: current.id.clone(),
                         parts_sent: Some(index as i64 + 1),
                         lease_until: Some(after(self.options.lease)),
                         ..Default::default()
                     };
-                    let key = self.key(&current, "part");
-                    match self
-                        .client
-                        .update_delivery(progress, current.agg_version, Some(&key))
-                        .await
-                    {
+                    match self.update(&current, "part", progress).await {
                         Ok(updated) => {
                             current = updated;
                             lease_ends = Instant::now() + self.options.lease;
@@ -602,20 +606,11 @@ impl Inner {
     async fn migrate(&self, current: &Delivery, to: &str, messenger: &str) -> Option<Delivery> {
         let from = current.chat_id.clone();
         let retarget = DeliveryUpdate {
-            id: current.id.clone(),
             chat_id: Some(to.to_owned()),
             lease_until: Some(after(self.options.lease)),
             ..Default::default()
         };
-        let moved = match self
-            .client
-            .update_delivery(
-                retarget,
-                current.agg_version,
-                Some(&self.key(current, "migrate")),
-            )
-            .await
-        {
+        let moved = match self.update(current, "migrate", retarget).await {
             Ok(moved) => moved,
             Err(error) => {
                 tracing::warn!(%error, delivery = %current.id, "cannot move a delivery to its migrated chat; it is retried when its lease ends");
@@ -705,20 +700,16 @@ impl Inner {
     async fn mark_sent(&self, current: &Delivery, parts: usize, lease_ends: Instant) -> bool {
         let mut retry = 0;
         loop {
+            // The lease ends when the send is recorded.
+            let now = after(Duration::ZERO);
             let done = DeliveryUpdate {
-                id: current.id.clone(),
                 status: Some(SENT.into()),
                 parts_sent: Some(parts as i64),
-                lease_until: Some(format_datetime(Utc::now())),
-                sent_at: Some(format_datetime(Utc::now())),
+                lease_until: Some(now.clone()),
+                sent_at: Some(now),
                 ..Default::default()
             };
-            let key = self.key(current, "sent");
-            match self
-                .client
-                .update_delivery(done, current.agg_version, Some(&key))
-                .await
-            {
+            match self.update(current, "sent", done).await {
                 Ok(_) => return true,
                 Err(DataSpaceError::VersionConflict(error)) => {
                     tracing::error!(%error, delivery = %current.id, "the lease was lost before the send was recorded; the chat may get this record twice");
@@ -741,26 +732,20 @@ impl Inner {
     /// Gives the delivery back to the queue, due again after `pause`.
     async fn release(&self, current: &Delivery, pause: Duration, error: &str, refund: bool) {
         let update = DeliveryUpdate {
-            id: current.id.clone(),
             attempts: refund.then(|| (current.attempts - 1).max(0)),
             next_attempt_at: Some(after(pause)),
-            lease_until: Some(format_datetime(Utc::now())),
+            lease_until: Some(after(Duration::ZERO)),
             last_error: Some(error.to_owned()),
             ..Default::default()
         };
-        let key = self.key(current, "release");
-        if let Err(error) = self
-            .client
-            .update_delivery(update, current.agg_version, Some(&key))
-            .await
-        {
+        if let Err(error) = self.update(current, "release", update).await {
             tracing::warn!(%error, delivery = %current.id, "cannot release a delivery; it is retried when its lease ends");
         }
     }
 
     /// Gives the delivery up and records an AuditEvent, in one packet.
     async fn dead_letter(&self, current: &Delivery, error: &str, messenger: &str) {
-        let now = format_datetime(Utc::now());
+        let now = after(Duration::ZERO);
         let update = DeliveryUpdate {
             id: current.id.clone(),
             status: Some(DEAD.into()),
