@@ -8,6 +8,7 @@
 mod claims;
 
 use crate::config::BusSettings;
+use crate::sync::lock;
 pub use claims::Claim;
 use claims::LocalClaims;
 use futures_util::StreamExt;
@@ -56,10 +57,7 @@ struct LocalChannels {
 
 impl LocalChannels {
     fn sender(&self, channel: &str) -> broadcast::Sender<Arc<str>> {
-        let mut senders = self
-            .senders
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut senders = lock(&self.senders);
         // Looked up first: the channel name is copied only the first time it is used.
         if let Some(sender) = senders.get(channel) {
             return sender.clone();

@@ -14,6 +14,7 @@ use crate::dataspace::operations::{
 use crate::dataspace::{Backoff, DataSpaceClient, DataSpaceError};
 use crate::domain::messenger::Messenger;
 use crate::metrics::Metrics;
+use crate::sync::lock;
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -170,12 +171,6 @@ pub fn start_with(
     tracing::info!(owner = %inner.owner, "delivery worker started");
     let task = tokio::spawn(run(inner, stopped, wake));
     Ok(DeliveryHandle { stop, task })
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn woken(wake: &mut Option<broadcast::Receiver<Arc<str>>>) {
