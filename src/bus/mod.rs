@@ -133,7 +133,6 @@ impl Bus {
                 let prefix = settings
                     .channel_prefix
                     .as_deref()
-                    .filter(|prefix| !prefix.is_empty())
                     .unwrap_or(DEFAULT_CHANNEL_PREFIX);
                 Self::redis(url, prefix).await
             }
