@@ -19,7 +19,7 @@ use chrono::Utc;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, broadcast, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
@@ -125,13 +125,13 @@ enum Flow {
     Stop,
 }
 
-/// Starts the worker. `wake` (the bus's record channel) makes it poll as soon as this process
-/// commits a record, instead of at the next poll interval.
+/// Starts the worker. `wake` (notified by the service when this process stores records with
+/// deliveries) makes it poll at once, instead of at the next poll interval.
 pub fn start(
     client: DataSpaceClient,
     settings: &DeliverySettings,
     metrics: &Metrics,
-    wake: Option<broadcast::Receiver<Arc<str>>>,
+    wake: Option<Arc<Notify>>,
 ) -> anyhow::Result<DeliveryHandle> {
     let messengers = Messengers::new(
         settings.telegram_api_base.clone(),
@@ -153,7 +153,7 @@ pub fn start_with(
     messengers: Messengers,
     options: WorkerOptions,
     metrics: &Metrics,
-    wake: Option<broadcast::Receiver<Arc<str>>>,
+    wake: Option<Arc<Notify>>,
 ) -> anyhow::Result<DeliveryHandle> {
     let inner = Arc::new(Inner {
         client,
@@ -173,29 +173,16 @@ pub fn start_with(
     Ok(DeliveryHandle { stop, task })
 }
 
-async fn woken(wake: &mut Option<broadcast::Receiver<Arc<str>>>) {
+async fn woken(wake: Option<&Notify>) {
     match wake {
-        Some(receiver) => match receiver.recv().await {
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                // One poll serves every record committed so far.
-                while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) =
-                    receiver.try_recv()
-                {}
-            }
-            Err(broadcast::error::RecvError::Closed) => {
-                *wake = None;
-                std::future::pending::<()>().await;
-            }
-        },
+        // Notifications while the worker polls leave one permit: one poll serves every
+        // record committed so far.
+        Some(wake) => wake.notified().await,
         None => std::future::pending::<()>().await,
     }
 }
 
-async fn run(
-    inner: Arc<Inner>,
-    mut stop: watch::Receiver<bool>,
-    mut wake: Option<broadcast::Receiver<Arc<str>>>,
-) {
+async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>, wake: Option<Arc<Notify>>) {
     let pruner = inner.options.pruning.clone().map(|pruning| {
         tokio::spawn(pruning::run(
             inner.client.clone(),
@@ -233,7 +220,7 @@ async fn run(
         tokio::select! {
             changed = stop.changed() => if changed.is_err() { break },
             _ = tokio::time::sleep(inner.options.poll_interval) => {}
-            _ = woken(&mut wake) => {}
+            _ = woken(wake.as_deref()) => {}
         }
     }
     let drained = tokio::time::timeout(inner.options.lease, async {

@@ -289,6 +289,9 @@ impl LogbotService {
             .collect();
         // A replayed batch was announced when it was first stored.
         if !batch.replayed {
+            if !subscriptions.is_empty() {
+                self.delivery_wake.notify_one();
+            }
             self.announce(&stored).await;
         }
         Ok(Ingested {

@@ -16,6 +16,7 @@ use crate::dataspace::DataSpaceClient;
 use crate::domain::registration::RegistrationPolicy;
 use crate::metrics::Metrics;
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// The rules plus the DataSpace client they act through.
 pub struct LogbotService {
@@ -26,6 +27,9 @@ pub struct LogbotService {
     bus: Bus,
     /// Bots by name, briefly: most calls name a bot, and bots are read far more than changed.
     bot_cache: bots::BotCache,
+    /// Notified when a batch that may have queued deliveries is stored: wakes this process's
+    /// delivery worker (see [`LogbotService::delivery_wake`]).
+    delivery_wake: Arc<Notify>,
 }
 
 impl LogbotService {
@@ -43,6 +47,7 @@ impl LogbotService {
             metrics,
             bus,
             bot_cache: bots::BotCache::default(),
+            delivery_wake: Arc::default(),
         }
     }
 
@@ -56,6 +61,13 @@ impl LogbotService {
 
     pub fn bus(&self) -> &Bus {
         &self.bus
+    }
+
+    /// What this process's delivery worker waits on between polls: notified when this
+    /// service stores records that may have queued deliveries, so they go out at once rather
+    /// than at the next poll. Other processes' commits do not wake it.
+    pub fn delivery_wake(&self) -> Arc<Notify> {
+        self.delivery_wake.clone()
     }
 
     /// Announces committed records on the bus (live subscriptions), in order, in one publish.
