@@ -33,3 +33,4 @@ pub mod json;
 pub mod metrics;
 pub mod server;
 pub mod service;
+mod sync;

@@ -383,11 +383,7 @@ impl RunningGateway {
         });
         let settings = &gateway.state.settings;
         let delivery = if settings.delivery.worker {
-            let wake = gateway
-                .state
-                .service
-                .bus()
-                .subscribe(crate::bus::RECORDS_CHANNEL);
+            let wake = gateway.state.service.delivery_wake();
             Some(crate::delivery::start(
                 gateway.state.service.client().clone(),
                 &settings.delivery,

@@ -1,6 +1,7 @@
 //! Claims on keys: "I am doing this; nobody else should". A claim has a random token, so only
 //! its holder can release it (a claim that expired and was taken by someone else stays theirs).
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -35,10 +36,7 @@ impl LocalClaims {
     /// The claim on `key` if nobody holds it, else `None`.
     pub(super) fn claim(&self, key: &str, ttl: Duration) -> Option<Claim> {
         let now = Instant::now();
-        let mut held = self
-            .held
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut held = lock(&self.held);
         if held.get(key).is_some_and(|(expiry, _)| *expiry > now) {
             return None;
         }
@@ -59,10 +57,7 @@ impl LocalClaims {
     }
 
     pub(super) fn release(&self, claim: &Claim) {
-        let mut held = self
-            .held
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut held = lock(&self.held);
         if held
             .get(&claim.key)
             .is_some_and(|(_, token)| *token == claim.token)

@@ -8,6 +8,7 @@
 mod claims;
 
 use crate::config::BusSettings;
+use crate::sync::lock;
 pub use claims::Claim;
 use claims::LocalClaims;
 use futures_util::StreamExt;
@@ -56,10 +57,11 @@ struct LocalChannels {
 
 impl LocalChannels {
     fn sender(&self, channel: &str) -> broadcast::Sender<Arc<str>> {
-        let mut senders = self
-            .senders
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut senders = lock(&self.senders);
+        // Looked up first: the channel name is copied only the first time it is used.
+        if let Some(sender) = senders.get(channel) {
+            return sender.clone();
+        }
         senders
             .entry(channel.to_owned())
             .or_insert_with(|| broadcast::channel(LISTENER_BUFFER).0)
@@ -68,6 +70,14 @@ impl LocalChannels {
 
     fn deliver(&self, channel: &str, message: Arc<str>) {
         let _ = self.sender(channel).send(message);
+    }
+
+    /// Delivers messages on one channel, in order.
+    fn deliver_all(&self, channel: &str, messages: &[String]) {
+        let sender = self.sender(channel);
+        for message in messages {
+            let _ = sender.send(Arc::from(message.as_str()));
+        }
     }
 }
 
@@ -123,7 +133,6 @@ impl Bus {
                 let prefix = settings
                     .channel_prefix
                     .as_deref()
-                    .filter(|prefix| !prefix.is_empty())
                     .unwrap_or(DEFAULT_CHANNEL_PREFIX);
                 Self::redis(url, prefix).await
             }
@@ -173,6 +182,27 @@ impl Bus {
             Ok(()) => Ok(()),
             Err(error) => {
                 self.local.deliver(channel, Arc::from(message));
+                Err(BusError::Unavailable(format!(
+                    "Redis publish failed, delivered on this replica only: {error}"
+                )))
+            }
+        }
+    }
+
+    /// Publishes messages on one channel, in order, as [`Bus::publish`] does each of them but
+    /// in one Redis round trip (a pipeline) instead of one per message.
+    pub async fn publish_many(&self, channel: &str, messages: &[String]) -> Result<(), BusError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let Some(redis) = &self.redis else {
+            self.local.deliver_all(channel, messages);
+            return Ok(());
+        };
+        match redis.publish_many(channel, messages).await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                self.local.deliver_all(channel, messages);
                 Err(BusError::Unavailable(format!(
                     "Redis publish failed, delivered on this replica only: {error}"
                 )))
@@ -250,6 +280,15 @@ impl RedisBus {
         self.query::<i64>(&command).await.map(|_| ())
     }
 
+    async fn publish_many(&self, channel: &str, messages: &[String]) -> redis::RedisResult<()> {
+        let channel = format!("{}{channel}", self.prefix);
+        let mut pipeline = redis::pipe();
+        for message in messages {
+            pipeline.cmd("PUBLISH").arg(&channel).arg(message).ignore();
+        }
+        self.query_pipeline(&pipeline).await
+    }
+
     async fn claim(&self, claim: &Claim, ttl: Duration) -> redis::RedisResult<bool> {
         let mut command = redis::cmd("SET");
         command
@@ -279,23 +318,36 @@ impl RedisBus {
 
     /// Runs a command on the shared connection, reconnecting on the next call after a failure.
     async fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> redis::RedisResult<T> {
-        // A multiplexed connection serves concurrent commands: hold the lock only to get it.
-        let mut connection = {
-            let mut publisher = self.publisher.lock().await;
-            match publisher.as_ref() {
-                Some(connection) => connection.clone(),
-                None => {
-                    let connection = self.client.get_multiplexed_async_connection().await?;
-                    *publisher = Some(connection.clone());
-                    connection
-                }
-            }
-        };
+        let mut connection = self.connection().await?;
         let result = command.query_async(&mut connection).await;
         if result.is_err() {
             *self.publisher.lock().await = None;
         }
         result
+    }
+
+    /// [`RedisBus::query`] for a pipeline whose answers are all ignored.
+    async fn query_pipeline(&self, pipeline: &redis::Pipeline) -> redis::RedisResult<()> {
+        let mut connection = self.connection().await?;
+        let result = pipeline.query_async::<()>(&mut connection).await;
+        if result.is_err() {
+            *self.publisher.lock().await = None;
+        }
+        result
+    }
+
+    /// The shared connection, opened on first use (and again after a failure).
+    async fn connection(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        // A multiplexed connection serves concurrent commands: hold the lock only to get it.
+        let mut publisher = self.publisher.lock().await;
+        match publisher.as_ref() {
+            Some(connection) => Ok(connection.clone()),
+            None => {
+                let connection = self.client.get_multiplexed_async_connection().await?;
+                *publisher = Some(connection.clone());
+                Ok(connection)
+            }
+        }
     }
 }
 
@@ -369,6 +421,43 @@ mod tests {
         bus.publish("other", "elsewhere").await.unwrap();
         assert_eq!(&*listener.recv().await.unwrap(), "after");
         assert!(listener.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_published_in_order() {
+        let bus = Bus::in_process();
+        let mut listener = bus.subscribe("c");
+        let batch = ["one".to_owned(), "two".to_owned(), "three".to_owned()];
+        bus.publish_many("c", &batch).await.unwrap();
+        for want in &batch {
+            assert_eq!(&*listener.recv().await.unwrap(), want.as_str());
+        }
+        assert!(listener.try_recv().is_err());
+    }
+
+    /// Needs the Redis of the test environment (127.0.0.1:6379); skipped without it.
+    #[tokio::test]
+    async fn a_batch_goes_through_redis_once_and_in_order() {
+        let url = "redis://127.0.0.1:6379";
+        let prefix = format!("logbot-unit-{}:", uuid::Uuid::new_v4());
+        let Ok(one) = Bus::redis(url, &prefix).await else {
+            eprintln!("skipped: no Redis at {url}");
+            return;
+        };
+        let two = Bus::redis(url, &prefix).await.unwrap();
+        let mut on_one = one.subscribe(RECORDS_CHANNEL);
+        let mut on_two = two.subscribe(RECORDS_CHANNEL);
+        let batch: Vec<String> = (0..50).map(|n| format!("record {n}")).collect();
+        one.publish_many(RECORDS_CHANNEL, &batch).await.unwrap();
+        let wait = std::time::Duration::from_secs(5);
+        for listener in [&mut on_one, &mut on_two] {
+            for want in &batch {
+                let got = tokio::time::timeout(wait, listener.recv()).await.unwrap();
+                assert_eq!(&*got.unwrap(), want.as_str());
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(on_one.try_recv().is_err(), "delivered twice");
     }
 
     /// Needs the Redis of the test environment (127.0.0.1:6379); skipped without it.

@@ -155,8 +155,10 @@ pub struct VkSettings {
 pub struct BusSettings {
     /// `redis://` or `rediss://`; `None` is the in-process bus (one replica).
     pub redis_url: Option<String>,
-    /// Prefix of the Redis channel names; `None` is `logbot:`. Replicas that share a Redis
-    /// must share it; deployments (or test runs) sharing one Redis keep apart with their own.
+    /// Prefix of the Redis channel names; `None` (or empty) is no prefix
+    /// ([`crate::bus::DEFAULT_CHANNEL_PREFIX`]), so channels are named as PROTOCOLS.md says
+    /// (`records`, `events.<type>`). Replicas that share a Redis must share it; deployments (or
+    /// test runs) sharing one Redis keep apart with their own.
     pub channel_prefix: Option<String>,
 }
 

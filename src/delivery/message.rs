@@ -10,6 +10,7 @@
 use crate::dataspace::operations::LogRecord;
 use crate::domain::level::LogLevel;
 use crate::domain::messenger::Messenger;
+use std::borrow::Cow;
 
 /// The longest message either messenger accepts, in characters. Counted here in UTF-16 code
 /// units of the text as sent, which is never less than what Telegram counts.
@@ -44,7 +45,7 @@ fn escaped_units(character: char, html: bool) -> usize {
     }
 }
 
-fn level_label(level: &str) -> (&'static str, String) {
+fn level_label(level: &str) -> (&'static str, Cow<'static, str>) {
     let parsed = LogLevel::parse_name(level).ok();
     let mark = match parsed {
         Some(LogLevel::Debug) => "⚪",
@@ -54,9 +55,10 @@ fn level_label(level: &str) -> (&'static str, String) {
         Some(LogLevel::Critical) => "🆘",
         None => "•",
     };
+    // A known level's name is upper-case already.
     let name = parsed.map_or_else(
-        || level.to_uppercase(),
-        |level| level.as_str().to_uppercase(),
+        || Cow::Owned(level.to_uppercase()),
+        |level| Cow::Borrowed(level.as_str()),
     );
     (mark, name)
 }

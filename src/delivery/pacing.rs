@@ -7,6 +7,7 @@
 //! limit also holds across replicas in practice, because a chat is served by one worker at a
 //! time (only its oldest pending delivery can be claimed).
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -26,9 +27,7 @@ fn take_slot<K: std::hash::Hash + Eq>(
     key: K,
     interval: Duration,
 ) -> Instant {
-    let mut slots = slots
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slots = lock(slots);
     let now = Instant::now();
     if slots.len() > PRUNE_ABOVE {
         slots.retain(|_, next| *next > now);
@@ -64,10 +63,7 @@ impl Pacing {
 
     /// Keeps the chat quiet for `pause` (a messenger asked for it).
     pub fn hold_chat(&self, bot: &str, chat: &str, pause: Duration) {
-        let mut chats = self
-            .chats
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut chats = lock(&self.chats);
         let until = Instant::now() + pause;
         let next = chats
             .entry((bot.to_owned(), chat.to_owned()))

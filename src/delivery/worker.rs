@@ -9,17 +9,17 @@ use super::pruning::{self, Pruning};
 use crate::config::DeliverySettings;
 use crate::dataspace::operations::delivery::{DEAD, SENT};
 use crate::dataspace::operations::{
-    ChatMigration, Delivery, DeliveryUpdate, LogRecord, NewAuditEvent, format_datetime,
-    parse_datetime,
+    ChatMigration, Delivery, DeliveryUpdate, NewAuditEvent, format_datetime, parse_datetime,
 };
 use crate::dataspace::{Backoff, DataSpaceClient, DataSpaceError};
 use crate::domain::messenger::Messenger;
 use crate::metrics::Metrics;
+use crate::sync::lock;
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, broadcast, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
@@ -86,6 +86,7 @@ struct CachedBot {
 
 /// How long a bot's name, messenger and token are reused before being read again.
 const BOT_CACHE_TTL: Duration = Duration::from_secs(30);
+/// Rendered records kept at most; beyond, the cache starts again empty.
 const RECORD_CACHE_LIMIT: usize = 4096;
 /// The shortest pause between two polls, so a burst of commits does not turn into a burst of
 /// queue scans.
@@ -104,9 +105,18 @@ struct Inner {
     /// Names this process in `leaseOwner`.
     owner: String,
     bots: Mutex<HashMap<String, (Option<CachedBot>, Instant)>>,
-    records: Mutex<HashMap<String, Arc<LogRecord>>>,
+    /// Records as sent, by record id: a record goes to each of its chats rendered once.
+    rendered: Mutex<HashMap<String, Rendered>>,
     busy_chats: Mutex<HashSet<ChatKey>>,
     permits: Arc<Semaphore>,
+}
+
+/// A record rendered for one bot: its messenger and name are part of the text, so the parts
+/// are reused only while both are the same.
+struct Rendered {
+    messenger: Messenger,
+    bot_name: String,
+    parts: Arc<[String]>,
 }
 
 /// Whether a chat's task goes on to the chat's next delivery.
@@ -115,13 +125,13 @@ enum Flow {
     Stop,
 }
 
-/// Starts the worker. `wake` (the bus's record channel) makes it poll as soon as this process
-/// commits a record, instead of at the next poll interval.
+/// Starts the worker. `wake` (notified by the service when this process stores records with
+/// deliveries) makes it poll at once, instead of at the next poll interval.
 pub fn start(
     client: DataSpaceClient,
     settings: &DeliverySettings,
     metrics: &Metrics,
-    wake: Option<broadcast::Receiver<Arc<str>>>,
+    wake: Option<Arc<Notify>>,
 ) -> anyhow::Result<DeliveryHandle> {
     let messengers = Messengers::new(
         settings.telegram_api_base.clone(),
@@ -143,7 +153,7 @@ pub fn start_with(
     messengers: Messengers,
     options: WorkerOptions,
     metrics: &Metrics,
-    wake: Option<broadcast::Receiver<Arc<str>>>,
+    wake: Option<Arc<Notify>>,
 ) -> anyhow::Result<DeliveryHandle> {
     let inner = Arc::new(Inner {
         client,
@@ -152,7 +162,7 @@ pub fn start_with(
         pacing: Pacing::default(),
         owner: uuid::Uuid::new_v4().to_string(),
         bots: Mutex::default(),
-        records: Mutex::default(),
+        rendered: Mutex::default(),
         busy_chats: Mutex::default(),
         permits: Arc::new(Semaphore::new(options.concurrency.max(1))),
         options,
@@ -163,35 +173,16 @@ pub fn start_with(
     Ok(DeliveryHandle { stop, task })
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-async fn woken(wake: &mut Option<broadcast::Receiver<Arc<str>>>) {
+async fn woken(wake: Option<&Notify>) {
     match wake {
-        Some(receiver) => match receiver.recv().await {
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                // One poll serves every record committed so far.
-                while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) =
-                    receiver.try_recv()
-                {}
-            }
-            Err(broadcast::error::RecvError::Closed) => {
-                *wake = None;
-                std::future::pending::<()>().await;
-            }
-        },
+        // Notifications while the worker polls leave one permit: one poll serves every
+        // record committed so far.
+        Some(wake) => wake.notified().await,
         None => std::future::pending::<()>().await,
     }
 }
 
-async fn run(
-    inner: Arc<Inner>,
-    mut stop: watch::Receiver<bool>,
-    mut wake: Option<broadcast::Receiver<Arc<str>>>,
-) {
+async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>, wake: Option<Arc<Notify>>) {
     let pruner = inner.options.pruning.clone().map(|pruning| {
         tokio::spawn(pruning::run(
             inner.client.clone(),
@@ -229,7 +220,7 @@ async fn run(
         tokio::select! {
             changed = stop.changed() => if changed.is_err() { break },
             _ = tokio::time::sleep(inner.options.poll_interval) => {}
-            _ = woken(&mut wake) => {}
+            _ = woken(wake.as_deref()) => {}
         }
     }
     let drained = tokio::time::timeout(inner.options.lease, async {
@@ -256,6 +247,7 @@ fn is_ready(delivery: &Delivery, now: chrono::DateTime<Utc>) -> bool {
     due && free
 }
 
+/// The time `pause` from now, as DataSpace stores it (`after(Duration::ZERO)` is now).
 fn after(pause: Duration) -> String {
     let pause = chrono::TimeDelta::from_std(pause).unwrap_or(chrono::TimeDelta::MAX);
     format_datetime(
@@ -337,6 +329,24 @@ impl Inner {
         )
     }
 
+    /// Writes `update` to `delivery` at the version read, under this worker's idempotence
+    /// key for `what`.
+    async fn update(
+        &self,
+        delivery: &Delivery,
+        what: &str,
+        update: DeliveryUpdate,
+    ) -> Result<Delivery, DataSpaceError> {
+        let update = DeliveryUpdate {
+            id: delivery.id.clone(),
+            ..update
+        };
+        let key = self.key(delivery, what);
+        self.client
+            .update_delivery(update, delivery.agg_version, Some(&key))
+            .await
+    }
+
     async fn bot(&self, id: &str) -> Result<Option<CachedBot>, DataSpaceError> {
         if let Some((bot, read_at)) = lock(&self.bots).get(id)
             && read_at.elapsed() < BOT_CACHE_TTL
@@ -355,20 +365,35 @@ impl Inner {
         Ok(bot)
     }
 
-    async fn record(&self, id: &str) -> Result<Option<Arc<LogRecord>>, DataSpaceError> {
-        if let Some(record) = lock(&self.records).get(id) {
-            return Ok(Some(record.clone()));
+    /// The parts to send for a record, rendered for `bot`; `None` when the record is gone.
+    async fn parts(
+        &self,
+        id: &str,
+        bot: &CachedBot,
+    ) -> Result<Option<Arc<[String]>>, DataSpaceError> {
+        if let Some(rendered) = lock(&self.rendered).get(id)
+            && rendered.messenger == bot.messenger
+            && rendered.bot_name == bot.name
+        {
+            return Ok(Some(rendered.parts.clone()));
         }
         let Some(record) = self.client.get_log_record(id).await? else {
             return Ok(None);
         };
-        let record = Arc::new(record);
-        let mut records = lock(&self.records);
-        if records.len() >= RECORD_CACHE_LIMIT {
-            records.clear();
+        let parts: Arc<[String]> = message::render(bot.messenger, &bot.name, &record).into();
+        let mut rendered = lock(&self.rendered);
+        if rendered.len() >= RECORD_CACHE_LIMIT {
+            rendered.clear();
         }
-        records.insert(id.to_owned(), record.clone());
-        Ok(Some(record))
+        rendered.insert(
+            id.to_owned(),
+            Rendered {
+                messenger: bot.messenger,
+                bot_name: bot.name.clone(),
+                parts: parts.clone(),
+            },
+        );
+        Ok(Some(parts))
     }
 
     fn rates(&self, messenger: Messenger, chat_id: &str) -> (Duration, Duration) {
@@ -410,8 +435,8 @@ impl Inner {
             }
         };
         let messenger = label(bot.messenger);
-        let record = match self.record(&delivery.record).await {
-            Ok(Some(record)) => record,
+        let parts = match self.parts(&delivery.record, &bot).await {
+            Ok(Some(parts)) => parts,
             Ok(None) => {
                 self.dead_letter(&delivery, "the record no longer exists", messenger)
                     .await;
@@ -422,7 +447,6 @@ impl Inner {
                 return Flow::Stop;
             }
         };
-        let parts = message::render(bot.messenger, &bot.name, &record);
         let (bot_interval, mut chat_interval) = self.rates(bot.messenger, &delivery.chat_id);
         // Paced before the claim, so that the lease covers the send and not the wait.
         tokio::select! {
@@ -430,21 +454,12 @@ impl Inner {
             _ = stop.wait_for(|stopped| *stopped) => return Flow::Stop,
         }
         let claim = DeliveryUpdate {
-            id: delivery.id.clone(),
             attempts: Some(delivery.attempts + 1),
             lease_owner: Some(self.owner.clone()),
             lease_until: Some(after(self.options.lease)),
             ..Default::default()
         };
-        let mut current = match self
-            .client
-            .update_delivery(
-                claim,
-                delivery.agg_version,
-                Some(&self.key(&delivery, "claim")),
-            )
-            .await
-        {
+        let mut current = match self.update(&delivery, "claim", claim).await {
             Ok(claimed) => claimed,
             Err(DataSpaceError::VersionConflict(_)) => {
                 tracing::debug!(delivery = %delivery.id, "another worker has this delivery");
@@ -483,17 +498,11 @@ impl Inner {
                     // Progress also renews the lease: a long message paced at one part per
                     // second per chat may take longer than one lease.
                     let progress = DeliveryUpdate {
-                        id: current.id.clone(),
                         parts_sent: Some(index as i64 + 1),
                         lease_until: Some(after(self.options.lease)),
                         ..Default::default()
                     };
-                    let key = self.key(&current, "part");
-                    match self
-                        .client
-                        .update_delivery(progress, current.agg_version, Some(&key))
-                        .await
-                    {
+                    match self.update(&current, "part", progress).await {
                         Ok(updated) => {
                             current = updated;
                             lease_ends = Instant::now() + self.options.lease;
@@ -579,20 +588,11 @@ impl Inner {
     async fn migrate(&self, current: &Delivery, to: &str, messenger: &str) -> Option<Delivery> {
         let from = current.chat_id.clone();
         let retarget = DeliveryUpdate {
-            id: current.id.clone(),
             chat_id: Some(to.to_owned()),
             lease_until: Some(after(self.options.lease)),
             ..Default::default()
         };
-        let moved = match self
-            .client
-            .update_delivery(
-                retarget,
-                current.agg_version,
-                Some(&self.key(current, "migrate")),
-            )
-            .await
-        {
+        let moved = match self.update(current, "migrate", retarget).await {
             Ok(moved) => moved,
             Err(error) => {
                 tracing::warn!(%error, delivery = %current.id, "cannot move a delivery to its migrated chat; it is retried when its lease ends");
@@ -682,20 +682,16 @@ impl Inner {
     async fn mark_sent(&self, current: &Delivery, parts: usize, lease_ends: Instant) -> bool {
         let mut retry = 0;
         loop {
+            // The lease ends when the send is recorded.
+            let now = after(Duration::ZERO);
             let done = DeliveryUpdate {
-                id: current.id.clone(),
                 status: Some(SENT.into()),
                 parts_sent: Some(parts as i64),
-                lease_until: Some(format_datetime(Utc::now())),
-                sent_at: Some(format_datetime(Utc::now())),
+                lease_until: Some(now.clone()),
+                sent_at: Some(now),
                 ..Default::default()
             };
-            let key = self.key(current, "sent");
-            match self
-                .client
-                .update_delivery(done, current.agg_version, Some(&key))
-                .await
-            {
+            match self.update(current, "sent", done).await {
                 Ok(_) => return true,
                 Err(DataSpaceError::VersionConflict(error)) => {
                     tracing::error!(%error, delivery = %current.id, "the lease was lost before the send was recorded; the chat may get this record twice");
@@ -718,26 +714,20 @@ impl Inner {
     /// Gives the delivery back to the queue, due again after `pause`.
     async fn release(&self, current: &Delivery, pause: Duration, error: &str, refund: bool) {
         let update = DeliveryUpdate {
-            id: current.id.clone(),
             attempts: refund.then(|| (current.attempts - 1).max(0)),
             next_attempt_at: Some(after(pause)),
-            lease_until: Some(format_datetime(Utc::now())),
+            lease_until: Some(after(Duration::ZERO)),
             last_error: Some(error.to_owned()),
             ..Default::default()
         };
-        let key = self.key(current, "release");
-        if let Err(error) = self
-            .client
-            .update_delivery(update, current.agg_version, Some(&key))
-            .await
-        {
+        if let Err(error) = self.update(current, "release", update).await {
             tracing::warn!(%error, delivery = %current.id, "cannot release a delivery; it is retried when its lease ends");
         }
     }
 
     /// Gives the delivery up and records an AuditEvent, in one packet.
     async fn dead_letter(&self, current: &Delivery, error: &str, messenger: &str) {
-        let now = format_datetime(Utc::now());
+        let now = after(Duration::ZERO);
         let update = DeliveryUpdate {
             id: current.id.clone(),
             status: Some(DEAD.into()),

@@ -292,9 +292,10 @@ impl LogbotService {
             .collect();
         // A replayed batch was announced when it was first stored.
         if !batch.replayed {
-            for record in &stored {
-                self.announce(record).await;
+            if !subscriptions.is_empty() {
+                self.delivery_wake.notify_one();
             }
+            self.announce(&stored).await;
         }
         Ok(Ingested {
             ids,

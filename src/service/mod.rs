@@ -15,6 +15,8 @@ use crate::bus::{Bus, RECORDS_CHANNEL};
 use crate::dataspace::DataSpaceClient;
 use crate::domain::registration::RegistrationPolicy;
 use crate::metrics::Metrics;
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// The rules plus the DataSpace client they act through.
 pub struct LogbotService {
@@ -25,6 +27,9 @@ pub struct LogbotService {
     bus: Bus,
     /// Bots by name, briefly: most calls name a bot, and bots are read far more than changed.
     bot_cache: bots::BotCache,
+    /// Notified when a batch that may have queued deliveries is stored: wakes this process's
+    /// delivery worker (see [`LogbotService::delivery_wake`]).
+    delivery_wake: Arc<Notify>,
 }
 
 impl LogbotService {
@@ -42,6 +47,7 @@ impl LogbotService {
             metrics,
             bus,
             bot_cache: bots::BotCache::default(),
+            delivery_wake: Arc::default(),
         }
     }
 
@@ -57,16 +63,26 @@ impl LogbotService {
         &self.bus
     }
 
-    /// Announces a committed record on the bus (live subscriptions). Losing an announcement
-    /// loses no data: the record is stored, and delivery to chats does not depend on it.
-    async fn announce(&self, record: &StoredRecord) {
-        match serde_json::to_string(record) {
-            Ok(json) => {
-                if let Err(error) = self.bus.publish(RECORDS_CHANNEL, &json).await {
-                    tracing::warn!(%error, "could not announce a committed record");
-                }
+    /// What this process's delivery worker waits on between polls: notified when this
+    /// service stores records that may have queued deliveries, so they go out at once rather
+    /// than at the next poll. Other processes' commits do not wake it.
+    pub fn delivery_wake(&self) -> Arc<Notify> {
+        self.delivery_wake.clone()
+    }
+
+    /// Announces committed records on the bus (live subscriptions), in order, in one publish.
+    /// Losing an announcement loses no data: the records are stored, and delivery to chats
+    /// does not depend on it.
+    async fn announce(&self, records: &[Arc<StoredRecord>]) {
+        let mut messages = Vec::with_capacity(records.len());
+        for record in records {
+            match serde_json::to_string(&**record) {
+                Ok(json) => messages.push(json),
+                Err(error) => tracing::error!(%error, "could not encode a committed record"),
             }
-            Err(error) => tracing::error!(%error, "could not encode a committed record"),
+        }
+        if let Err(error) = self.bus.publish_many(RECORDS_CHANNEL, &messages).await {
+            tracing::warn!(%error, "could not announce committed records");
         }
     }
 
