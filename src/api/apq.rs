@@ -99,12 +99,12 @@ impl PersistedQueries {
     }
 
     fn lookup(&self, hash: &str) -> Option<Arc<str>> {
-        let store = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let store = crate::sync::lock(&self.inner);
         store.queries.get(hash).cloned()
     }
 
     fn store(&self, hash: String, query: Arc<str>) {
-        let mut store = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut store = crate::sync::lock(&self.inner);
         if store.queries.insert(hash.clone(), query).is_none() {
             store.order.push_back(hash);
             while store.order.len() > self.capacity {

@@ -57,10 +57,7 @@ pub(super) struct BotCache {
 
 impl BotCache {
     fn get(&self, name: &str) -> Option<Bot> {
-        let entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entries = crate::sync::lock(&self.entries);
         entries
             .get(name)
             .filter(|(at, _)| at.elapsed() < BOT_CACHE_TTL)
@@ -68,10 +65,7 @@ impl BotCache {
     }
 
     fn put(&self, bot: &Bot) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = crate::sync::lock(&self.entries);
         if entries.len() >= BOT_CACHE_CAPACITY {
             entries.retain(|_, (at, _)| at.elapsed() < BOT_CACHE_TTL);
             if entries.len() >= BOT_CACHE_CAPACITY {

@@ -170,9 +170,7 @@ impl Store {
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction half-applied (rusqlite
         // rolls back on drop), so the connection stays usable.
-        self.connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.connection)
     }
 
     pub fn search(
