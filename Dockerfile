@@ -1,15 +1,13 @@
 # Multi-stage image for the function platform. The build stage runs the tests, as the platform
 # builds with tests; the runtime stage is slim and runs as a non-root user.
 #
-# The tests read ../shared (signing vectors), passed as a named build context:
-#   docker build --build-context shared=../shared -t logbot-gateway .
+#   docker build -t logbot-gateway .
 
 FROM rust:1-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip pkg-config libssl-dev \
     && rm -rf /var/lib/apt/lists/*
 # Debian marks its Python as externally managed; the signer test installs into target/ only.
 ENV PIP_BREAK_SYSTEM_PACKAGES=1
-COPY --from=shared . /src/shared
 WORKDIR /src/gateway
 COPY . .
 RUN cargo test --locked --release \

@@ -1,5 +1,5 @@
 //! The doors through the running binary (`logbot-gateway serve`, configured by the environment
-//! only): the shared Web PubSub cases replayed by `../shared/cases/run_cases.py`, the VK
+//! only): the shared Web PubSub cases replayed by `tests/fixtures/cases/run_cases.py`, the VK
 //! handshake, and a LoggerBot request refused for an unknown user.
 
 use std::process::Stdio;
@@ -65,14 +65,14 @@ async fn serve() -> Served {
 #[tokio::test]
 async fn the_running_binary_serves_every_door() {
     let mut served = serve().await;
-    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/cases");
+    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cases");
     let output = Command::new("python3")
         .arg(format!("{cases}/run_cases.py"))
         .arg(&served.base)
         .arg(format!("{cases}/cloudevents.json"))
         .output()
         .await
-        .expect("python3 runs ../shared/cases/run_cases.py");
+        .expect("python3 runs tests/fixtures/cases/run_cases.py");
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{report}");
 

@@ -1,5 +1,5 @@
 //! `/eventhandler` through the real app: the shared CloudEvents cases replayed by their own
-//! script (`../shared/cases/run_cases.py`), chat commands in user messages, `sendlog` events,
+//! script (`tests/fixtures/cases/run_cases.py`), chat commands in user messages, `sendlog` events,
 //! and what is refused.
 
 use crate::support::doors;
@@ -24,14 +24,14 @@ async fn app() -> App {
 #[tokio::test]
 async fn the_shared_cloudevents_cases_pass() {
     let app = app().await;
-    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/cases");
+    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cases");
     let output = tokio::process::Command::new("python3")
         .arg(format!("{cases}/run_cases.py"))
         .arg(&app.running.base_url)
         .arg(format!("{cases}/cloudevents.json"))
         .output()
         .await
-        .expect("python3 runs ../shared/cases/run_cases.py");
+        .expect("python3 runs tests/fixtures/cases/run_cases.py");
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
