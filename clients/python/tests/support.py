@@ -76,6 +76,7 @@ class Gateway:
         env.update(self.extra_env)
         deadline = time.monotonic() + within
         while True:
+            self._close_log()
             self._log = open(os.path.join(self.dir, "gateway.log"), "ab")
             self.process = subprocess.Popen(
                 [str(binary()), "serve"], env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log
@@ -111,6 +112,12 @@ class Gateway:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(30)
         self.process = None
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -121,9 +128,7 @@ class Gateway:
                 self.process.kill()
                 self.process.wait(20)
         self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self._close_log()
 
     def close(self) -> None:
         self.stop()

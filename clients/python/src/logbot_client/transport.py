@@ -11,6 +11,7 @@ import os
 import ssl
 import threading
 import time
+import weakref
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
@@ -82,6 +83,8 @@ class HttpTransport:
         self._secret = app_secret
         self.timeout = timeout
         self._local = threading.local()
+        # Every thread's connection, so that close() can close them all.
+        self._all = weakref.WeakSet()  # type: weakref.WeakSet[http.client.HTTPConnection]
 
     @property
     def signed(self) -> bool:
@@ -103,6 +106,7 @@ class HttpTransport:
             else:
                 local.connection = http.client.HTTPConnection(self._netloc, timeout=self.timeout)
             local.pid = os.getpid()
+            self._all.add(local.connection)
         return local.connection
 
     def _drop_connection(self) -> None:
@@ -112,8 +116,11 @@ class HttpTransport:
             connection.close()
 
     def close(self) -> None:
-        """Closes this thread's connection (others close when their threads end)."""
+        """Closes every thread's connection (a thread that calls again opens a new one)."""
         self._drop_connection()
+        if getattr(self._local, "pid", None) == os.getpid():
+            for connection in list(self._all):
+                connection.close()
 
     def post(self, body: bytes) -> Tuple[int, Dict[str, str], bytes]:
         """One POST; raises :class:`TransportError` when no complete answer arrived."""
