@@ -23,7 +23,8 @@ export interface SenderOptions extends TransportOptions, FitLimits {
     /** Called for every refused batch; without it each kind of failure is a process warning,
      * at most once a minute. */
     onError?: ErrorCallback;
-    /** Source fields every record gets unless it has its own (default: pid and script name). */
+    /** Source fields every record gets unless it has its own (over the defaults: the pid and the
+     * script's name). */
     source?: LogSource;
 }
 export interface SenderStats {

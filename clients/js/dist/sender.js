@@ -100,7 +100,7 @@ class Sender {
         this.#maxServerErrorAttempts = options.maxServerErrorAttempts ?? 5;
         this.#flushTimeoutMs = options.flushTimeoutMs ?? 10_000;
         this.#limits = { maxMessageChars: options.maxMessageChars, maxAttributesBytes: options.maxAttributesBytes };
-        this.#source = options.source ?? { pid: process.pid, processName: basename(process.argv[1] ?? process.title) };
+        this.#source = { pid: process.pid, processName: basename(process.argv[1] ?? process.title), ...options.source };
         this.#onError = options.onError;
         this.#bodyPrefix = `{"query":${JSON.stringify(SEND_LOGS)},"variables":{"bot":${JSON.stringify(this.#bot)},"key":`;
         if (options.flushOnExit ?? true) {

@@ -52,7 +52,8 @@ export interface SenderOptions extends TransportOptions, FitLimits {
   /** Called for every refused batch; without it each kind of failure is a process warning,
    * at most once a minute. */
   onError?: ErrorCallback;
-  /** Source fields every record gets unless it has its own (default: pid and script name). */
+  /** Source fields every record gets unless it has its own (over the defaults: the pid and the
+   * script's name). */
   source?: LogSource;
 }
 
@@ -153,7 +154,7 @@ class Sender implements LogbotSender {
     this.#maxServerErrorAttempts = options.maxServerErrorAttempts ?? 5;
     this.#flushTimeoutMs = options.flushTimeoutMs ?? 10_000;
     this.#limits = { maxMessageChars: options.maxMessageChars, maxAttributesBytes: options.maxAttributesBytes };
-    this.#source = options.source ?? { pid: process.pid, processName: basename(process.argv[1] ?? process.title) };
+    this.#source = { pid: process.pid, processName: basename(process.argv[1] ?? process.title), ...options.source };
     this.#onError = options.onError;
     this.#bodyPrefix = `{"query":${JSON.stringify(SEND_LOGS)},"variables":{"bot":${JSON.stringify(this.#bot)},"key":`;
     if (options.flushOnExit ?? true) {
