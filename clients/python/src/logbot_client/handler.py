@@ -10,7 +10,7 @@ import threading
 from typing import Any, Dict, Mapping, Optional
 
 from .context import request_id_var
-from .records import MAX_ATTRIBUTES_BYTES, MAX_MESSAGE_CHARS, fit, format_time, json_safe, level_name
+from .records import MAX_ATTRIBUTES_BYTES, MAX_MESSAGE_CHARS, fit, json_safe, level_name
 from .sender import BatchSender, ErrorCallback
 from .transport import HttpTransport
 
@@ -70,6 +70,7 @@ class LogbotHandler(logging.Handler):
             retry_base=retry_base,
             retry_cap=retry_cap,
             on_error=on_error,
+            prepare=self._fit,
         )
 
     @property
@@ -117,7 +118,9 @@ class LogbotHandler(logging.Handler):
         self._sender.put(item)
 
     def to_record(self, record: logging.LogRecord) -> Dict[str, Any]:
-        """The ``LogRecordInput`` a logging record becomes."""
+        """What a logging record becomes in the application's thread: everything that can
+        change later (the message with its arguments, ``extra`` values, the request id) is
+        captured now; the sender thread makes it a ``LogRecordInput`` (:meth:`_fit`)."""
         fields = record.__dict__
         source = {
             "pid": record.process,
@@ -129,7 +132,8 @@ class LogbotHandler(logging.Handler):
         out = {
             "level": level_name(record.levelno),
             "message": self.format(record),
-            "eventAt": format_time(record.created),
+            # Formatted, like every cut to the gateway's limits, by the sender thread (fit()).
+            "eventAt": record.created,
             "source": source,
         }  # type: Dict[str, Any]
         request_id = fields.get("request_id")
@@ -146,7 +150,10 @@ class LogbotHandler(logging.Handler):
         }
         if attributes:
             out["attributes"] = attributes
-        return fit(out, max_message_chars=self.max_message_chars, max_attributes_bytes=self.max_attributes_bytes)
+        return out
+
+    def _fit(self, record: Dict[str, Any]) -> Dict[str, Any]:
+        return fit(record, max_message_chars=self.max_message_chars, max_attributes_bytes=self.max_attributes_bytes)
 
     def flush(self, timeout: Optional[float] = None) -> bool:  # type: ignore[override]
         """Sends what is queued now and waits until it is stored or refused; False when

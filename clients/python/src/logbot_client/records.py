@@ -97,12 +97,14 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
+# The gateway refuses control characters other than tab and line breaks in source fields.
+_CONTROLS = {c: " " for c in list(range(0x00, 0x09)) + [0x0B, 0x0C] + list(range(0x0E, 0x20)) + list(range(0x7F, 0xA0))}
+
+
 def _clean_source_text(text: Any, limit: int) -> Optional[str]:
     if text is None:
         return None
-    text = str(text)
-    # The gateway refuses control characters other than tab and line breaks in source fields.
-    text = "".join(c if c >= " " or c in "\t\n\r" else " " for c in text).strip()
+    text = str(text).translate(_CONTROLS).strip()
     return _cut(text, limit) if text else None
 
 
@@ -138,7 +140,10 @@ def fit(
     max_message_chars: int = MAX_MESSAGE_CHARS,
     max_attributes_bytes: int = MAX_ATTRIBUTES_BYTES,
 ) -> Dict[str, Any]:
-    """``record`` (a ``LogRecordInput`` dict) cut to the gateway's limits, in place."""
+    """``record`` (a ``LogRecordInput`` dict) cut to the gateway's limits, in place; an
+    ``eventAt`` given as epoch seconds is formatted."""
+    if isinstance(record.get("eventAt"), float):
+        record["eventAt"] = format_time(record["eventAt"])
     message = str(record.get("message") or "").rstrip()
     record["message"] = _cut(message, max_message_chars) if message.strip() else EMPTY_MESSAGE
     request_id = record.get("requestId")

@@ -100,6 +100,7 @@ class BatchSender:
         max_server_error_attempts: int = 5,
         report_interval: float = 60.0,
         on_error: Optional[ErrorCallback] = None,
+        prepare: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None,
     ) -> None:
         if not bot:
             raise ValueError("bot must be a bot's name")
@@ -121,6 +122,8 @@ class BatchSender:
         self.retry_cap = retry_cap
         self.max_server_error_attempts = max_server_error_attempts
         self._on_error = on_error
+        # Work on a record that can wait for the sender thread (cutting to limits, formatting).
+        self._prepare = prepare or (lambda record: record)
         self._reporter = _Reporter(report_interval)
         self._body_prefix = '{"query":%s,"variables":{"bot":%s,"key":' % (json.dumps(SEND_LOGS), json.dumps(bot))
         self._init_state()
@@ -296,8 +299,8 @@ class BatchSender:
         size = len(self._body_prefix) + 256
         for index, record in enumerate(records):
             try:
-                part = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-            except (TypeError, ValueError) as error:
+                part = json.dumps(self._prepare(record), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+            except Exception as error:  # unencodable, or a bug in preparing it: lose only this record
                 self.failed += 1
                 self._warn(("unserializable",), "logbot: a record could not be encoded and was dropped: %s" % error)
                 with self._lock:
