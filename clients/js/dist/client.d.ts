@@ -39,6 +39,9 @@ export interface LogsQuery {
 export interface ClientOptions extends TransportOptions {
     /** Retries of a transient failure in sendLogs (same idempotency key; default 2). */
     retries?: number;
+    /** Reconnections of the subscriptions' WebSocket before giving up (default 5); a 4xx
+     * answer to the upgrade (a refused signature) is not retried. */
+    subscribeRetryAttempts?: number;
 }
 export interface LogbotClient {
     readonly url: string;

@@ -43,10 +43,14 @@ function graphqlError(errors, fallback) {
 class Client {
     #transport;
     #retries;
+    #retryAttempts;
     #ws;
+    /** The HTTP status of the last refused WebSocket upgrade. */
+    #upgradeStatus;
     constructor(options) {
         this.#transport = new HttpTransport(options);
         this.#retries = options.retries ?? 2;
+        this.#retryAttempts = options.subscribeRetryAttempts ?? 5;
     }
     get url() {
         return this.#transport.url.href;
@@ -110,13 +114,26 @@ class Client {
         const url = new URL(this.#transport.url.href);
         url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
         const transport = this.#transport;
+        const refused = (status) => (this.#upgradeStatus = status);
         // The upgrade request is signed like any other (a fresh X-Sdk-Date on each reconnect).
         class SignedWebSocket extends WebSocket {
             constructor(address, protocols) {
                 super(address, protocols, { headers: transport.signedHeaders("GET", url, {}, "") });
+                this.on("error", (error) => {
+                    const status = /Unexpected server response: (\d+)/.exec(error.message);
+                    if (status)
+                        refused(Number(status[1]));
+                });
+                this.on("open", () => refused(0));
             }
         }
-        this.#ws = createWsClient({ url: url.href, webSocketImpl: SignedWebSocket, lazy: true, retryAttempts: 5 });
+        this.#ws = createWsClient({
+            url: url.href,
+            webSocketImpl: SignedWebSocket,
+            lazy: true,
+            retryAttempts: this.#retryAttempts,
+            shouldRetry: () => !(this.#upgradeStatus !== undefined && this.#upgradeStatus >= 400 && this.#upgradeStatus < 500),
+        });
         return this.#ws;
     }
     subscribe(options, onRecord, onError = (error) => process.emitWarning(`logbot: subscription failed: ${error.message}`, "LogbotWarning")) {
@@ -129,13 +146,17 @@ class Client {
                     onRecord(stored(result.data.logAdded));
             },
             error: (error) => {
+                const status = this.#upgradeStatus;
                 if (Array.isArray(error))
                     onError(graphqlError(error, "the gateway refused the subscription"));
+                else if (status === 401) {
+                    onError(new AuthenticationError("the gateway refused the WebSocket's signature (401)", { status, code: "UNAUTHENTICATED" }));
+                }
+                else if (status !== undefined && status >= 400) {
+                    onError(new SubscriptionClosed(`the gateway refused the WebSocket upgrade (${status})`, { status }));
+                }
                 else if (error && typeof error.code === "number") {
                     onError(new SubscriptionClosed(`the gateway closed the WebSocket (${error.code} ${error.reason ?? ""})`, { status: error.code }));
-                }
-                else if (String(error?.message ?? error).includes("401")) {
-                    onError(new AuthenticationError("the gateway refused the WebSocket's signature (401)", { status: 401, code: "UNAUTHENTICATED" }));
                 }
                 else
                     onError(new TransportError(`the subscription's WebSocket failed: ${String(error?.message ?? error)}`, { cause: error }));

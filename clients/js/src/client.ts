@@ -61,6 +61,9 @@ export interface LogsQuery {
 export interface ClientOptions extends TransportOptions {
   /** Retries of a transient failure in sendLogs (same idempotency key; default 2). */
   retries?: number;
+  /** Reconnections of the subscriptions' WebSocket before giving up (default 5); a 4xx
+   * answer to the upgrade (a refused signature) is not retried. */
+  subscribeRetryAttempts?: number;
 }
 
 export interface LogbotClient {
@@ -113,11 +116,15 @@ function graphqlError(errors: any, fallback: string): LogbotError {
 class Client implements LogbotClient {
   readonly #transport: HttpTransport;
   readonly #retries: number;
+  readonly #retryAttempts: number;
   #ws?: WsClient;
+  /** The HTTP status of the last refused WebSocket upgrade. */
+  #upgradeStatus?: number;
 
   constructor(options: ClientOptions) {
     this.#transport = new HttpTransport(options);
     this.#retries = options.retries ?? 2;
+    this.#retryAttempts = options.subscribeRetryAttempts ?? 5;
   }
 
   get url(): string {
@@ -179,13 +186,25 @@ class Client implements LogbotClient {
     const url = new URL(this.#transport.url.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const transport = this.#transport;
+    const refused = (status: number) => (this.#upgradeStatus = status);
     // The upgrade request is signed like any other (a fresh X-Sdk-Date on each reconnect).
     class SignedWebSocket extends WebSocket {
       constructor(address: string | URL, protocols?: string | string[]) {
         super(address, protocols, { headers: transport.signedHeaders("GET", url, {}, "") });
+        this.on("error", (error: Error) => {
+          const status = /Unexpected server response: (\d+)/.exec(error.message);
+          if (status) refused(Number(status[1]));
+        });
+        this.on("open", () => refused(0));
       }
     }
-    this.#ws = createWsClient({ url: url.href, webSocketImpl: SignedWebSocket, lazy: true, retryAttempts: 5 });
+    this.#ws = createWsClient({
+      url: url.href,
+      webSocketImpl: SignedWebSocket,
+      lazy: true,
+      retryAttempts: this.#retryAttempts,
+      shouldRetry: () => !(this.#upgradeStatus !== undefined && this.#upgradeStatus >= 400 && this.#upgradeStatus < 500),
+    });
     return this.#ws;
   }
 
@@ -203,11 +222,14 @@ class Client implements LogbotClient {
           else if (result.data?.logAdded) onRecord(stored(result.data.logAdded));
         },
         error: (error: any) => {
+          const status = this.#upgradeStatus;
           if (Array.isArray(error)) onError(graphqlError(error, "the gateway refused the subscription"));
-          else if (error && typeof error.code === "number") {
+          else if (status === 401) {
+            onError(new AuthenticationError("the gateway refused the WebSocket's signature (401)", { status, code: "UNAUTHENTICATED" }));
+          } else if (status !== undefined && status >= 400) {
+            onError(new SubscriptionClosed(`the gateway refused the WebSocket upgrade (${status})`, { status }));
+          } else if (error && typeof error.code === "number") {
             onError(new SubscriptionClosed(`the gateway closed the WebSocket (${error.code} ${error.reason ?? ""})`, { status: error.code }));
-          } else if (String(error?.message ?? error).includes("401")) {
-            onError(new AuthenticationError("the gateway refused the WebSocket's signature (401)", { status: 401, code: "UNAUTHENTICATED" }));
           } else onError(new TransportError(`the subscription's WebSocket failed: ${String(error?.message ?? error)}`, { cause: error }));
         },
         complete: () => {},

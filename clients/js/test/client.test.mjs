@@ -115,6 +115,9 @@ describe("createClient in signed mode", () => {
       const record = await firstLiveRecord(client, "signed-live");
       assert.match(record.message, /^live \d+$/);
       await assert.rejects(wrong.logs({ bot: "signed-live" }), (e) => e instanceof AuthenticationError && e.status === 401 && e.code === "APIG.0301");
+      const refusal = await new Promise((resolve) => wrong.subscribe({ bot: "signed-live" }, () => resolve("a record"), resolve));
+      assert.ok(refusal instanceof AuthenticationError, String(refusal));
+      assert.equal(refusal.status, 401);
     } finally {
       await client.close();
       await wrong.close();
