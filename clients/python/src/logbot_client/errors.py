@@ -7,7 +7,7 @@ idempotency key: nothing was refused) and :class:`RefusedError` (the gateway wil
 same request again: report it and move on).
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Type
 
 
 class LogbotError(Exception):
@@ -110,7 +110,7 @@ class SubscriptionClosed(LogbotError):
     retryable = True
 
 
-_BY_CODE = {
+_BY_CODE = {  # type: Dict[str, Type[LogbotError]]
     "BAD_USER_INPUT": BadInputError,
     "NOT_FOUND": NotFoundError,
     "ALREADY_EXISTS": RefusedError,
@@ -129,6 +129,6 @@ _BY_CODE = {
 }
 
 
-def error_for_code(code: Optional[str]) -> type:
+def error_for_code(code: Optional[str]) -> Type[LogbotError]:
     """The exception class for a GraphQL ``extensions.code`` (unknown codes are refusals)."""
     return _BY_CODE.get(code or "", RefusedError)

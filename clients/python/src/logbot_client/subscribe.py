@@ -32,9 +32,10 @@ def _host_as_sent(url: str) -> str:
 
 
 def _graphql_error(payload: Any, what: str) -> LogbotError:
-    errors = payload if isinstance(payload, list) else (payload or {}).get("errors") or []
+    errors = payload if isinstance(payload, list) else (payload.get("errors") if isinstance(payload, dict) else None) or []
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
-    extensions = first.get("extensions") if isinstance(first.get("extensions"), dict) else {}
+    raw = first.get("extensions")
+    extensions = raw if isinstance(raw, dict) else {}
     code = extensions.get("code")
     return error_for_code(code)(
         str(first.get("message") or what), code=code, field=extensions.get("field"), extensions=extensions

@@ -23,6 +23,7 @@ from .errors import (
     RateLimitedError,
     RefusedError,
     ServerError,
+    TransientError,
     TransportError,
     UnavailableError,
     error_for_code,
@@ -163,19 +164,19 @@ def read_answer(status: int, headers: Dict[str, str], data: bytes) -> Dict[str, 
         answer = json.loads(data.decode("utf-8")) if data else None
     except (UnicodeDecodeError, ValueError):
         answer = None
+    fields = answer if isinstance(answer, dict) else {}  # type: Dict[str, Any]
     if status == 401:
-        code = answer.get("error_code") if isinstance(answer, dict) else None
-        message = answer.get("error_msg") if isinstance(answer, dict) else None
         raise AuthenticationError(
-            message or "the gateway refused the signature (401)",
-            code=code or "UNAUTHENTICATED",
+            str(fields.get("error_msg") or "the gateway refused the signature (401)"),
+            code=fields.get("error_code") or "UNAUTHENTICATED",
             status=status,
             request_id=request_id,
         )
-    errors = answer.get("errors") if isinstance(answer, dict) else None
+    errors = fields.get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         first = errors[0]
-        extensions = first.get("extensions") if isinstance(first.get("extensions"), dict) else {}
+        raw = first.get("extensions")
+        extensions = raw if isinstance(raw, dict) else {}  # type: Dict[str, Any]
         code = extensions.get("code")
         cls = error_for_code(code)
         kwargs = dict(
@@ -184,15 +185,15 @@ def read_answer(status: int, headers: Dict[str, str], data: bytes) -> Dict[str, 
             field=extensions.get("field"),
             request_id=extensions.get("requestId") or request_id,
             extensions=extensions,
-        )
+        )  # type: Dict[str, Any]
         message = str(first.get("message") or "GraphQL error")
         if status == 429:
-            raise RateLimitedError(message, retry_after=parse_retry_after(headers.get("retry-after")), **kwargs)
-        if status >= 500 and not issubclass(cls, (ServerError, UnavailableError)):
-            cls = UnavailableError if status in (502, 503, 504) else ServerError
-        if status == 413:
+            cls = RateLimitedError
+        elif status == 413:
             cls = LimitExceededError
-        if issubclass(cls, (UnavailableError, ServerError)):
+        elif status >= 500 and not issubclass(cls, (ServerError, UnavailableError)):
+            cls = UnavailableError if status in (502, 503, 504) else ServerError
+        if issubclass(cls, TransientError):
             raise cls(message, retry_after=parse_retry_after(headers.get("retry-after")), **kwargs)
         raise cls(message, **kwargs)
     if status == 429:
@@ -214,9 +215,10 @@ def read_answer(status: int, headers: Dict[str, str], data: bytes) -> Dict[str, 
         raise LimitExceededError("the request is larger than the gateway accepts (413)", status=status, request_id=request_id)
     if status >= 400:
         raise RefusedError("the gateway refused the request (%d)" % status, status=status, request_id=request_id)
-    if not isinstance(answer, dict) or not isinstance(answer.get("data"), dict):
+    result = fields.get("data")
+    if not isinstance(result, dict):
         raise TransportError("the gateway's answer is not a GraphQL result (status %d)" % status, status=status)
-    return answer["data"]
+    return result
 
 
 __all__ = ["HttpTransport", "LogbotError", "graphql_url", "parse_retry_after", "read_answer"]
