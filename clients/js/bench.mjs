@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { createSender } from "./dist/index.js";
 import { SEND_LOGS } from "./dist/sender.js";
-import { Gateway, REPO, binary } from "./test/support.mjs";
+import { Gateway, REPO, binary, waitUntil } from "./test/support.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -90,6 +90,8 @@ try {
   const pinoCost = callCost((i) => logger.error({ order: i }, "payment %d failed", i));
   const devNull = pino(pino.destination({ dest: "/dev/null", sync: false }));
   const nullCost = callCost((i) => devNull.error({ order: i }, "payment %d failed", i));
+  // pino gives its worker 10 s to end: let the worker's sender drain first.
+  await waitUntil(async () => (await gateway.count("bench-pino")) >= calls, 600_000, "the pino records stored");
   await new Promise((resolve) => {
     transport.once("close", resolve);
     transport.end();

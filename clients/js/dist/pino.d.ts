@@ -16,4 +16,7 @@ import { type SenderOptions } from "./sender.js";
 export type PinoTransportOptions = Omit<SenderOptions, "onError">;
 /** The record a pino log line becomes. */
 export declare function fromPino(line: Record<string, any>): RecordInput;
+/** pino's thread-stream gives a transport 10 s to end before it fails the stream: the sender's
+ * close timeout stays below that (8 s unless `flushTimeoutMs` says otherwise). */
+export declare const PINO_CLOSE_TIMEOUT_MS = 8000;
 export default function logbotTransport(options: PinoTransportOptions): Promise<import("stream").Transform & build.OnUnknown>;

@@ -45,9 +45,12 @@ export function fromPino(line) {
         attributes: Object.keys(attributes).length ? attributes : undefined,
     };
 }
+/** pino's thread-stream gives a transport 10 s to end before it fails the stream: the sender's
+ * close timeout stays below that (8 s unless `flushTimeoutMs` says otherwise). */
+export const PINO_CLOSE_TIMEOUT_MS = 8000;
 export default async function logbotTransport(options) {
-    // pino's worker flushes on exit; the beforeExit hook belongs to the main thread.
-    const sender = createSender({ ...options, flushOnExit: false });
+    // pino ends the worker on exit; the beforeExit hook belongs to the main thread.
+    const sender = createSender({ flushTimeoutMs: PINO_CLOSE_TIMEOUT_MS, ...options, flushOnExit: false });
     return build(async (source) => {
         for await (const line of source)
             sender.send(fromPino(line));

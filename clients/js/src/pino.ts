@@ -47,9 +47,13 @@ export function fromPino(line: Record<string, any>): RecordInput {
   };
 }
 
+/** pino's thread-stream gives a transport 10 s to end before it fails the stream: the sender's
+ * close timeout stays below that (8 s unless `flushTimeoutMs` says otherwise). */
+export const PINO_CLOSE_TIMEOUT_MS = 8000;
+
 export default async function logbotTransport(options: PinoTransportOptions) {
-  // pino's worker flushes on exit; the beforeExit hook belongs to the main thread.
-  const sender = createSender({ ...options, flushOnExit: false });
+  // pino ends the worker on exit; the beforeExit hook belongs to the main thread.
+  const sender = createSender({ flushTimeoutMs: PINO_CLOSE_TIMEOUT_MS, ...options, flushOnExit: false });
   return build(
     async (source: AsyncIterable<Record<string, any>>) => {
       for await (const line of source) sender.send(fromPino(line));
