@@ -1,0 +1,100 @@
+/**
+ * Typed errors carrying what the gateway said: `code` (the GraphQL error's `extensions.code`,
+ * or the APIG `error_code` of a 401), the HTTP `status`, the input `field` at fault, the
+ * `requestId` to find the call in the gateway's log.
+ *
+ * Two families matter to a sender: `TransientError` (send the same batch again with the same
+ * idempotency key) and `RefusedError` (the same request gets the same answer: report it).
+ */
+export class LogbotError extends Error {
+    code;
+    status;
+    field;
+    requestId;
+    extensions;
+    /** Whether the same request may succeed if sent again. */
+    get retryable() {
+        return false;
+    }
+    constructor(message, details = {}) {
+        super(message, details.cause === undefined ? undefined : { cause: details.cause });
+        this.name = new.target.name;
+        this.code = details.code;
+        this.status = details.status;
+        this.field = details.field;
+        this.requestId = details.requestId;
+        this.extensions = details.extensions ?? {};
+    }
+}
+/** Did not go through but may later: transport error, timeout, 5xx, 429, "unavailable". */
+export class TransientError extends LogbotError {
+    /** How long the gateway asked to wait (`Retry-After`), when it said. */
+    retryAfterMs;
+    get retryable() {
+        return true;
+    }
+    constructor(message, details = {}) {
+        super(message, details);
+        this.retryAfterMs = details.retryAfterMs;
+    }
+}
+/** No HTTP answer: connection refused or reset, timeout, malformed answer. */
+export class TransportError extends TransientError {
+}
+/** A 5xx or `INTERNAL_SERVER_ERROR`: a fault on the gateway's side. */
+export class ServerError extends TransientError {
+}
+/** 502/503/504, `DATASPACE_UNAVAILABLE`, `BUSY`, `TIMEOUT`. */
+export class UnavailableError extends TransientError {
+}
+/** 429; `retryAfterMs` from `Retry-After`. */
+export class RateLimitedError extends TransientError {
+}
+/** The gateway refused the request; sending it again gets the same answer. */
+export class RefusedError extends LogbotError {
+}
+/** 401 (`APIG.0301`, `APIG.0303` for a clock too far off) or `UNAUTHENTICATED`. */
+export class AuthenticationError extends RefusedError {
+}
+/** `BAD_USER_INPUT`; `field` names what was wrong (`records[3].message`). */
+export class BadInputError extends RefusedError {
+}
+/** `NOT_FOUND`, e.g. an unknown bot. */
+export class NotFoundError extends RefusedError {
+}
+/** `FORBIDDEN`, `LIMIT_REACHED`. */
+export class ForbiddenError extends RefusedError {
+}
+/** `LIMIT_EXCEEDED` or 413. */
+export class LimitExceededError extends RefusedError {
+}
+/** The document did not parse or validate: a caller bug or a version mismatch. */
+export class GraphQLRequestError extends RefusedError {
+}
+/** The subscription's WebSocket closed; `status` is the close code. */
+export class SubscriptionClosed extends LogbotError {
+    get retryable() {
+        return true;
+    }
+}
+const BY_CODE = {
+    BAD_USER_INPUT: BadInputError,
+    NOT_FOUND: NotFoundError,
+    ALREADY_EXISTS: RefusedError,
+    FORBIDDEN: ForbiddenError,
+    LIMIT_REACHED: ForbiddenError,
+    UNAUTHENTICATED: AuthenticationError,
+    LIMIT_EXCEEDED: LimitExceededError,
+    GRAPHQL_PARSE_FAILED: GraphQLRequestError,
+    GRAPHQL_VALIDATION_FAILED: GraphQLRequestError,
+    BAD_REQUEST: GraphQLRequestError,
+    PERSISTED_QUERY_NOT_FOUND: GraphQLRequestError,
+    DATASPACE_UNAVAILABLE: UnavailableError,
+    BUSY: UnavailableError,
+    TIMEOUT: UnavailableError,
+    INTERNAL_SERVER_ERROR: ServerError,
+};
+/** The error class for an `extensions.code` (an unknown code is a refusal). */
+export function errorForCode(code) {
+    return (code && BY_CODE[code]) || RefusedError;
+}
