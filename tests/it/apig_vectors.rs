@@ -28,7 +28,10 @@ struct Vector {
 }
 
 fn vectors() -> Vec<Vector> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/apig/vectors.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/apig/vectors.json"
+    );
     let text =
         std::fs::read_to_string(path).expect("tests/fixtures/apig/vectors.json is in the repo");
     let file: VectorFile = serde_json::from_str(&text).expect("vectors.json parses");
