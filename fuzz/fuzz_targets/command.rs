@@ -95,6 +95,10 @@ fuzz_target!(|data: &[u8]| {
             let Some(action) = fields.last().and_then(|last| CommandAction::parse(last)) else {
                 return;
             };
+            // With the wrong number of fields, no field is in a token's place.
+            if fields.len() != action.field_count() {
+                return;
+            }
             let token_positions: &[usize] = match action {
                 CommandAction::Register => &[2, 3],
                 CommandAction::Subscribe | CommandAction::Unsubscribe | CommandAction::Status => {
