@@ -48,10 +48,11 @@ fn with_other_tokens(command: &Command) -> Command {
     }
 }
 
-/// The command as a user would type it, without decoration.
+/// The command as Telegram sends it: a leading `/` (so that a field that itself starts with
+/// `/` or `!` is not taken for decoration), fields separated by ` | `.
 fn canonical_text(command: &Command) -> String {
     let action = command.action().as_str();
-    match command {
+    let text = match command {
         Command::Register {
             auth_uid,
             bot_name,
@@ -68,7 +69,8 @@ fn canonical_text(command: &Command) -> String {
         | Command::Unsubscribe { auth_token }
         | Command::Status { auth_token } => format!("{} | {action}", auth_token.expose_secret()),
         Command::Help => action.to_owned(),
-    }
+    };
+    format!("/{text}")
 }
 
 fuzz_target!(|data: &[u8]| {
