@@ -178,8 +178,10 @@ fn optional_text(
     }
 }
 
-/// `data.logs` as records, with the process metadata of `data` as their source.
-fn parse_logs(data: &Map<String, Value>, max_chars: usize) -> Result<Vec<RecordInput>, String> {
+/// `data.logs` as records, with the process metadata of `data` as their source. Public
+/// (hidden) for the fuzz target `send_logs_body`.
+#[doc(hidden)]
+pub fn parse_logs(data: &Map<String, Value>, max_chars: usize) -> Result<Vec<RecordInput>, String> {
     let logs = match data.get("logs") {
         Some(Value::Array(logs)) => logs,
         Some(other) => {

@@ -151,42 +151,57 @@ pub fn signature_matches(signature: &str, connection_id: &str, keys: &[&str]) ->
     matched
 }
 
+/// The checks every event goes through before its type is looked at: the required `ce-*`
+/// headers (400 naming the missing ones), the hub (400), the signature (401). Returns the
+/// event's `ce-type`. Public (hidden) for the fuzz target `cloudevents_headers`.
+#[doc(hidden)]
+pub fn check_event<'h>(
+    headers: &'h HeaderMap,
+    hub: &str,
+    keys: &[&str],
+) -> Result<&'h str, Response> {
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|name| header_text(headers, name).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            format!("missing CloudEvents header(s): {}", missing.join(", ")),
+        ));
+    }
+    let value = |name: &str| header_text(headers, name).unwrap_or_default();
+    if !value("ce-hub").eq_ignore_ascii_case(hub) {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            format!("ce-hub {:?} is not this endpoint's hub", value("ce-hub")),
+        ));
+    }
+    let signature = value("ce-signature");
+    if signature.is_empty() || !signature_matches(signature, value("ce-connectionId"), keys) {
+        return Err(text(
+            StatusCode::UNAUTHORIZED,
+            "ce-signature does not match any configured access key",
+        ));
+    }
+    Ok(value("ce-type"))
+}
+
 async fn event(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let settings = &state.settings.webpubsub;
     let Some(hub) = settings.hub.as_deref() else {
         return endpoint_off();
     };
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .copied()
-        .filter(|name| header_text(&headers, name).is_none())
-        .collect();
-    if !missing.is_empty() {
-        return text(
-            StatusCode::BAD_REQUEST,
-            format!("missing CloudEvents header(s): {}", missing.join(", ")),
-        );
-    }
-    let value = |name: &str| header_text(&headers, name).unwrap_or_default();
-    if !value("ce-hub").eq_ignore_ascii_case(hub) {
-        return text(
-            StatusCode::BAD_REQUEST,
-            format!("ce-hub {:?} is not this endpoint's hub", value("ce-hub")),
-        );
-    }
     let keys: Vec<&str> = settings
         .access_keys
         .iter()
         .map(|key| key.expose_secret())
         .collect();
-    let signature = value("ce-signature");
-    if signature.is_empty() || !signature_matches(signature, value("ce-connectionId"), &keys) {
-        return text(
-            StatusCode::UNAUTHORIZED,
-            "ce-signature does not match any configured access key",
-        );
-    }
-    let event_type = value("ce-type");
+    let event_type = match check_event(&headers, hub, &keys) {
+        Ok(event_type) => event_type,
+        Err(refusal) => return refusal,
+    };
     if let Some(system) = event_type.strip_prefix(SYS_PREFIX) {
         return match system {
             "connect" => connect(&headers, &body),
@@ -211,8 +226,9 @@ async fn event(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
 }
 
 /// `sys.connect`: checks the body's shape and accepts the user, choosing the first subprotocol
-/// the client offers.
-fn connect(headers: &HeaderMap, body: &[u8]) -> Response {
+/// the client offers. Public (hidden) for the fuzz target `cloudevents_headers`.
+#[doc(hidden)]
+pub fn connect(headers: &HeaderMap, body: &[u8]) -> Response {
     let body: Value = match serde_json::from_slice(body) {
         Ok(Value::Object(object)) => Value::Object(object),
         Ok(other) => {
@@ -278,15 +294,18 @@ fn connect(headers: &HeaderMap, body: &[u8]) -> Response {
     (StatusCode::OK, axum::Json(answer)).into_response()
 }
 
-#[derive(PartialEq)]
-enum BodyKind {
+#[doc(hidden)]
+#[derive(Debug, PartialEq)]
+pub enum BodyKind {
     Text,
     Json,
     Binary,
 }
 
-/// The kind of a user event's body, or why its type is refused.
-fn body_kind(headers: &HeaderMap) -> Result<BodyKind, String> {
+/// The kind of a user event's body, or why its type is refused. Public (hidden) for the fuzz
+/// target `cloudevents_headers`.
+#[doc(hidden)]
+pub fn body_kind(headers: &HeaderMap) -> Result<BodyKind, String> {
     let content_type = header_text(headers, header::CONTENT_TYPE.as_str()).unwrap_or_default();
     let media = content_type
         .split(';')

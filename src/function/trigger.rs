@@ -46,6 +46,10 @@ pub async fn handle(context: &FunctionContext<'_>, body: &Value) -> FunctionResp
         } else {
             Ok(outcome(index, "ignored", "not an object"))
         };
+        // Most messages are settled without any I/O, so without this a large batch would hold
+        // a runtime worker until its end (two of them: both workers of a 2-core container, and
+        // /healthz stops answering).
+        tokio::task::yield_now().await;
         match result {
             Ok(result) => results.push(result),
             // An outage: fail the batch so the platform redelivers it (the keys make the

@@ -5,6 +5,7 @@ pub mod dataspace;
 pub mod delivery;
 pub mod doors;
 pub mod gateway;
+pub mod hostile;
 pub mod process;
 pub mod redis;
 pub mod signing;
