@@ -151,6 +151,31 @@ pub fn signature_matches(signature: &str, connection_id: &str, keys: &[&str]) ->
     matched
 }
 
+/// Why an event was refused before its type was looked at: a status and a plain-text reason.
+/// (Not a `Response`: that is too large to travel in the `Err` of every check.)
+#[derive(Debug)]
+pub struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self { status, message }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        text(self.status, self.message)
+    }
+}
+
 /// The checks every event goes through before its type is looked at: the required `ce-*`
 /// headers (400 naming the missing ones), the hub (400), the signature (401). Returns the
 /// event's `ce-type`. Public (hidden) for the fuzz target `cloudevents_headers`.
@@ -159,28 +184,28 @@ pub fn check_event<'h>(
     headers: &'h HeaderMap,
     hub: &str,
     keys: &[&str],
-) -> Result<&'h str, Response> {
+) -> Result<&'h str, Refusal> {
     let missing: Vec<&str> = REQUIRED
         .iter()
         .copied()
         .filter(|name| header_text(headers, name).is_none())
         .collect();
     if !missing.is_empty() {
-        return Err(text(
+        return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             format!("missing CloudEvents header(s): {}", missing.join(", ")),
         ));
     }
     let value = |name: &str| header_text(headers, name).unwrap_or_default();
     if !value("ce-hub").eq_ignore_ascii_case(hub) {
-        return Err(text(
+        return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             format!("ce-hub {:?} is not this endpoint's hub", value("ce-hub")),
         ));
     }
     let signature = value("ce-signature");
     if signature.is_empty() || !signature_matches(signature, value("ce-connectionId"), keys) {
-        return Err(text(
+        return Err(Refusal::new(
             StatusCode::UNAUTHORIZED,
             "ce-signature does not match any configured access key",
         ));
@@ -200,7 +225,7 @@ async fn event(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
         .collect();
     let event_type = match check_event(&headers, hub, &keys) {
         Ok(event_type) => event_type,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     if let Some(system) = event_type.strip_prefix(SYS_PREFIX) {
         return match system {
