@@ -61,13 +61,26 @@ pub struct Settings {
     pub origins: ValueOrigins,
 }
 
-/// `[server]`: where the HTTP server binds.
+/// `[server]`: where the HTTP server binds, and what one connection may hold of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
     /// Default 0.0.0.0.
     pub host: IpAddr,
     /// Default 8080; the `PORT` variable (set by the function platform) wins.
     pub port: u16,
+    /// Open connections; one more is answered 503 and closed. Default 1024.
+    pub max_connections: usize,
+    /// `header_read_timeout_ms`: time to send a request's headers, and to start the next one
+    /// on a kept-alive connection (the idle limit); default 10 s.
+    pub header_read_timeout: Duration,
+    /// `body_read_timeout_ms`: time to send a whole request body, from its headers; default 20 s.
+    pub body_read_timeout: Duration,
+    /// Requests on one HTTP/1 connection before it is closed, default 1000.
+    pub max_requests_per_connection: usize,
+    /// Concurrent HTTP/2 streams on one connection, default 100.
+    pub max_streams_per_connection: u32,
+    /// `shutdown_grace_ms`: how long a shutdown lets requests in flight finish, default 10 s.
+    pub shutdown_grace: Duration,
 }
 
 /// `[dataspace]`: the backend. No `url` means the embedded local DataSpace.

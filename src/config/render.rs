@@ -47,6 +47,18 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
             entries([
                 ("host", s.server.host.to_string()),
                 ("port", s.server.port.to_string()),
+                ("max_connections", s.server.max_connections.to_string()),
+                ("header_read_timeout_ms", millis(s.server.header_read_timeout)),
+                ("body_read_timeout_ms", millis(s.server.body_read_timeout)),
+                (
+                    "max_requests_per_connection",
+                    s.server.max_requests_per_connection.to_string(),
+                ),
+                (
+                    "max_streams_per_connection",
+                    s.server.max_streams_per_connection.to_string(),
+                ),
+                ("shutdown_grace_ms", millis(s.server.shutdown_grace)),
             ]),
         ),
         (

@@ -33,9 +33,17 @@ pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {
 }
 
 fn read_server(r: &mut Reader) -> Result<ServerSettings, ConfigError> {
+    const S: &str = "server";
+    let seconds = |n| Duration::from_secs(n);
     Ok(ServerSettings {
-        host: r.or_default("server", "host", [0, 0, 0, 0].into(), values::ip_address)?,
-        port: r.or_default("server", "port", 8080, values::port)?,
+        host: r.or_default(S, "host", [0, 0, 0, 0].into(), values::ip_address)?,
+        port: r.or_default(S, "port", 8080, values::port)?,
+        max_connections: r.or_default(S, "max_connections", 1024, positive)?,
+        header_read_timeout: r.or_default(S, "header_read_timeout_ms", seconds(10), values::millis)?,
+        body_read_timeout: r.or_default(S, "body_read_timeout_ms", seconds(20), values::millis)?,
+        max_requests_per_connection: r.or_default(S, "max_requests_per_connection", 1000, positive)?,
+        max_streams_per_connection: r.or_default(S, "max_streams_per_connection", 100, positive)?,
+        shutdown_grace: r.or_default(S, "shutdown_grace_ms", seconds(10), values::millis)?,
     })
 }
 
