@@ -97,7 +97,7 @@ impl Gateway {
                 admins: settings.bots.admins.clone(),
                 max_bots_per_admin: settings.bots.max_bots_per_admin,
             },
-            settings.limits.max_records_per_batch,
+            crate::service::ServiceLimits::from_settings(&settings.limits),
             metrics.clone(),
             Bus::from_settings(&settings.bus).await?,
         ));

@@ -258,6 +258,14 @@ pub struct LimitSettings {
     pub ws_subscriptions_per_connection: usize,
     /// Log records per ingested batch, default 1000.
     pub max_records_per_batch: usize,
+    /// Messages in one storage-trigger or queue-signal batch on `POST /`, default 1000.
+    pub messages_per_batch: usize,
+    /// Characters of a `createLogUser` password, default 256.
+    pub password_chars: usize,
+    /// Active chat subscriptions of one bot, default 1000.
+    pub subscriptions_per_bot: usize,
+    /// Deliveries (records x the chats they go to) one batch may queue, default 20000.
+    pub deliveries_per_batch: usize,
 }
 
 /// `[graphql]`: developer conveniences of our API.

@@ -232,6 +232,10 @@ fn limit_entries(s: &Settings) -> Entries {
             l.ws_subscriptions_per_connection.to_string(),
         ),
         ("max_records_per_batch", l.max_records_per_batch.to_string()),
+        ("messages_per_batch", l.messages_per_batch.to_string()),
+        ("password_chars", l.password_chars.to_string()),
+        ("subscriptions_per_bot", l.subscriptions_per_bot.to_string()),
+        ("deliveries_per_batch", l.deliveries_per_batch.to_string()),
     ])
 }
 

@@ -254,6 +254,10 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
             positive,
         )?,
         max_records_per_batch: r.or_default(S, "max_records_per_batch", 1000, positive)?,
+        messages_per_batch: r.or_default(S, "messages_per_batch", 1000, positive)?,
+        password_chars: r.or_default(S, "password_chars", 256, positive)?,
+        subscriptions_per_bot: r.or_default(S, "subscriptions_per_bot", 1000, positive)?,
+        deliveries_per_batch: r.or_default(S, "deliveries_per_batch", 20_000, positive)?,
     })
 }
 

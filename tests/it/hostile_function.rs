@@ -8,8 +8,6 @@ use crate::support::hostile::{
 };
 use serde_json::{Value, json};
 
-const HARD_DOORS_TEXT_PLAIN: &str =
-    "hard-doors: POST / refuses direct calls sent as text/plain (cross-site)";
 const HARD_DOORS_NAMESPACES: &str = "hard-doors: caller idempotency keys in their own namespace";
 
 fn logger_info(data: Value) -> Value {
@@ -93,7 +91,12 @@ fn cases() -> Vec<Case> {
         case("send-log, attributes a string", at(&call("send-log", json!({"bot": BOT, "message": "m", "attributes": "x"}))), Status(400)),
         case("send-log, unknown bot", at(&call("send-log", json!({"bot": "nobody", "message": "m"}))), Status(404)),
         case("send-log, bot injection", at(&call("send-log", json!({"bot": "hb' || it.name != '", "message": "m"}))), ClientError),
-        case("send-log as text/plain", text_plain(&call("send-log", json!({"bot": BOT, "message": "csrf"}))), Status(415)).waits(HARD_DOORS_TEXT_PLAIN),
+        case("send-log as text/plain", text_plain(&call("send-log", json!({"bot": BOT, "message": "csrf"}))), Status(415)).has("UNSUPPORTED_MEDIA_TYPE"),
+        case("send-logs as a form", post("/", &[("content-type", "application/x-www-form-urlencoded")], call("send-logs", json!({"bot": BOT, "records": [{"message": "csrf"}]})).to_string()), Status(415)),
+        case("register-bot as multipart", post("/", &[("content-type", "multipart/form-data; boundary=x")], call("register-bot", json!({"adminUid": "hostile-admin", "name": "csrf", "botToken": "123:abcdefgh", "authToken": "csrf-token-123"})).to_string()), Status(415)),
+        case("signal as text/plain", text_plain(&signal(json!({"bot": BOT, "records": [{"message": "csrf"}]}))), Status(415)),
+        case("storage trigger as TEXT/PLAIN with a charset", post("/", &[("content-type", "TEXT/PLAIN; charset=utf-8")], storage_event("yandex.cloud.events.storage.ObjectCreate", json!("uploads"), json!("csrf")).to_string()), Status(415)),
+        case("LOGGER_INFO as text/plain", text_plain(&logger_info(json!({"log_info": "csrf"}))), Status(415)),
         case("send-logs, records an object", at(&call("send-logs", json!({"bot": BOT, "records": {}}))), Status(400)),
         case("send-logs, one bad record of three", at(&call("send-logs", json!({"bot": BOT, "records": [{"message": "a"}, {"message": 5}, {"message": "c"}]}))), Status(400)).has("records[1]"),
         case("send-logs, 100k records", at(&call("send-logs", json!({"bot": BOT, "records": vec![json!({"message": "m"}); 100_000]}))), RefusedOrClosed),

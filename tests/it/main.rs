@@ -30,6 +30,7 @@ mod hostile_doors;
 mod hostile_function;
 mod hostile_graphql;
 mod hostile_ws;
+mod server_limits;
 mod transport_http;
 mod transport_redis;
 mod transport_ws;
