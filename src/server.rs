@@ -421,7 +421,9 @@ impl RunningGateway {
             }
         };
         if tokio::time::timeout(grace, rest).await.is_err() {
-            tracing::warn!("the delivery worker or the embedded DataSpace did not stop in the shutdown grace");
+            tracing::warn!(
+                "the delivery worker or the embedded DataSpace did not stop in the shutdown grace"
+            );
         }
     }
 }

@@ -548,9 +548,14 @@ async fn long_poll(state: AppState) {
                     break;
                 }
             };
-            let answer = client.get(url).send().await;
+            // reqwest's errors show their URL, and this one carries the Long Poll `key`.
+            let answer = client
+                .get(url)
+                .send()
+                .await
+                .map_err(reqwest::Error::without_url);
             let answer: Value = match answer {
-                Ok(response) => match response.json().await {
+                Ok(response) => match response.json().await.map_err(reqwest::Error::without_url) {
                     Ok(answer) => answer,
                     Err(error) => {
                         tracing::warn!(%error, "VK long poll: unreadable answer");

@@ -161,6 +161,9 @@ pub struct VkSettings {
     pub group_id: Option<u64>,
     /// Also pull events by Bots Long Poll, default false (needs `access_token` and `group_id`).
     pub long_poll: bool,
+    /// `allow_unsigned_events`: serve the Callback API with `confirmation` but no `secret`
+    /// (every event accepted, whoever sends it); default false, which refuses to start so.
+    pub allow_unsigned_events: bool,
 }
 
 /// `[bus]`: live fan-out across replicas.

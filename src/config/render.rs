@@ -48,7 +48,10 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                 ("host", s.server.host.to_string()),
                 ("port", s.server.port.to_string()),
                 ("max_connections", s.server.max_connections.to_string()),
-                ("header_read_timeout_ms", millis(s.server.header_read_timeout)),
+                (
+                    "header_read_timeout_ms",
+                    millis(s.server.header_read_timeout),
+                ),
                 ("body_read_timeout_ms", millis(s.server.body_read_timeout)),
                 (
                     "max_requests_per_connection",
@@ -116,6 +119,10 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                     s.vk.group_id.map(|id| id.to_string()).unwrap_or_default(),
                 ),
                 ("long_poll", s.vk.long_poll.to_string()),
+                (
+                    "allow_unsigned_events",
+                    s.vk.allow_unsigned_events.to_string(),
+                ),
             ]),
         ),
         (

@@ -176,10 +176,19 @@ async fn storage(
     let result = match event_id {
         Some(id) => {
             service
-                .ingest_platform_event(bot, vec![record], PlatformEvent::Trigger(id), Oversize::Truncate)
+                .ingest_platform_event(
+                    bot,
+                    vec![record],
+                    PlatformEvent::Trigger(id),
+                    Oversize::Truncate,
+                )
                 .await
         }
-        None => service.ingest(bot, vec![record], None, Oversize::Truncate).await,
+        None => {
+            service
+                .ingest(bot, vec![record], None, Oversize::Truncate)
+                .await
+        }
     }
     .map(|ingested| ingested.ids);
     settle(index, result)
@@ -228,7 +237,12 @@ async fn signal(
         (None, Some(id)) => {
             context
                 .service
-                .ingest_platform_event(&batch.bot, batch.records, PlatformEvent::Signal(id), Oversize::Reject)
+                .ingest_platform_event(
+                    &batch.bot,
+                    batch.records,
+                    PlatformEvent::Signal(id),
+                    Oversize::Reject,
+                )
                 .await
         }
         _ => batch.ingest(context.service, Oversize::Reject).await,

@@ -273,8 +273,13 @@ impl LogbotService {
         if let Some(key) = idempotency_key {
             check_caller_key(key)?;
         }
-        self.store_batch(bot_name, inputs, idempotency_key.map(str::to_owned), oversize)
-            .await
+        self.store_batch(
+            bot_name,
+            inputs,
+            idempotency_key.map(str::to_owned),
+            oversize,
+        )
+        .await
     }
 
     /// [`ingest`](Self::ingest) of the batch a platform event carries, keyed by the event.

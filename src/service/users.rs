@@ -35,7 +35,9 @@ impl LogbotService {
         {
             return Err(ServiceError::invalid(
                 "password",
-                format!("must be {MIN_PASSWORD_CHARS} to {max} characters ([limits] password_chars)"),
+                format!(
+                    "must be {MIN_PASSWORD_CHARS} to {max} characters ([limits] password_chars)"
+                ),
             ));
         }
         let bot_id = match bot {

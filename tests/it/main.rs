@@ -20,6 +20,7 @@ mod delivery_telegram;
 mod delivery_vk;
 mod doors_binary;
 mod doors_function;
+mod doors_limits;
 mod doors_send_logs;
 mod doors_vk;
 mod doors_webpubsub;

@@ -75,7 +75,10 @@ async fn a_body_that_does_not_arrive_in_time_is_cut_off() {
 async fn slow_headers_and_a_silent_http2_preface_are_cut_off() {
     let gateway = start(&[("LOGBOT__SERVER__HEADER_READ_TIMEOUT_MS", "500")]).await;
     for (what, sent) in [
-        ("half a header", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaa"),
+        (
+            "half a header",
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaa",
+        ),
         ("an HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
         ("nothing", ""),
     ] {
@@ -90,7 +93,11 @@ async fn slow_headers_and_a_silent_http2_preface_are_cut_off() {
         assert!(started.elapsed() >= Duration::from_millis(400), "{what}");
     }
     // A kept-alive connection idle after its answer is closed by the same limit.
-    let mut stream = connect(gateway.running.addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let mut stream = connect(
+        gateway.running.addr,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await;
     let answer = read_until_closed(&mut stream, Duration::from_secs(5))
         .await
         .expect("an idle kept-alive connection is closed");
@@ -105,7 +112,11 @@ async fn connections_over_the_limit_are_answered_503_and_closed() {
         held.push(connect(gateway.running.addr, "").await);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut over = connect(gateway.running.addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let mut over = connect(
+        gateway.running.addr,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await;
     let answer = read_until_closed(&mut over, Duration::from_secs(5))
         .await
         .expect("closed at once");
@@ -113,7 +124,12 @@ async fn connections_over_the_limit_are_answered_503_and_closed() {
     assert!(answer.contains("max_connections"), "{answer}");
     drop(held);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let health = gateway.http.get(gateway.url("/healthz")).send().await.unwrap();
+    let health = gateway
+        .http
+        .get(gateway.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 }
 
@@ -129,7 +145,10 @@ async fn a_kept_alive_connection_is_closed_after_its_request_limit() {
         .await
         .expect("closed after the second answer");
     assert_eq!(answers.matches("HTTP/1.1 200").count(), 2, "{answers}");
-    assert!(answers.to_ascii_lowercase().contains("connection: close"), "{answers}");
+    assert!(
+        answers.to_ascii_lowercase().contains("connection: close"),
+        "{answers}"
+    );
 }
 
 #[tokio::test]
