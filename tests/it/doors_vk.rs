@@ -181,7 +181,14 @@ async fn slash_commands_register_a_bot_and_subscribe_a_group_chat() {
         callback(&app, &message_new(admin, admin, &register, 1)).await,
         (200, "ok".into())
     );
-    assert_eq!(next(&mut commands).await["type"], "command");
+    // Published with its tokens redacted: everyone on the bus reads it.
+    let published = next(&mut commands).await;
+    assert_eq!(published["type"], "command");
+    assert_eq!(
+        published["message"]["text"],
+        format!("/{ADMIN} | vk-bot | *** | *** | register")
+    );
+    assert!(!published.to_string().contains("abc-token"), "{published}");
     let bot = app
         .graphql("{ bot(name: \"vk-bot\") { name ownerUid } }", json!({}))
         .await;
