@@ -269,6 +269,9 @@ pub struct LimitSettings {
     pub subscriptions_per_bot: usize,
     /// Deliveries (records x the chats they go to) one batch may queue, default 20000.
     pub deliveries_per_batch: usize,
+    /// Refused registrations and subscriptions written as AuditEvents per minute (the rest
+    /// are counted into the next one written), default 60.
+    pub audit_refusals_per_minute: u32,
 }
 
 /// `[graphql]`: developer conveniences of our API.

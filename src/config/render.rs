@@ -243,6 +243,10 @@ fn limit_entries(s: &Settings) -> Entries {
         ("password_chars", l.password_chars.to_string()),
         ("subscriptions_per_bot", l.subscriptions_per_bot.to_string()),
         ("deliveries_per_batch", l.deliveries_per_batch.to_string()),
+        (
+            "audit_refusals_per_minute",
+            l.audit_refusals_per_minute.to_string(),
+        ),
     ])
 }
 

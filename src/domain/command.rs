@@ -242,7 +242,11 @@ pub fn redacted(text: &str) -> String {
         .enumerate()
         .map(|(index, field)| {
             let action = index == last && CommandAction::parse(field).is_some();
-            if index < shown || action { field } else { "***" }
+            if index < shown || action {
+                field
+            } else {
+                "***"
+            }
         })
         .collect();
     format!("/{}", parts.join(" | "))

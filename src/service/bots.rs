@@ -506,6 +506,20 @@ impl LogbotService {
         details: &str,
     ) {
         let clip = |text: &str, max: usize| text.chars().take(max).collect::<String>();
+        let mut details = details.to_owned();
+        if let AuditOutcome::Refused(_) = outcome {
+            match self.refusals.admit(std::time::Instant::now()) {
+                None => return,
+                Some(0) => {}
+                Some(unrecorded) => {
+                    details = format!(
+                        "{unrecorded} refusals before this one were not recorded \
+                     ([limits] audit_refusals_per_minute); {details}"
+                    )
+                }
+            }
+        }
+        let details = details.as_str();
         let event = NewAuditEvent {
             actor_uid: if actor.trim().is_empty() {
                 "unknown".into()

@@ -5,6 +5,7 @@
 mod bots;
 mod error;
 mod logs;
+mod refusals;
 mod users;
 
 pub use bots::{CommandOutcome, RegisterBot, SubscribeChat};
@@ -28,6 +29,7 @@ pub struct ServiceLimits {
     pub password_chars: usize,
     pub subscriptions_per_bot: usize,
     pub deliveries_per_batch: usize,
+    pub audit_refusals_per_minute: u32,
 }
 
 impl ServiceLimits {
@@ -37,6 +39,7 @@ impl ServiceLimits {
             password_chars: limits.password_chars,
             subscriptions_per_bot: limits.subscriptions_per_bot,
             deliveries_per_batch: limits.deliveries_per_batch,
+            audit_refusals_per_minute: limits.audit_refusals_per_minute,
         }
     }
 }
@@ -45,6 +48,8 @@ pub struct LogbotService {
     client: DataSpaceClient,
     registration: RegistrationPolicy,
     limits: ServiceLimits,
+    /// Bounds the AuditEvents of refusals (see [`refusals`]).
+    refusals: refusals::RefusalBudget,
     metrics: Metrics,
     bus: Bus,
     /// Bots by name, briefly: most calls name a bot, and bots are read far more than changed.
@@ -65,6 +70,7 @@ impl LogbotService {
         Self {
             client,
             registration,
+            refusals: refusals::RefusalBudget::new(limits.audit_refusals_per_minute),
             limits,
             metrics,
             bus,

@@ -523,7 +523,9 @@ fn unknown_keys_and_sections_are_errors() {
     );
     assert_eq!(
         error.problem,
-        "unknown key in [server]; its keys are host, port"
+        "unknown key in [server]; its keys are body_read_timeout_ms, header_read_timeout_ms, \
+         host, max_connections, max_requests_per_connection, max_streams_per_connection, port, \
+         shutdown_grace_ms"
     );
 
     let (error, _) = error_of("", &[("LOGBOT__DATASPACE__APP_SECERT", "x")]);

@@ -126,3 +126,26 @@ async fn send_logs_stores_a_request_all_or_nothing_and_a_retry_once() {
     }
     assert_eq!(app.logs("limited").await.len(), 3);
 }
+
+#[tokio::test]
+async fn refused_subscriptions_write_a_bounded_number_of_audit_events() {
+    let app = start(|s| s.limits.audit_refusals_per_minute = 2).await;
+    for _ in 0..6 {
+        let answer = app
+            .graphql(
+                "mutation { subscribeChat(input: {authToken: \"no-such-token-1\", chatId: \"5550\"}) { chatId } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_code(&answer), "UNAUTHENTICATED", "{answer}");
+    }
+    let audit = app
+        .running
+        .state
+        .service
+        .client()
+        .find_audit_events_by_actor("5550", 100, 0)
+        .await
+        .unwrap();
+    assert_eq!(audit.count, 2, "{:?}", audit.elems);
+}
