@@ -267,7 +267,7 @@ pub struct LimitSettings {
     pub password_chars: usize,
     /// Active chat subscriptions of one bot, default 1000.
     pub subscriptions_per_bot: usize,
-    /// Deliveries (records x the chats they go to) one batch may queue, default 20000.
+    /// Deliveries (records x the chats they go to) one batch may queue, default 10000.
     pub deliveries_per_batch: usize,
     /// Refused registrations and subscriptions written as AuditEvents per minute (the rest
     /// are counted into the next one written), default 60.

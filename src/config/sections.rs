@@ -269,7 +269,7 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
         messages_per_batch: r.or_default(S, "messages_per_batch", 1000, positive)?,
         password_chars: r.or_default(S, "password_chars", 256, positive)?,
         subscriptions_per_bot: r.or_default(S, "subscriptions_per_bot", 1000, positive)?,
-        deliveries_per_batch: r.or_default(S, "deliveries_per_batch", 20_000, positive)?,
+        deliveries_per_batch: r.or_default(S, "deliveries_per_batch", 10_000, positive)?,
         audit_refusals_per_minute: r.or_default(S, "audit_refusals_per_minute", 60, positive)?,
     })
 }
