@@ -195,13 +195,14 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         let count = self.served.fetch_add(1, Ordering::Relaxed) + 1;
         let (router, limits) = (self.router.clone(), self.limits.clone());
         Box::pin(async move {
+            // `Connection: close` is HTTP/1's; HTTP/2 has no such header.
+            let http1 = request.version() <= Version::HTTP_11;
             if let Some(declared) = declared_length(&request)
                 && declared > limits.body_bytes as u64
             {
-                return Ok(too_large(declared, limits.body_bytes));
+                return Ok(too_large(declared, limits.body_bytes, http1));
             }
-            let last = request.version() <= Version::HTTP_11
-                && count >= limits.max_requests_per_connection;
+            let last = http1 && count >= limits.max_requests_per_connection;
             let deadline = Instant::now() + limits.body_read_timeout;
             let request = request
                 .map(|body| Body::new(DeadlineBody::new(body, deadline, limits.body_read_timeout)));
@@ -228,7 +229,7 @@ fn declared_length<B>(request: &Request<B>) -> Option<u64> {
 }
 
 /// The same answer (and code) as a body found too large while reading it.
-fn too_large(declared: u64, limit: usize) -> Response<Body> {
+fn too_large(declared: u64, limit: usize, http1: bool) -> Response<Body> {
     let body = serde_json::json!({"errors": [{
         "message": format!("the request body is larger than the limit of {limit} bytes (Content-Length: {declared})"),
         "extensions": {"code": crate::api::limits::LIMIT_EXCEEDED},
@@ -241,7 +242,9 @@ fn too_large(declared: u64, limit: usize) -> Response<Body> {
         HeaderValue::from_static("application/json"),
     );
     // The body is never read, so the connection cannot carry another request.
-    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    if http1 {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 

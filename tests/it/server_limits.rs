@@ -190,3 +190,15 @@ async fn sigterm_exits_within_the_grace_while_a_request_is_stuck() {
         .unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn http2_with_prior_knowledge_is_served() {
+    let gateway = start(&[]).await;
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client.get(gateway.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+}
