@@ -17,7 +17,8 @@
 //! - [`compat`]: the other doors (`/send_logs`, Web PubSub CloudEvents, VK chat events).
 //! - [`bus`]: live fan-out, in-process or over Redis.
 //! - [`delivery`]: the durable delivery queue and the worker that sends records to chats.
-//! - [`config`], [`metrics`], [`server`] (wiring, graceful shutdown), [`cli`] (the command line).
+//! - [`config`], [`metrics`], [`server`] (wiring), [`http_server`] (connection limits, read
+//!   deadlines, bounded graceful shutdown), [`cli`] (the command line).
 
 pub mod api;
 pub mod apig;
@@ -29,6 +30,7 @@ pub mod dataspace;
 pub mod delivery;
 pub mod domain;
 pub mod function;
+pub mod http_server;
 pub mod json;
 pub mod metrics;
 pub mod server;

@@ -97,7 +97,7 @@ impl Gateway {
                 admins: settings.bots.admins.clone(),
                 max_bots_per_admin: settings.bots.max_bots_per_admin,
             },
-            settings.limits.max_records_per_batch,
+            crate::service::ServiceLimits::from_settings(&settings.limits),
             metrics.clone(),
             Bus::from_settings(&settings.bus).await?,
         ));
@@ -373,15 +373,11 @@ impl RunningGateway {
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let router = gateway.router;
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "gateway server stopped");
-            }
-        });
         let settings = &gateway.state.settings;
+        let limits = crate::http_server::ServerLimits::from_settings(settings);
+        let task = tokio::spawn(crate::http_server::serve(listener, router, limits, async {
+            let _ = stopped.await;
+        }));
         let delivery = if settings.delivery.worker {
             let wake = gateway.state.service.delivery_wake();
             Some(crate::delivery::start(
@@ -404,19 +400,30 @@ impl RunningGateway {
         })
     }
 
-    /// Stops accepting requests, lets in-flight ones finish, lets the delivery worker finish
-    /// the sends in progress, then stops the embedded DataSpace.
+    /// Stops accepting requests, lets in-flight ones finish (for at most `[server]
+    /// shutdown_grace_ms`), lets the delivery worker finish the sends in progress, then stops
+    /// the embedded DataSpace; those two get another grace between them, so a stuck request
+    /// or send cannot keep the process from exiting.
     pub async fn stop(mut self) {
+        let grace = self.state.settings.server.shutdown_grace;
         self.state.schema.close_websockets();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         let _ = (&mut self.task).await;
-        if let Some(delivery) = self.delivery.take() {
-            delivery.stop().await;
-        }
-        if let Some(embedded) = self.embedded.take() {
-            embedded.stop().await;
+        let (delivery, embedded) = (self.delivery.take(), self.embedded.take());
+        let rest = async move {
+            if let Some(delivery) = delivery {
+                delivery.stop().await;
+            }
+            if let Some(embedded) = embedded {
+                embedded.stop().await;
+            }
+        };
+        if tokio::time::timeout(grace, rest).await.is_err() {
+            tracing::warn!(
+                "the delivery worker or the embedded DataSpace did not stop in the shutdown grace"
+            );
         }
     }
 }

@@ -602,7 +602,7 @@ pub fn check_not_cross_site_form(headers: &HeaderMap) -> Result<(), Failure> {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_MEDIA_TYPE",
             format!(
-                "a GraphQL request with Content-Type {essence:?} is refused (a browser sends it \
+                "a request with Content-Type {essence:?} is refused (a browser sends it \
                  cross-site without asking): send application/json"
             ),
         ));

@@ -25,8 +25,14 @@ pub fn serve(config: Option<&Path>) -> ExitCode {
         settings.log.format == crate::config::LogFormat::Json,
     );
     let runtime = super::runtime();
+    let grace = settings.server.shutdown_grace;
     // The signal handlers go in first thing, before the gateway is built.
-    match runtime.block_on(async { crate::server::run(settings, super::shutdown_signal()).await }) {
+    let result =
+        runtime.block_on(async { crate::server::run(settings, super::shutdown_signal()).await });
+    // Dropping the runtime would wait for blocking tasks without end (a SQLite query that
+    // outlived its request); they get one more grace.
+    runtime.shutdown_timeout(grace);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("logbot-gateway: {error}");

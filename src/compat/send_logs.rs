@@ -74,11 +74,11 @@ fn is_json(headers: &HeaderMap) -> Result<(), String> {
     }
 }
 
-async fn send_logs(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn send_logs(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Response {
     if let Err(detail) = is_json(&headers) {
         return answer(StatusCode::UNSUPPORTED_MEDIA_TYPE, Some(detail));
     }
-    let body: Value = match serde_json::from_slice(&body) {
+    let body: Value = match serde_json::from_slice(&raw) {
         Ok(body) => body,
         Err(error) => return bad_request(format!("the body is not JSON: {error}")),
     };
@@ -115,20 +115,24 @@ async fn send_logs(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Ok(bot) => bot,
         Err(response) => return response,
     };
-    let batch = state.settings.limits.max_records_per_batch.max(1);
-    let mut inputs = inputs;
-    while !inputs.is_empty() {
-        let rest = inputs.split_off(batch.min(inputs.len()));
-        if let Err(error) = state
-            .service
-            .ingest(&bot, inputs, None, Oversize::Truncate)
-            .await
-        {
-            return failure(error);
-        }
-        inputs = rest;
+    // One request, one batch: all stored or none. The client sends no key, so the body is
+    // the key: its retry after a lost answer is the same bytes and is stored once.
+    let key = request_key(username, &raw);
+    match state
+        .service
+        .ingest(&bot, inputs, Some(&key), Oversize::Truncate)
+        .await
+    {
+        Ok(_) => answer(StatusCode::OK, None),
+        Err(error) => failure(error),
     }
-    answer(StatusCode::OK, None)
+}
+
+/// `send_logs:<user>:<sha256 of the body>`, within the 200 characters of a key.
+fn request_key(username: &str, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let user: String = username.chars().take(64).collect();
+    format!("send_logs:{user}:{}", hex::encode(Sha256::digest(body)))
 }
 
 /// The bot a user's records go to: the user's own, else the configured default.
@@ -151,7 +155,9 @@ async fn bot_of(state: &AppState, bot_id: Option<&str>) -> Result<String, Respon
 fn failure(error: ServiceError) -> Response {
     match error {
         ServiceError::InvalidInput { .. } => bad_request(error.to_string()),
-        ServiceError::NotFound { .. } => forbidden(error.to_string()),
+        ServiceError::NotFound { .. }
+        | ServiceError::LimitReached(_)
+        | ServiceError::Forbidden(_) => forbidden(error.to_string()),
         ServiceError::Unavailable => answer(
             StatusCode::INTERNAL_SERVER_ERROR,
             Some("DataSpace is unavailable, try again later".into()),

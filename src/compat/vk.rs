@@ -8,6 +8,7 @@
 //! `messages.send`.
 
 use crate::delivery::messenger::{VK_API_VERSION, form_urlencoded};
+use crate::domain::command::{self, Command};
 use crate::domain::messenger::Messenger;
 use crate::server::AppState;
 use crate::service::ServiceError;
@@ -273,8 +274,20 @@ pub async fn handle_event(
     handled.map(Some)
 }
 
+/// The event as published: a command's text may carry bot and auth tokens, and everyone on
+/// the bus (Redis included) would read them, so it goes out redacted.
+fn for_bus(event: &ChatEvent) -> ChatEvent {
+    let mut published = event.clone();
+    if let Some(message) = &mut published.message
+        && (event.event_type == EventType::Command || Command::parse(&message.text).is_ok())
+    {
+        message.text = command::redacted(&message.text);
+    }
+    published
+}
+
 async fn handle_new_event(state: &AppState, event: ChatEvent) -> Result<ChatEvent, ServiceError> {
-    match serde_json::to_string(&event) {
+    match serde_json::to_string(&for_bus(&event)) {
         Ok(json) => {
             if let Err(error) = state
                 .service
@@ -548,9 +561,14 @@ async fn long_poll(state: AppState) {
                     break;
                 }
             };
-            let answer = client.get(url).send().await;
+            // reqwest's errors show their URL, and this one carries the Long Poll `key`.
+            let answer = client
+                .get(url)
+                .send()
+                .await
+                .map_err(reqwest::Error::without_url);
             let answer: Value = match answer {
-                Ok(response) => match response.json().await {
+                Ok(response) => match response.json().await.map_err(reqwest::Error::without_url) {
                     Ok(answer) => answer,
                     Err(error) => {
                         tracing::warn!(%error, "VK long poll: unreadable answer");

@@ -61,13 +61,26 @@ pub struct Settings {
     pub origins: ValueOrigins,
 }
 
-/// `[server]`: where the HTTP server binds.
+/// `[server]`: where the HTTP server binds, and what one connection may hold of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
     /// Default 0.0.0.0.
     pub host: IpAddr,
     /// Default 8080; the `PORT` variable (set by the function platform) wins.
     pub port: u16,
+    /// Open connections; one more is answered 503 and closed. Default 1024.
+    pub max_connections: usize,
+    /// `header_read_timeout_ms`: time to send a request's headers, and to start the next one
+    /// on a kept-alive connection (the idle limit); default 10 s.
+    pub header_read_timeout: Duration,
+    /// `body_read_timeout_ms`: time to send a whole request body, from its headers; default 20 s.
+    pub body_read_timeout: Duration,
+    /// Requests on one HTTP/1 connection before it is closed, default 1000.
+    pub max_requests_per_connection: usize,
+    /// Concurrent HTTP/2 streams on one connection, default 100.
+    pub max_streams_per_connection: u32,
+    /// `shutdown_grace_ms`: how long a shutdown lets requests in flight finish, default 10 s.
+    pub shutdown_grace: Duration,
 }
 
 /// `[dataspace]`: the backend. No `url` means the embedded local DataSpace.
@@ -148,6 +161,9 @@ pub struct VkSettings {
     pub group_id: Option<u64>,
     /// Also pull events by Bots Long Poll, default false (needs `access_token` and `group_id`).
     pub long_poll: bool,
+    /// `allow_unsigned_events`: serve the Callback API with `confirmation` but no `secret`
+    /// (every event accepted, whoever sends it); default false, which refuses to start so.
+    pub allow_unsigned_events: bool,
 }
 
 /// `[bus]`: live fan-out across replicas.
@@ -245,6 +261,17 @@ pub struct LimitSettings {
     pub ws_subscriptions_per_connection: usize,
     /// Log records per ingested batch, default 1000.
     pub max_records_per_batch: usize,
+    /// Messages in one storage-trigger or queue-signal batch on `POST /`, default 1000.
+    pub messages_per_batch: usize,
+    /// Characters of a `createLogUser` password, default 256.
+    pub password_chars: usize,
+    /// Active chat subscriptions of one bot, default 1000.
+    pub subscriptions_per_bot: usize,
+    /// Deliveries (records x the chats they go to) one batch may queue, default 10000.
+    pub deliveries_per_batch: usize,
+    /// Refused registrations and subscriptions written as AuditEvents per minute (the rest
+    /// are counted into the next one written), default 60.
+    pub audit_refusals_per_minute: u32,
 }
 
 /// `[graphql]`: developer conveniences of our API.

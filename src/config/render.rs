@@ -47,6 +47,21 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
             entries([
                 ("host", s.server.host.to_string()),
                 ("port", s.server.port.to_string()),
+                ("max_connections", s.server.max_connections.to_string()),
+                (
+                    "header_read_timeout_ms",
+                    millis(s.server.header_read_timeout),
+                ),
+                ("body_read_timeout_ms", millis(s.server.body_read_timeout)),
+                (
+                    "max_requests_per_connection",
+                    s.server.max_requests_per_connection.to_string(),
+                ),
+                (
+                    "max_streams_per_connection",
+                    s.server.max_streams_per_connection.to_string(),
+                ),
+                ("shutdown_grace_ms", millis(s.server.shutdown_grace)),
             ]),
         ),
         (
@@ -104,6 +119,10 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                     s.vk.group_id.map(|id| id.to_string()).unwrap_or_default(),
                 ),
                 ("long_poll", s.vk.long_poll.to_string()),
+                (
+                    "allow_unsigned_events",
+                    s.vk.allow_unsigned_events.to_string(),
+                ),
             ]),
         ),
         (
@@ -220,6 +239,14 @@ fn limit_entries(s: &Settings) -> Entries {
             l.ws_subscriptions_per_connection.to_string(),
         ),
         ("max_records_per_batch", l.max_records_per_batch.to_string()),
+        ("messages_per_batch", l.messages_per_batch.to_string()),
+        ("password_chars", l.password_chars.to_string()),
+        ("subscriptions_per_bot", l.subscriptions_per_bot.to_string()),
+        ("deliveries_per_batch", l.deliveries_per_batch.to_string()),
+        (
+            "audit_refusals_per_minute",
+            l.audit_refusals_per_minute.to_string(),
+        ),
     ])
 }
 

@@ -29,13 +29,32 @@ pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {
     reader.reject_unknown()?;
     check_dataspace_credentials(&settings.dataspace, &settings.origins)?;
     check_long_poll(&settings.vk, &settings.origins)?;
+    check_callback_secret(&settings.vk, &settings.origins)?;
     Ok(settings)
 }
 
 fn read_server(r: &mut Reader) -> Result<ServerSettings, ConfigError> {
+    const S: &str = "server";
+    let seconds = |n| Duration::from_secs(n);
     Ok(ServerSettings {
-        host: r.or_default("server", "host", [0, 0, 0, 0].into(), values::ip_address)?,
-        port: r.or_default("server", "port", 8080, values::port)?,
+        host: r.or_default(S, "host", [0, 0, 0, 0].into(), values::ip_address)?,
+        port: r.or_default(S, "port", 8080, values::port)?,
+        max_connections: r.or_default(S, "max_connections", 1024, positive)?,
+        header_read_timeout: r.or_default(
+            S,
+            "header_read_timeout_ms",
+            seconds(10),
+            values::millis,
+        )?,
+        body_read_timeout: r.or_default(S, "body_read_timeout_ms", seconds(20), values::millis)?,
+        max_requests_per_connection: r.or_default(
+            S,
+            "max_requests_per_connection",
+            1000,
+            positive,
+        )?,
+        max_streams_per_connection: r.or_default(S, "max_streams_per_connection", 100, positive)?,
+        shutdown_grace: r.or_default(S, "shutdown_grace_ms", seconds(10), values::millis)?,
     })
 }
 
@@ -158,6 +177,7 @@ fn read_vk(r: &mut Reader) -> Result<VkSettings, ConfigError> {
         access_token: r.optional(S, "access_token", values::secret)?,
         group_id: r.optional(S, "group_id", positive::<u64>)?,
         long_poll: r.or_default(S, "long_poll", false, values::boolean)?,
+        allow_unsigned_events: r.or_default(S, "allow_unsigned_events", false, values::boolean)?,
     })
 }
 
@@ -246,6 +266,11 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
             positive,
         )?,
         max_records_per_batch: r.or_default(S, "max_records_per_batch", 1000, positive)?,
+        messages_per_batch: r.or_default(S, "messages_per_batch", 1000, positive)?,
+        password_chars: r.or_default(S, "password_chars", 256, positive)?,
+        subscriptions_per_bot: r.or_default(S, "subscriptions_per_bot", 1000, positive)?,
+        deliveries_per_batch: r.or_default(S, "deliveries_per_batch", 10_000, positive)?,
+        audit_refusals_per_minute: r.or_default(S, "audit_refusals_per_minute", 60, positive)?,
     })
 }
 
@@ -315,6 +340,25 @@ fn check_long_poll(vk: &VkSettings, origins: &ValueOrigins) -> Result<(), Config
         "vk.long_poll",
         origins.of("vk.long_poll").error_source(),
         format!("is on but {missing} set; Bots Long Poll needs the community token and id"),
+    ))
+}
+
+/// Without a `secret` the Callback API cannot tell VK's events from anyone's, so serving it
+/// so takes an explicit opt-out.
+fn check_callback_secret(vk: &VkSettings, origins: &ValueOrigins) -> Result<(), ConfigError> {
+    use secrecy::ExposeSecret;
+    let has_secret = vk
+        .secret
+        .as_ref()
+        .is_some_and(|secret| !secret.expose_secret().is_empty());
+    if vk.confirmation.is_none() || has_secret || vk.allow_unsigned_events {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        "vk.secret",
+        origins.of("vk.confirmation").error_source(),
+        "is not set but vk.confirmation is: /events/vk would accept anyone's events; set the \
+         Callback API secret, or vk.allow_unsigned_events = true to accept them anyway",
     ))
 }
 

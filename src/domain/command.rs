@@ -227,6 +227,31 @@ impl Command {
     }
 }
 
+/// A command text as others may see it (published on the bus): every field but the action
+/// word shown as `***`, since any of them may be a token, except a well-formed `register`'s
+/// auth_uid and bot name. A leading `/` is kept, so the text still reads as a command.
+pub fn redacted(text: &str) -> String {
+    let fields: Vec<&str> = strip_decoration(text).split('|').map(str::trim).collect();
+    let shown = match Command::parse(text) {
+        Ok(Command::Register { .. }) => 2,
+        _ => 0,
+    };
+    let last = fields.len() - 1;
+    let parts: Vec<&str> = fields
+        .iter()
+        .enumerate()
+        .map(|(index, field)| {
+            let action = index == last && CommandAction::parse(field).is_some();
+            if index < shown || action {
+                field
+            } else {
+                "***"
+            }
+        })
+        .collect();
+    format!("/{}", parts.join(" | "))
+}
+
 /// Removes what chat networks add around a command: a leading VK mention `[club1|name]`
 /// (whose `|` would otherwise split a field), a leading `/` or `!`, trailing `|` separators.
 fn strip_decoration(text: &str) -> &str {
@@ -254,6 +279,25 @@ fn strip_vk_mention(text: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacted_text_shows_no_token() {
+        assert_eq!(
+            redacted("/42 | squat | 123:abcdefgh | squat-token-1 | register"),
+            "/42 | squat | *** | *** | register"
+        );
+        assert_eq!(
+            redacted("[club1|@bot] sub-token-123 | subscription"),
+            "/*** | subscription"
+        );
+        // Malformed: nothing but a known action word is shown.
+        assert_eq!(
+            redacted("!42 | squat | 123:abcdefgh | register"),
+            "/*** | *** | *** | register"
+        );
+        assert_eq!(redacted("/sub-token-123 | subscribtion"), "/*** | ***");
+        assert_eq!(redacted("/help"), "/help");
+    }
 
     const TOKEN: &str = "sub-token-123";
 

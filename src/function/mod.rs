@@ -75,6 +75,11 @@ pub async fn handle(context: &FunctionContext<'_>, request: FunctionRequest) -> 
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    // Before the shape is known: a cross-site page must not reach any of them (a direct call
+    // or a signal writes as surely as a mutation).
+    if let Err(failure) = graphql_http::check_not_cross_site_form(&request.headers) {
+        return from_axum(failure.into_response(graphql_http::MediaType::Json)).await;
+    }
     let body: Value = match serde_json::from_slice(&request.payload) {
         Ok(Value::Object(object)) => Value::Object(object),
         Ok(_) => return bad_request(format!("the body must be a JSON object; {SHAPES}")),
@@ -91,9 +96,6 @@ pub async fn handle(context: &FunctionContext<'_>, request: FunctionRequest) -> 
                 return from_axum(failure.into_response(graphql_http::MediaType::Json)).await;
             }
         };
-        if let Err(failure) = graphql_http::check_not_cross_site_form(&request.headers) {
-            return from_axum(failure.into_response(media)).await;
-        }
         return from_axum(graphql_http::post_json(context.schema, media, body, &request_id).await)
             .await;
     }

@@ -17,7 +17,7 @@ use super::{FunctionContext, FunctionResponse};
 use crate::compat::records;
 use crate::domain::level::LogLevel;
 use crate::domain::record::parse_event_time;
-use crate::service::{Oversize, RecordInput, ServiceError};
+use crate::service::{Oversize, PlatformEvent, RecordInput, ServiceError};
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
@@ -39,6 +39,17 @@ pub async fn handle(context: &FunctionContext<'_>, body: &Value) -> FunctionResp
             "messages must be an array of {event_metadata, details}",
         );
     };
+    let limit = context.settings.limits.messages_per_batch;
+    if messages.len() > limit {
+        return fail(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{} messages in one batch, at most {limit} allowed ([limits] messages_per_batch; \
+                 set the trigger's batch size at most that)",
+                messages.len()
+            ),
+        );
+    }
     let mut results = Vec::with_capacity(messages.len());
     for (index, message) in messages.iter().enumerate() {
         let result = if message.is_object() {
@@ -161,12 +172,25 @@ async fn storage(
         source: Default::default(),
         attributes: Some(attributes),
     };
-    let key = event_id.map(|id| format!("trigger:{id}"));
-    let result = context
-        .service
-        .ingest(bot, vec![record], key.as_deref(), Oversize::Truncate)
-        .await
-        .map(|ingested| ingested.ids);
+    let service = context.service;
+    let result = match event_id {
+        Some(id) => {
+            service
+                .ingest_platform_event(
+                    bot,
+                    vec![record],
+                    PlatformEvent::Trigger(id),
+                    Oversize::Truncate,
+                )
+                .await
+        }
+        None => {
+            service
+                .ingest(bot, vec![record], None, Oversize::Truncate)
+                .await
+        }
+    }
+    .map(|ingested| ingested.ids);
     settle(index, result)
 }
 
@@ -200,20 +224,29 @@ async fn signal(
             ));
         }
     };
-    let mut batch = match batch {
+    let batch = match batch {
         Ok(batch) => batch,
         Err(problem) => {
             tracing::warn!(index, queue, %problem, "signal with malformed records");
             return Ok(outcome(index, "rejected", format!("body: {problem}")));
         }
     };
-    if batch.idempotency_key.is_none() {
-        batch.idempotency_key =
-            text(message, &["details", "message", "message_id"]).map(|id| format!("signal:{id}"));
+    // The batch's own key if it has one, else the message's id.
+    let message_id = text(message, &["details", "message", "message_id"]);
+    let result = match (&batch.idempotency_key, message_id) {
+        (None, Some(id)) => {
+            context
+                .service
+                .ingest_platform_event(
+                    &batch.bot,
+                    batch.records,
+                    PlatformEvent::Signal(id),
+                    Oversize::Reject,
+                )
+                .await
+        }
+        _ => batch.ingest(context.service, Oversize::Reject).await,
     }
-    let result = batch
-        .ingest(context.service, Oversize::Reject)
-        .await
-        .map(|ingested| ingested.ids);
+    .map(|ingested| ingested.ids);
     settle(index, result)
 }

@@ -292,6 +292,9 @@ impl LogbotService {
             .await?
         {
             Some(existing) => {
+                if !existing.active {
+                    self.check_subscription_room(&bot).await?;
+                }
                 let update = ChatSubscriptionUpdate {
                     id: existing.id.clone(),
                     active: Some(true),
@@ -302,6 +305,7 @@ impl LogbotService {
                 self.client.update_subscription(update, None, None).await?
             }
             None => {
+                self.check_subscription_room(&bot).await?;
                 let new = NewChatSubscription {
                     bot: bot.id.clone(),
                     chat_id: chat.as_str().to_owned(),
@@ -316,6 +320,22 @@ impl LogbotService {
             }
         };
         Ok((bot, subscription))
+    }
+
+    /// Whether the bot may have one more active subscription (`[limits]
+    /// subscriptions_per_bot`): every batch is queued to all of them. Two racing subscribes
+    /// may pass it together; the deliveries cap of a batch still holds.
+    async fn check_subscription_room(&self, bot: &Bot) -> Result<(), ServiceError> {
+        let active = self.client.find_active_subscriptions(&bot.id).await?.len();
+        let limit = self.limits.subscriptions_per_bot;
+        if active >= limit {
+            return Err(ServiceError::LimitReached(format!(
+                "bot {:?} has {active} active chat subscriptions, at most {limit} allowed \
+                 ([limits] subscriptions_per_bot)",
+                bot.name
+            )));
+        }
+        Ok(())
     }
 
     /// Deactivates a chat's subscription; false when it had none.
@@ -402,7 +422,14 @@ impl LogbotService {
                 bot_token,
                 auth_token,
             } => {
-                if !from_uid.is_empty() && auth_uid.as_str() != from_uid {
+                // No sender is nobody, and so never the admin a command names (a door that
+                // cannot say who sent it must not register bots on anyone's behalf).
+                if from_uid.trim().is_empty() {
+                    Err(ServiceError::Forbidden(
+                        "register needs the sender's user id (fromUid), and this command has none"
+                            .into(),
+                    ))
+                } else if auth_uid.as_str() != from_uid {
                     Err(ServiceError::Forbidden(
                         "auth_uid must be your own user id".into(),
                     ))
@@ -479,6 +506,20 @@ impl LogbotService {
         details: &str,
     ) {
         let clip = |text: &str, max: usize| text.chars().take(max).collect::<String>();
+        let mut details = details.to_owned();
+        if let AuditOutcome::Refused(_) = outcome {
+            match self.refusals.admit(std::time::Instant::now()) {
+                None => return,
+                Some(0) => {}
+                Some(unrecorded) => {
+                    details = format!(
+                        "{unrecorded} refusals before this one were not recorded \
+                     ([limits] audit_refusals_per_minute); {details}"
+                    )
+                }
+            }
+        }
+        let details = details.as_str();
         let event = NewAuditEvent {
             actor_uid: if actor.trim().is_empty() {
                 "unknown".into()

@@ -217,6 +217,48 @@ fn deliveries_by_level(subscriptions: &[ChatSubscription]) -> [Vec<NewDelivery>;
     })
 }
 
+/// A platform event whose id keys the batch it is stored as, so that a redelivered event is
+/// stored once. Its key is `trigger:<event id>` or `signal:<message id>`; a caller's own keys
+/// may not start with those prefixes, so a caller can neither replay nor pre-empt an event.
+#[derive(Debug, Clone, Copy)]
+pub enum PlatformEvent<'a> {
+    /// A storage trigger's `event_id`.
+    Trigger(&'a str),
+    /// A queue signal's `message_id`.
+    Signal(&'a str),
+}
+
+impl PlatformEvent<'_> {
+    const PREFIXES: [&'static str; 2] = ["trigger:", "signal:"];
+
+    fn key(self) -> String {
+        match self {
+            Self::Trigger(id) => format!("{}{id}", Self::PREFIXES[0]),
+            Self::Signal(id) => format!("{}{id}", Self::PREFIXES[1]),
+        }
+    }
+}
+
+/// A caller's key: 1 to 200 characters, outside the platform's namespace.
+fn check_caller_key(key: &str) -> Result<(), ServiceError> {
+    if key.is_empty() || key.len() > 200 {
+        return Err(ServiceError::invalid(
+            "idempotencyKey",
+            "must be 1 to 200 characters",
+        ));
+    }
+    if let Some(prefix) = PlatformEvent::PREFIXES
+        .iter()
+        .find(|prefix| key.starts_with(*prefix))
+    {
+        return Err(ServiceError::invalid(
+            "idempotencyKey",
+            format!("must not start with {prefix:?}: that prefix keys the platform's own events"),
+        ));
+    }
+    Ok(())
+}
+
 impl LogbotService {
     /// Stores a batch for a bot: all records are checked first (one bad record refuses the
     /// batch, naming it), then written in one packet. The same `idempotency_key` twice stores
@@ -228,25 +270,48 @@ impl LogbotService {
         idempotency_key: Option<&str>,
         oversize: Oversize,
     ) -> Result<Ingested, ServiceError> {
+        if let Some(key) = idempotency_key {
+            check_caller_key(key)?;
+        }
+        self.store_batch(
+            bot_name,
+            inputs,
+            idempotency_key.map(str::to_owned),
+            oversize,
+        )
+        .await
+    }
+
+    /// [`ingest`](Self::ingest) of the batch a platform event carries, keyed by the event.
+    pub async fn ingest_platform_event(
+        &self,
+        bot_name: &str,
+        inputs: Vec<RecordInput>,
+        event: PlatformEvent<'_>,
+        oversize: Oversize,
+    ) -> Result<Ingested, ServiceError> {
+        self.store_batch(bot_name, inputs, Some(event.key()), oversize)
+            .await
+    }
+
+    async fn store_batch(
+        &self,
+        bot_name: &str,
+        inputs: Vec<RecordInput>,
+        idempotency_key: Option<String>,
+        oversize: Oversize,
+    ) -> Result<Ingested, ServiceError> {
         if inputs.is_empty() {
             return Err(ServiceError::invalid("records", "the batch is empty"));
         }
-        if inputs.len() > self.max_records_per_batch {
+        if inputs.len() > self.limits.max_records_per_batch {
             return Err(ServiceError::invalid(
                 "records",
                 format!(
                     "{} records in one batch, at most {} allowed",
                     inputs.len(),
-                    self.max_records_per_batch
+                    self.limits.max_records_per_batch
                 ),
-            ));
-        }
-        if let Some(key) = idempotency_key
-            && (key.is_empty() || key.len() > 200)
-        {
-            return Err(ServiceError::invalid(
-                "idempotencyKey",
-                "must be 1 to 200 characters",
             ));
         }
         let bot = self.require_bot(bot_name).await?;
@@ -267,6 +332,18 @@ impl LogbotService {
             .iter()
             .map(|level| by_level[*level as usize].as_slice())
             .collect();
+        // Refused before anything is written: one packet holds the records and all their
+        // deliveries, and past this it outgrows what DataSpace takes in one packet.
+        let queued: usize = deliveries.iter().map(|chats| chats.len()).sum();
+        if queued > self.limits.deliveries_per_batch {
+            return Err(ServiceError::LimitReached(format!(
+                "this batch would queue {queued} deliveries ({} records to {} subscribed chats), \
+                 at most {} allowed ([limits] deliveries_per_batch): send smaller batches",
+                deliveries.len(),
+                subscriptions.len(),
+                self.limits.deliveries_per_batch
+            )));
+        }
         let batch = self
             .client
             .store_log_records_with_deliveries(

@@ -5,11 +5,14 @@
 mod bots;
 mod error;
 mod logs;
+mod refusals;
 mod users;
 
 pub use bots::{CommandOutcome, RegisterBot, SubscribeChat};
 pub use error::ServiceError;
-pub use logs::{Ingested, LogPage, LogQuery, LogSource, Oversize, RecordInput, StoredRecord};
+pub use logs::{
+    Ingested, LogPage, LogQuery, LogSource, Oversize, PlatformEvent, RecordInput, StoredRecord,
+};
 
 use crate::bus::{Bus, RECORDS_CHANNEL};
 use crate::dataspace::DataSpaceClient;
@@ -19,10 +22,34 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 /// The rules plus the DataSpace client they act through.
+/// What one caller may ask of the use cases; from `[limits]`.
+#[derive(Debug, Clone)]
+pub struct ServiceLimits {
+    pub max_records_per_batch: usize,
+    pub password_chars: usize,
+    pub subscriptions_per_bot: usize,
+    pub deliveries_per_batch: usize,
+    pub audit_refusals_per_minute: u32,
+}
+
+impl ServiceLimits {
+    pub fn from_settings(limits: &crate::config::LimitSettings) -> Self {
+        Self {
+            max_records_per_batch: limits.max_records_per_batch,
+            password_chars: limits.password_chars,
+            subscriptions_per_bot: limits.subscriptions_per_bot,
+            deliveries_per_batch: limits.deliveries_per_batch,
+            audit_refusals_per_minute: limits.audit_refusals_per_minute,
+        }
+    }
+}
+
 pub struct LogbotService {
     client: DataSpaceClient,
     registration: RegistrationPolicy,
-    max_records_per_batch: usize,
+    limits: ServiceLimits,
+    /// Bounds the AuditEvents of refusals (see [`refusals`]).
+    refusals: refusals::RefusalBudget,
     metrics: Metrics,
     bus: Bus,
     /// Bots by name, briefly: most calls name a bot, and bots are read far more than changed.
@@ -36,14 +63,15 @@ impl LogbotService {
     pub fn new(
         client: DataSpaceClient,
         registration: RegistrationPolicy,
-        max_records_per_batch: usize,
+        limits: ServiceLimits,
         metrics: Metrics,
         bus: Bus,
     ) -> Self {
         Self {
             client,
             registration,
-            max_records_per_batch,
+            refusals: refusals::RefusalBudget::new(limits.audit_refusals_per_minute),
+            limits,
             metrics,
             bus,
             bot_cache: bots::BotCache::default(),

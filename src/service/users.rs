@@ -27,10 +27,17 @@ impl LogbotService {
                 format!("must be 1 to {MAX_USERNAME_CHARS} printable characters"),
             ));
         }
-        if password.chars().count() < MIN_PASSWORD_CHARS {
+        let max = self.limits.password_chars;
+        // Counted on bytes first, so a huge password is refused without walking it.
+        if password.len() < MIN_PASSWORD_CHARS
+            || password.len() > 4 * max
+            || !(MIN_PASSWORD_CHARS..=max).contains(&password.chars().count())
+        {
             return Err(ServiceError::invalid(
                 "password",
-                format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+                format!(
+                    "must be {MIN_PASSWORD_CHARS} to {max} characters ([limits] password_chars)"
+                ),
             ));
         }
         let bot_id = match bot {

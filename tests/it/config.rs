@@ -523,7 +523,9 @@ fn unknown_keys_and_sections_are_errors() {
     );
     assert_eq!(
         error.problem,
-        "unknown key in [server]; its keys are host, port"
+        "unknown key in [server]; its keys are body_read_timeout_ms, header_read_timeout_ms, \
+         host, max_connections, max_requests_per_connection, max_streams_per_connection, port, \
+         shutdown_grace_ms"
     );
 
     let (error, _) = error_of("", &[("LOGBOT__DATASPACE__APP_SECERT", "x")]);
@@ -617,4 +619,53 @@ fn errors_never_echo_a_secret() {
             assert!(!error.to_string().contains(secret), "{error}");
         }
     }
+}
+
+#[test]
+fn a_vk_callback_without_a_secret_is_refused_unless_allowed() {
+    let error = load(None, &[("LOGBOT__VK__CONFIRMATION", "c0nf1rm")]).unwrap_err();
+    let line = error.to_string();
+    assert!(
+        line.contains("vk.secret") && line.contains("allow_unsigned_events"),
+        "{line}"
+    );
+    assert!(!line.contains('\n'), "{line}");
+    let error = load(
+        None,
+        &[
+            ("LOGBOT__VK__CONFIRMATION", "c0nf1rm"),
+            ("LOGBOT__VK__SECRET", ""),
+        ],
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("vk.secret"), "{error}");
+    let allowed = load(
+        None,
+        &[
+            ("LOGBOT__VK__CONFIRMATION", "c0nf1rm"),
+            ("LOGBOT__VK__ALLOW_UNSIGNED_EVENTS", "true"),
+        ],
+    )
+    .unwrap();
+    assert!(allowed.vk.allow_unsigned_events);
+    let signed = load(
+        None,
+        &[
+            ("LOGBOT__VK__CONFIRMATION", "c0nf1rm"),
+            ("LOGBOT__VK__SECRET", "s"),
+        ],
+    )
+    .unwrap();
+    assert!(!signed.vk.allow_unsigned_events);
+}
+
+#[test]
+fn the_server_limits_have_their_defaults() {
+    let server = Settings::default().server;
+    assert_eq!(server.max_connections, 1024);
+    assert_eq!(server.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(server.body_read_timeout, Duration::from_secs(20));
+    assert_eq!(server.max_requests_per_connection, 1000);
+    assert_eq!(server.max_streams_per_connection, 100);
+    assert_eq!(server.shutdown_grace, Duration::from_secs(10));
 }

@@ -181,7 +181,14 @@ async fn slash_commands_register_a_bot_and_subscribe_a_group_chat() {
         callback(&app, &message_new(admin, admin, &register, 1)).await,
         (200, "ok".into())
     );
-    assert_eq!(next(&mut commands).await["type"], "command");
+    // Published with its tokens redacted: everyone on the bus reads it.
+    let published = next(&mut commands).await;
+    assert_eq!(published["type"], "command");
+    assert_eq!(
+        published["message"]["text"],
+        format!("/{ADMIN} | vk-bot | *** | *** | register")
+    );
+    assert!(!published.to_string().contains("abc-token"), "{published}");
     let bot = app
         .graphql("{ bot(name: \"vk-bot\") { name ownerUid } }", json!({}))
         .await;
@@ -421,4 +428,54 @@ async fn events_are_seen_on_the_real_redis() {
         }
     }
     app.stop().await;
+}
+
+/// The Long Poll URL carries the server's `key`; a failed poll is logged without it.
+#[tokio::test]
+async fn a_failed_long_poll_is_logged_without_its_key() {
+    let closed = crate::support::process::free_port();
+    let router = axum::Router::new().route(
+        "/method/groups.getLongPollServer",
+        post(move || async move {
+            let server = format!("http://127.0.0.1:{closed}/lp");
+            axum::Json(json!({"response": {"key": "lp-secret-key", "server": server, "ts": "1"}}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("stderr.log");
+    let mut child = tokio::process::Command::new(crate::support::process::binary())
+        .env("PORT", crate::support::process::free_port().to_string())
+        .env("LOGBOT__SERVER__HOST", "127.0.0.1")
+        .env("LOGBOT__DATASPACE__DATA_DIR", data.path().join("data"))
+        .env("LOGBOT__DELIVERY__WORKER", "false")
+        .env("LOGBOT__DELIVERY__VK_API_BASE", &base)
+        .env("LOGBOT__VK__LONG_POLL", "true")
+        .env("LOGBOT__VK__ACCESS_TOKEN", "community-token")
+        .env("LOGBOT__VK__GROUP_ID", GROUP.to_string())
+        .env("NO_COLOR", "1")
+        .env_remove("DATASPACE_URL")
+        .env_remove("LOGBOT_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("VK long poll: request failed") {
+            break text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failed poll logged: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = child.kill().await;
+    assert!(!text.contains("lp-secret-key"), "{text}");
 }

@@ -8,10 +8,6 @@ use crate::support::hostile::{
 };
 use serde_json::{Value, json};
 
-const HARD_DOORS_TEXT_PLAIN: &str =
-    "hard-doors: POST / refuses direct calls sent as text/plain (cross-site)";
-const HARD_DOORS_NAMESPACES: &str = "hard-doors: caller idempotency keys in their own namespace";
-
 fn logger_info(data: Value) -> Value {
     json!({"MESSAGE_NAME": "LOGGER_INFO", "DATA": data})
 }
@@ -93,11 +89,16 @@ fn cases() -> Vec<Case> {
         case("send-log, attributes a string", at(&call("send-log", json!({"bot": BOT, "message": "m", "attributes": "x"}))), Status(400)),
         case("send-log, unknown bot", at(&call("send-log", json!({"bot": "nobody", "message": "m"}))), Status(404)),
         case("send-log, bot injection", at(&call("send-log", json!({"bot": "hb' || it.name != '", "message": "m"}))), ClientError),
-        case("send-log as text/plain", text_plain(&call("send-log", json!({"bot": BOT, "message": "csrf"}))), Status(415)).waits(HARD_DOORS_TEXT_PLAIN),
+        case("send-log as text/plain", text_plain(&call("send-log", json!({"bot": BOT, "message": "csrf"}))), Status(415)).has("UNSUPPORTED_MEDIA_TYPE"),
+        case("send-logs as a form", post("/", &[("content-type", "application/x-www-form-urlencoded")], call("send-logs", json!({"bot": BOT, "records": [{"message": "csrf"}]})).to_string()), Status(415)),
+        case("register-bot as multipart", post("/", &[("content-type", "multipart/form-data; boundary=x")], call("register-bot", json!({"adminUid": "hostile-admin", "name": "csrf", "botToken": "123:abcdefgh", "authToken": "csrf-token-123"})).to_string()), Status(415)),
+        case("signal as text/plain", text_plain(&signal(json!({"bot": BOT, "records": [{"message": "csrf"}]}))), Status(415)),
+        case("storage trigger as TEXT/PLAIN with a charset", post("/", &[("content-type", "TEXT/PLAIN; charset=utf-8")], storage_event("yandex.cloud.events.storage.ObjectCreate", json!("uploads"), json!("csrf")).to_string()), Status(415)),
+        case("LOGGER_INFO as text/plain", text_plain(&logger_info(json!({"log_info": "csrf"}))), Status(415)),
         case("send-logs, records an object", at(&call("send-logs", json!({"bot": BOT, "records": {}}))), Status(400)),
         case("send-logs, one bad record of three", at(&call("send-logs", json!({"bot": BOT, "records": [{"message": "a"}, {"message": 5}, {"message": "c"}]}))), Status(400)).has("records[1]"),
         case("send-logs, 100k records", at(&call("send-logs", json!({"bot": BOT, "records": vec![json!({"message": "m"}); 100_000]}))), RefusedOrClosed),
-        case("send-logs, platform key namespace", at(&call("send-logs", json!({"bot": BOT, "records": [{"message": "m"}], "idempotencyKey": "signal:m1"}))), Status(400)).waits(HARD_DOORS_NAMESPACES),
+        case("send-logs, platform key namespace", at(&call("send-logs", json!({"bot": BOT, "records": [{"message": "m"}], "idempotencyKey": "signal:m1"}))), Status(400)).has("idempotencyKey"),
         case("register-bot, wrong types", at(&call("register-bot", json!({"adminUid": 1, "name": [], "botToken": {}, "authToken": null}))), Status(400)),
         case("register-bot, not an admin", at(&call("register-bot", json!({"adminUid": "mallory", "name": "evil", "botToken": "123:abcdefgh", "authToken": "evil-token-123"}))), Status(403)),
         case("register-bot, messenger unknown", at(&call("register-bot", json!({"adminUid": "hostile-admin", "name": "evil", "botToken": "123:abcdefgh", "authToken": "evil-token-123", "messenger": "ICQ"}))), Status(400)),
@@ -110,12 +111,13 @@ fn cases() -> Vec<Case> {
         case("search-logs, requestId injection", at(&call("search-logs", json!({"bot": BOT, "requestId": "x' || it.requestId != '"}))), Status(200)).has("\"totalCount\":0"),
         case("search-logs, from after to", at(&call("search-logs", json!({"bot": BOT, "from": "2030-01-01T00:00:00", "to": "2020-01-01T00:00:00"}))), Status(200)).has("\"totalCount\":0"),
         case("execute-command, text a number", at(&call("execute-command", json!({"text": 5, "chatId": "c"}))), Status(200)).has("\"ok\":false"),
-        case("execute-command, register without sender", at(&call("execute-command", json!({"text": "hostile-admin | squat | 123:abcdefgh | squat-token-1 | register", "chatId": "c9"}))), Success).has("\"ok\":false").waits("chats-out: an empty sender is not the admin"),
+        case("execute-command, register without sender", at(&call("execute-command", json!({"text": "hostile-admin | squat | 123:abcdefgh | squat-token-1 | register", "chatId": "c9"}))), Success).has("\"ok\":false").has("fromUid"),
         case("create-log-user, short password", at(&call("create-log-user", json!({"username": "u2", "password": "short"}))), Status(400)),
         // --- triggers and signals
         case("messages not a list", at(&json!({"messages": {}})), Status(400)),
         case("messages of junk", at(&json!({"messages": [1, "x", null]})), NotServerError),
-        case("messages, 10k empty", post_json("/", format!("{{\"messages\": [{}]}}", vec!["{}"; 10_000].join(","))), Status(200)),
+        case("messages, 10k empty", post_json("/", format!("{{\"messages\": [{}]}}", vec!["{}"; 10_000].join(","))), Status(413)).has("messages_per_batch"),
+        case("messages, 1000 empty", post_json("/", format!("{{\"messages\": [{}]}}", vec!["{}"; 1_000].join(","))), Status(200)),
         case("storage event, unmapped bucket", at(&storage_event("yandex.cloud.events.storage.ObjectCreate", json!("other"), json!("o"))), Status(200)),
         case("storage event, bucket a number", at(&storage_event("yandex.cloud.events.storage.ObjectCreate", json!(5), json!("o"))), NotServerError),
         case("storage event, object of 200 KB", at(&storage_event("yandex.cloud.events.storage.ObjectCreate", json!("uploads"), json!(long))), NotServerError).writes(),
@@ -148,18 +150,11 @@ async fn hostile_function_root() {
     run(&mut target, cases(), Selection::Ready).await;
 }
 
-#[tokio::test]
-#[ignore = "waits for hard-doors (text/plain direct calls, idempotency namespaces) and chats-out (empty sender)"]
-async fn hostile_function_root_waiting() {
-    let mut target = Target::start(&[]).await;
-    run(&mut target, cases(), Selection::Waiting).await;
-}
-
 /// Two large trigger batches at once: each message is handled without I/O, so a loop over them
-/// that never yields holds a runtime worker for the whole batch, and two of them hold both
-/// workers of a 2-core container: `/healthz` stopped answering for 5 s and more.
+/// that never yields held a runtime worker for the whole batch, and building and writing the
+/// answer of 30,000 messages still did for seconds: `/healthz` stopped answering. Such a
+/// batch is refused at once now (`[limits] messages_per_batch`).
 #[tokio::test]
-#[ignore = "partly fixed: the message loop yields now, but building and writing the answer of a 30k-message batch still holds a worker for seconds; needs a cap on messages per batch ([limits])"]
 async fn hostile_trigger_batches_do_not_starve_the_server() {
     use crate::support::hostile::{Activity, HealthWatch};
     use std::sync::{Arc, Mutex};
@@ -175,7 +170,7 @@ async fn hostile_trigger_batches_do_not_starve_the_server() {
     );
     let health = watch.finish();
     for answer in [first, second] {
-        assert_eq!(answer.expect("answered in time").status, Some(200));
+        assert_eq!(answer.expect("answered in time").status, Some(413));
     }
     assert!(health.misses.is_empty(), "{}", health.misses.join("\n"));
 }

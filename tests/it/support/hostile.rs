@@ -609,7 +609,13 @@ pub async fn raw_exchange(addr: &str, bytes: &[u8]) -> Answer {
     let _ = stream.write_all(bytes).await;
     let mut received = Vec::new();
     let _ = read_to_end_lenient(&mut stream, &mut received).await;
-    let text = String::from_utf8_lossy(&received).into_owned();
+    let mut text = String::from_utf8_lossy(&received).into_owned();
+    // An interim answer (`100 Continue`) is not the answer: the final one follows it.
+    while text.starts_with("HTTP/1.1 1")
+        && let Some((_, rest)) = text.split_once("\r\n\r\n")
+    {
+        text = rest.to_owned();
+    }
     let status = text
         .strip_prefix("HTTP/1.1 ")
         .and_then(|rest| rest.get(..3))
