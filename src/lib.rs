@@ -29,6 +29,7 @@ pub mod dataspace;
 pub mod delivery;
 pub mod domain;
 pub mod function;
+pub mod graphql_document;
 pub mod json;
 pub mod metrics;
 pub mod server;

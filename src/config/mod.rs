@@ -229,7 +229,8 @@ pub struct LimitSettings {
     pub body_bytes: usize,
     /// GraphQL query depth, default 12.
     pub query_depth: usize,
-    /// GraphQL query complexity, default 500.
+    /// GraphQL query complexity (a list field's `first` multiplies its selection's), default
+    /// 5000.
     pub complexity: usize,
     /// Aliases per query, default 30.
     pub aliases: usize,
@@ -245,6 +246,12 @@ pub struct LimitSettings {
     pub ws_subscriptions_per_connection: usize,
     /// Log records per ingested batch, default 1000.
     pub max_records_per_batch: usize,
+    /// The raw GraphQL document's size and shape (`document_*`), checked before parsing.
+    pub document: crate::graphql_document::DocumentCaps,
+    /// Records (bots, log records) one HTTP request may return, batch included, default 2000.
+    pub records_per_request: usize,
+    /// Bytes of one HTTP response body, batch included, default 4 MiB.
+    pub response_bytes: usize,
 }
 
 /// `[graphql]`: developer conveniences of our API.

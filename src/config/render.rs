@@ -220,6 +220,14 @@ fn limit_entries(s: &Settings) -> Entries {
             l.ws_subscriptions_per_connection.to_string(),
         ),
         ("max_records_per_batch", l.max_records_per_batch.to_string()),
+        ("document_nesting", l.document.nesting.to_string()),
+        ("document_tokens", l.document.tokens.to_string()),
+        ("document_operations", l.document.operations.to_string()),
+        ("document_fragments", l.document.fragments.to_string()),
+        ("document_variables", l.document.variables.to_string()),
+        ("document_selections", l.document.selections.to_string()),
+        ("records_per_request", l.records_per_request.to_string()),
+        ("response_bytes", l.response_bytes.to_string()),
     ])
 }
 

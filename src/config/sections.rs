@@ -3,6 +3,7 @@
 
 use super::layers::{Layers, Reader, ValueOrigins, setting_error};
 use super::values::{self, positive};
+use crate::graphql_document::DocumentCaps;
 use super::*;
 
 pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {
@@ -228,7 +229,7 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
     Ok(LimitSettings {
         body_bytes: r.or_default(S, "body_bytes", 1024 * 1024, positive)?,
         query_depth: r.or_default(S, "query_depth", 12, positive)?,
-        complexity: r.or_default(S, "complexity", 500, positive)?,
+        complexity: r.or_default(S, "complexity", 5000, positive)?,
         aliases: r.or_default(S, "aliases", 30, positive)?,
         root_fields: r.or_default(S, "root_fields", 20, positive)?,
         batch_size: r.or_default(S, "batch_size", 10, positive)?,
@@ -246,6 +247,16 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
             positive,
         )?,
         max_records_per_batch: r.or_default(S, "max_records_per_batch", 1000, positive)?,
+        document: DocumentCaps {
+            nesting: r.or_default(S, "document_nesting", 64, positive)?,
+            tokens: r.or_default(S, "document_tokens", 20_000, positive)?,
+            operations: r.or_default(S, "document_operations", 50, positive)?,
+            fragments: r.or_default(S, "document_fragments", 200, positive)?,
+            variables: r.or_default(S, "document_variables", 100, positive)?,
+            selections: r.or_default(S, "document_selections", 2000, positive)?,
+        },
+        records_per_request: r.or_default(S, "records_per_request", 2000, positive)?,
+        response_bytes: r.or_default(S, "response_bytes", 4 * 1024 * 1024, positive)?,
     })
 }
 
