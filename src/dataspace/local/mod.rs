@@ -10,6 +10,7 @@ pub mod schema;
 pub mod store;
 
 use crate::apig::{InboundRequest, KeyRing, verify};
+use crate::graphql_document::{self, DocumentCaps};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -26,6 +27,19 @@ use tokio::task::JoinHandle;
 
 /// Largest request body accepted (a batch of a few thousand records).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The document checks of this endpoint. Its callers are signed (the gateway's packets carry
+/// a variable and an alias per record and delivery), so only what could hang or crash the
+/// server is capped: nesting (async-graphql recurses over it) and fragment expansion
+/// (async-graphql inlines every spread); the rest is bounded by the body limit.
+const DOCUMENT_CAPS: DocumentCaps = DocumentCaps {
+    nesting: 64,
+    tokens: MAX_BODY_BYTES,
+    operations: 1000,
+    fragments: 1000,
+    variables: MAX_BODY_BYTES,
+    selections: 1_000_000,
+};
 
 /// How to run a local DataSpace.
 #[derive(Debug, Clone)]
@@ -136,15 +150,34 @@ async fn graphql(
         tracing::info!(%error, %request_id, "rejected unsigned or badly signed request");
         return (StatusCode::UNAUTHORIZED, Json(error.to_json(&request_id))).into_response();
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(error) => {
-            let body = serde_json::json!({"errors": [{
-                "message": format!("the body is not a GraphQL request: {error}"),
-                "extensions": {"classification": "VALIDATION"},
-            }]});
+            let body = validation_errors(format!("the body is not a GraphQL request: {error}"));
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
     };
+    if let Err(message) = check_document(&mut request) {
+        return Json(validation_errors(message)).into_response();
+    }
     Json(state.schema.execute(request).await).into_response()
+}
+
+/// Scans, parses (kept in the request) and expands the document before async-graphql
+/// validates it. A document that does not parse is left to async-graphql to report.
+fn check_document(request: &mut async_graphql::Request) -> Result<(), String> {
+    graphql_document::scan(&request.query, &DOCUMENT_CAPS)
+        .map_err(|refusal| refusal.message().to_owned())?;
+    if let Ok(document) = request.parsed_query() {
+        graphql_document::expand(document, &DOCUMENT_CAPS)
+            .map_err(|refusal| refusal.message().to_owned())?;
+    }
+    Ok(())
+}
+
+fn validation_errors(message: String) -> serde_json::Value {
+    serde_json::json!({"errors": [{
+        "message": message,
+        "extensions": {"classification": "VALIDATION"},
+    }]})
 }
