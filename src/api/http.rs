@@ -302,18 +302,24 @@ impl Params {
     }
 
     /// The async-graphql request, the query taken from the persisted queries when the request
-    /// uses APQ.
-    fn into_request(self, schema: &ApiSchema) -> Result<async_graphql::Request, Failure> {
-        let query = match schema
+    /// uses APQ (with the query to register once it passed the checks, when one was sent).
+    fn into_request(
+        self,
+        schema: &ApiSchema,
+    ) -> Result<(async_graphql::Request, Option<apq::Pending>), Failure> {
+        let (query, pending) = match schema
             .persisted_queries()
             .resolve(self.query.as_deref(), self.extensions.as_ref())
         {
-            Ok(Some(query)) => query.to_string(),
-            Ok(None) => self.query.ok_or_else(|| {
-                Failure::bad_request(
-                    "the request has no \"query\": send the GraphQL document as a string",
-                )
-            })?,
+            Ok(Some(resolved)) => (resolved.query().to_string(), resolved.pending()),
+            Ok(None) => (
+                self.query.ok_or_else(|| {
+                    Failure::bad_request(
+                        "the request has no \"query\": send the GraphQL document as a string",
+                    )
+                })?,
+                None,
+            ),
             Err(ApqError::NotFound) => return Err(Failure::persisted_query_not_found()),
             Err(ApqError::Invalid(message)) => return Err(Failure::bad_request(message)),
         };
@@ -326,7 +332,7 @@ impl Params {
                 variables,
             )));
         }
-        Ok(request)
+        Ok((request, pending))
     }
 }
 
@@ -389,9 +395,12 @@ pub fn prepare(
     request_id: &str,
     records: &RecordBudget,
 ) -> Result<Prepared, Failure> {
-    let mut request = params.into_request(schema)?;
+    let (mut request, pending) = params.into_request(schema)?;
     let operation = limits::inspect(&mut request, allowed, &schema.limits().document())
         .map_err(Failure::from_refusal)?;
+    if let Some(pending) = pending {
+        schema.persisted_queries().register(pending);
+    }
     let validated = Validated::default();
     let request = request
         .data(RequestId(request_id.to_owned()))

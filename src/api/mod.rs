@@ -92,6 +92,8 @@ pub struct SchemaLimits {
     pub records_per_request: usize,
     /// Bytes of one HTTP response body (batch included).
     pub response_bytes: usize,
+    /// Bytes of persisted query text kept.
+    pub apq_bytes: usize,
     /// A WebSocket that sends no `connection_init` within this is closed with 4408.
     pub ws_init_timeout: Duration,
     /// Interval of the server's keep-alive `ping` (`ka` on the legacy protocol).
@@ -117,6 +119,7 @@ impl SchemaLimits {
             document: limits.document,
             records_per_request: limits.records_per_request,
             response_bytes: limits.response_bytes,
+            apq_bytes: limits.apq_bytes,
             ws_init_timeout: Duration::from_secs(3),
             ws_keep_alive: Duration::from_secs(15),
             ws_slow_client: Duration::from_secs(5),
@@ -152,7 +155,7 @@ pub fn build_schema(service: Arc<LogbotService>, limits: SchemaLimits) -> ApiSch
         schema: builder.finish(),
         transport: Arc::new(Transport {
             limits,
-            persisted: apq::PersistedQueries::default(),
+            persisted: apq::PersistedQueries::with_capacity(limits.apq_bytes),
             ws_open: AtomicUsize::new(0),
             shutdown: tokio::sync::watch::Sender::new(false),
         }),

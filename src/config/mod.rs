@@ -252,6 +252,8 @@ pub struct LimitSettings {
     pub records_per_request: usize,
     /// Bytes of one HTTP response body, batch included, default 4 MiB.
     pub response_bytes: usize,
+    /// Bytes of persisted (APQ) query text kept per process, default 8 MiB.
+    pub apq_bytes: usize,
 }
 
 /// `[graphql]`: developer conveniences of our API.

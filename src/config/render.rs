@@ -228,6 +228,7 @@ fn limit_entries(s: &Settings) -> Entries {
         ("document_selections", l.document.selections.to_string()),
         ("records_per_request", l.records_per_request.to_string()),
         ("response_bytes", l.response_bytes.to_string()),
+        ("apq_bytes", l.apq_bytes.to_string()),
     ])
 }
 
