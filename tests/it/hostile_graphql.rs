@@ -193,7 +193,7 @@ async fn hostile_graphql_http() {
 }
 
 #[tokio::test]
-#[ignore = "waits for hard-graphql (inspection, nesting, cost model) and hard-doors (idempotency namespaces), chats-out (empty sender)"]
+#[ignore = "waits for hard-doors (body read timeout, idempotency namespaces) and chats-out (empty sender)"]
 async fn hostile_graphql_http_waiting() {
     let mut target = Target::start(&[]).await;
     run(&mut target, cases(), Selection::Waiting).await;
