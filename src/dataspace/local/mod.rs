@@ -5,6 +5,7 @@
 
 pub mod cond;
 pub mod model;
+pub mod readers;
 pub mod scalars;
 pub mod schema;
 pub mod store;

@@ -8,6 +8,7 @@
 
 use super::cond::{self, Literal, SqlFragment};
 use super::model::{self, ClassMeta};
+use super::readers::Cancel;
 use super::scalars::{DateTime, Long};
 use super::store::{
     Classification, Operation, PacketOutcome, PacketRequest, SearchRequest, Store, StoreError,
@@ -194,7 +195,9 @@ async fn search(
         want_count: look_ahead.field("count").exists(),
     };
     let store = ctx.data::<Arc<Store>>()?.clone();
-    let result = tokio::task::spawn_blocking(move || store.search(class, &request))
+    // Dropped with this future (the caller gone), it stops the read.
+    let (cancel, _stop_on_drop) = Cancel::new();
+    let result = tokio::task::spawn_blocking(move || store.search(class, &request, &cancel))
         .await
         .map_err(|_| classified(Classification::Internal, "search was interrupted"))?
         .map_err(store_error)?;
