@@ -36,7 +36,8 @@ impl RecordBudget {
         let fits = self
             .used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(records).filter(|total| *total <= self.limit)
+                used.checked_add(records)
+                    .filter(|total| *total <= self.limit)
             })
             .is_ok();
         if fits {

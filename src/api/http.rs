@@ -599,12 +599,9 @@ pub async fn post_json(
                 let result = match Params::from_json(item) {
                     Ok(params) => {
                         let id = format!("{request_id}.{index}");
-                        match run(schema, params, Allowed::QueriesAndMutations, &id, &records)
-                            .await
+                        match run(schema, params, Allowed::QueriesAndMutations, &id, &records).await
                         {
-                            Ok((operation, response)) => {
-                                bounded(operation, &response, &mut bytes)
-                            }
+                            Ok((operation, response)) => bounded(operation, &response, &mut bytes),
                             Err(failure) => encode_item(&failure.into()),
                         }
                     }
@@ -620,7 +617,15 @@ pub async fn post_json(
                 Err(message) => return Failure::bad_request(message).into_response(media),
             };
             let (records, mut bytes) = budgets(schema);
-            match run(schema, params, Allowed::QueriesAndMutations, request_id, &records).await {
+            match run(
+                schema,
+                params,
+                Allowed::QueriesAndMutations,
+                request_id,
+                &records,
+            )
+            .await
+            {
                 Ok((operation, response)) => {
                     json_response(media, bounded(operation, &response, &mut bytes))
                 }

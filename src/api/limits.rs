@@ -7,11 +7,11 @@
 //! spec answers a document that never executed (parse or validation failure) differently from
 //! one whose execution raised errors, and async-graphql's `Response` does not say which.
 
+use crate::graphql_document::{self, DocumentCaps, Refusal};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use crate::graphql_document::{self, DocumentCaps, Refusal};
 use async_graphql::{ServerError, ValidationResult};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -3,8 +3,8 @@
 
 use super::layers::{Layers, Reader, ValueOrigins, setting_error};
 use super::values::{self, positive};
-use crate::graphql_document::DocumentCaps;
 use super::*;
+use crate::graphql_document::DocumentCaps;
 
 pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {
     let mut reader = Reader::new(layers);

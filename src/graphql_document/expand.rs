@@ -58,7 +58,10 @@ impl Expansion<'_> {
                 .saturating_add(inner.root_fields)
                 .saturating_add(usize::from(is_field));
             facts.introspection |= inner.introspection;
-            facts.selections = facts.selections.saturating_add(1).saturating_add(inner.selections);
+            facts.selections = facts
+                .selections
+                .saturating_add(1)
+                .saturating_add(inner.selections);
         }
         facts
     }
@@ -135,7 +138,8 @@ fn dependency_order(document: &ExecutableDocument) -> Result<Vec<&str>, Refusal>
                         Some(State::Done) => {}
                         Some(State::Open) => {
                             let from = path.iter().position(|(n, _)| *n == child).unwrap_or(0);
-                            let mut cycle: Vec<&str> = path[from..].iter().map(|(n, _)| *n).collect();
+                            let mut cycle: Vec<&str> =
+                                path[from..].iter().map(|(n, _)| *n).collect();
                             cycle.push(child);
                             return Err(Refusal::Cycle(format!(
                                 "fragment \"{child}\" spreads itself ({})",
@@ -167,9 +171,7 @@ fn spreads_in<'a>(set: &'a SelectionSet, into: &mut Vec<&'a str>) {
             Selection::InlineFragment(fragment) => {
                 spreads_in(&fragment.node.selection_set.node, into)
             }
-            Selection::FragmentSpread(spread) => {
-                into.push(spread.node.fragment_name.node.as_str())
-            }
+            Selection::FragmentSpread(spread) => into.push(spread.node.fragment_name.node.as_str()),
         }
     }
 }
@@ -217,7 +219,8 @@ mod tests {
     #[test]
     fn cycles_are_refused_with_their_path() {
         let document =
-            parse_query("{ ...A } fragment A on Q { b { ...B } } fragment B on Q { ...A }").unwrap();
+            parse_query("{ ...A } fragment A on Q { b { ...B } } fragment B on Q { ...A }")
+                .unwrap();
         let refused = expand(&document, &CAPS).err().unwrap();
         assert!(matches!(refused, Refusal::Cycle(_)));
         assert!(refused.message().contains("A -> B -> A"), "{refused:?}");
@@ -227,9 +230,10 @@ mod tests {
 
     #[test]
     fn introspection_is_found_through_spreads() {
-        let document =
-            parse_query("{ ... on Query { ...A } } fragment A on Query { __schema { types { name } } }")
-                .unwrap();
+        let document = parse_query(
+            "{ ... on Query { ...A } } fragment A on Query { __schema { types { name } } }",
+        )
+        .unwrap();
         let expansion = expand(&document, &CAPS).unwrap();
         let (_, operation) = document.operations.iter().next().unwrap();
         let facts = expansion.facts(&operation.node.selection_set.node);

@@ -46,7 +46,11 @@ pub fn scan(text: &str, caps: &DocumentCaps) -> Result<(), Refusal> {
             }
             b'$' if open == [b'('] => {
                 variables += 1;
-                check(variables, caps.variables, "variable definitions in an operation")?;
+                check(
+                    variables,
+                    caps.variables,
+                    "variable definitions in an operation",
+                )?;
             }
             b'.' => {
                 while at < bytes.len() && bytes[at] == b'.' && at - start < 3 {
@@ -143,7 +147,10 @@ mod tests {
     #[test]
     fn nesting_counts_brackets_outside_strings_and_comments() {
         assert!(scan("{ a(x: [[[1]]]) { b { c } } }", &CAPS).is_ok());
-        assert!(refused(&format!("{{ a(x: {}1{}) }}", "[".repeat(7), "]".repeat(7))).contains("deeper than 8"));
+        assert!(
+            refused(&format!("{{ a(x: {}1{}) }}", "[".repeat(7), "]".repeat(7)))
+                .contains("deeper than 8")
+        );
         let quoted = format!(
             "{{ a(x: \"{}\", y: \"\"\"{}\\\"\"\"{}\"\"\") # {}\n }}",
             "[".repeat(50),
@@ -158,10 +165,25 @@ mod tests {
     #[test]
     fn tokens_definitions_and_variables_are_capped() {
         assert!(refused(&format!("{{ {} }}", "a ".repeat(99))).contains("100 tokens"));
-        assert!(scan("query A { a } fragment F on Q { b } mutation B { c } fragment G on Q { d }", &CAPS).is_ok());
+        assert!(
+            scan(
+                "query A { a } fragment F on Q { b } mutation B { c } fragment G on Q { d }",
+                &CAPS
+            )
+            .is_ok()
+        );
         assert!(refused("{ a } { b } { c }").contains("2 operations"));
-        assert!(refused("fragment A on Q { a } fragment B on Q { a } fragment C on Q { a }").contains("fragment"));
-        assert!(scan("query($a: Int, $b: [Int] = [1]) { x(a: $a, b: $b) } query($c: Int $d: Int) { y }", &CAPS).is_ok());
+        assert!(
+            refused("fragment A on Q { a } fragment B on Q { a } fragment C on Q { a }")
+                .contains("fragment")
+        );
+        assert!(
+            scan(
+                "query($a: Int, $b: [Int] = [1]) { x(a: $a, b: $b) } query($c: Int $d: Int) { y }",
+                &CAPS
+            )
+            .is_ok()
+        );
         assert!(refused("query($a: Int, $b: Int, $c: Int) { x }").contains("variable"));
         // A name that is a keyword elsewhere is not a definition.
         assert!(scan("query fragment { fragment } query query { query }", &CAPS).is_ok());

@@ -11,7 +11,6 @@ use chrono::{TimeDelta, Utc};
 use logbot_gateway::apig::{AppCredentials, SigningRequest, sign};
 use serde_json::{Value, json};
 
-
 /// How a case signs.
 #[derive(Clone, Copy)]
 enum Signing {
@@ -201,8 +200,25 @@ fn cases(addr: &str) -> Vec<Case> {
     // Nesting at every depth: refused before async-graphql recurses over it.
     cases.extend([100, 1000, 5000, 20_000].into_iter().flat_map(|depth| {
         [
-            case(format!("list literal {depth} deep"), q(&format!("{{ searchBot(limit: {}) {{ count }} }}", nested_list(depth))), Status(200)).has("nests deeper than 64"),
-            case(format!("selection {depth} deep"), q(&format!("{{ searchBot(limit: 1) {{ {}count{} }} }}", "... on _EC_Bot { ".repeat(depth), " }".repeat(depth))), Status(200)).has("nests deeper than 64"),
+            case(
+                format!("list literal {depth} deep"),
+                q(&format!(
+                    "{{ searchBot(limit: {}) {{ count }} }}",
+                    nested_list(depth)
+                )),
+                Status(200),
+            )
+            .has("nests deeper than 64"),
+            case(
+                format!("selection {depth} deep"),
+                q(&format!(
+                    "{{ searchBot(limit: 1) {{ {}count{} }} }}",
+                    "... on _EC_Bot { ".repeat(depth),
+                    " }".repeat(depth)
+                )),
+                Status(200),
+            )
+            .has("nests deeper than 64"),
         ]
         .map(|case| case.within(std::time::Duration::from_secs(2)))
     }));
@@ -215,7 +231,6 @@ async fn hostile_dataspace() {
     let cases = cases(&target.addr.clone());
     run(&mut target, cases, Selection::Ready).await;
 }
-
 
 /// A replayed request (the same signed bytes again, inside the 15-minute window) is accepted:
 /// APIG App authentication has no nonce, so replay protection is the window and TLS. What a

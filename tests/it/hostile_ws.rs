@@ -309,7 +309,7 @@ fn cases() -> Vec<WsCase> {
                         ),
                     ),
                 ],
-                Message("error", ""),
+                Message("error", "nests deeper than 64"),
             ),
             ws(
                 format!("subscribe, a selection {depth} deep"),
@@ -324,7 +324,7 @@ fn cases() -> Vec<WsCase> {
                         ),
                     ),
                 ],
-                Message("error", ""),
+                Message("error", "nests deeper than 64"),
             ),
         ]
     }));
@@ -527,4 +527,3 @@ async fn hostile_websocket() {
     let mut target = Target::start(&[]).await;
     run(&mut target).await;
 }
-

@@ -80,7 +80,13 @@ pub fn guarded<T>(
     connection.progress_handler(PROGRESS_STEPS, Some(move || watched.stopped()))?;
     let result = read(connection);
     connection.progress_handler(0, None::<fn() -> bool>)?;
-    result.map_err(|error| if cancel.stopped() { cancel.error() } else { error })
+    result.map_err(|error| {
+        if cancel.stopped() {
+            cancel.error()
+        } else {
+            error
+        }
+    })
 }
 
 /// The read-only connections, checked out one per read.

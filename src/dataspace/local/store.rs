@@ -308,7 +308,6 @@ fn search_on(
     Ok(result)
 }
 
-
 fn create_table_sql(class: &ClassMeta) -> String {
     let table = quoted(class.name);
     let mut sql = format!(
@@ -711,7 +710,13 @@ mod tests {
         });
         let result = finished.recv_timeout(Duration::from_secs(5));
         drop(writer);
-        assert_eq!(result.expect("the read waited for the writer").unwrap().count, Some(0));
+        assert_eq!(
+            result
+                .expect("the read waited for the writer")
+                .unwrap()
+                .count,
+            Some(0)
+        );
     }
 
     #[test]
