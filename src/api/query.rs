@@ -96,6 +96,8 @@ impl Query {
     ) -> async_graphql::Result<Vec<ChatSubscription>> {
         let service = ctx.data::<Arc<LogbotService>>()?;
         let rows = service.subscriptions_of(&bot).await.graphql(ctx)?;
+        // Not paged: charged as returned.
+        super::cost::charge(ctx, rows.len())?;
         Ok(rows
             .into_iter()
             .map(|row| ChatSubscription::from_row(&bot, row))

@@ -61,6 +61,7 @@ async fn records_and_response_bytes_are_bounded_per_request_batch_included() {
 #[tokio::test]
 async fn first_multiplies_complexity() {
     let gateway = start(&[("LOGBOT__LIMITS__COMPLEXITY", "150")]).await;
+    // 30 x 4 + 1 fits, 100 x 4 + 1 does not.
     let (status, body) = gateway
         .query("{ bots(first: 30) { edges { node { name ownerUid } } } }")
         .await;
@@ -70,7 +71,15 @@ async fn first_multiplies_complexity() {
         .query("{ bots(first: 100) { edges { node { name ownerUid } } } }")
         .await;
     assert_eq!(codes(&body), ["LIMIT_EXCEEDED"], "{body}");
-    // 30 x 4 + 1 fits, 100 x 4 + 1 does not; the default page counts too (logs: 50).
+    // From a variable too.
+    let (_, body) = gateway
+        .post(json!({
+            "query": "query($n: Int!) { bots(first: $n) { edges { node { name ownerUid } } } }",
+            "variables": {"n": 100},
+        }))
+        .await;
+    assert_eq!(codes(&body), ["LIMIT_EXCEEDED"], "{body}");
+    // The default page counts too (logs: 50 x 4 + 1).
     let (_, body) = gateway
         .query("{ logs(filter: {bot: \"x\"}) { edges { node { message level } } } }")
         .await;
