@@ -254,6 +254,9 @@ pub struct LimitSettings {
     pub response_bytes: usize,
     /// Bytes of persisted (APQ) query text kept per process, default 8 MiB.
     pub apq_bytes: usize,
+    /// The embedded DataSpace's reads: `dataspace_readers` (default 4) and
+    /// `dataspace_read_timeout_ms` (default 10 s).
+    pub dataspace_reads: crate::dataspace::local::ReadLimits,
 }
 
 /// `[graphql]`: developer conveniences of our API.

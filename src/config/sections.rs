@@ -4,6 +4,7 @@
 use super::layers::{Layers, Reader, ValueOrigins, setting_error};
 use super::values::{self, positive};
 use super::*;
+use crate::dataspace::local::ReadLimits;
 use crate::graphql_document::DocumentCaps;
 
 pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {
@@ -263,6 +264,20 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
             crate::api::apq::DEFAULT_CAPACITY_BYTES,
             positive,
         )?,
+        dataspace_reads: ReadLimits {
+            readers: r.or_default(
+                S,
+                "dataspace_readers",
+                ReadLimits::default().readers,
+                positive,
+            )?,
+            timeout: r.or_default(
+                S,
+                "dataspace_read_timeout_ms",
+                ReadLimits::default().timeout,
+                values::millis,
+            )?,
+        },
     })
 }
 

@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+pub use readers::ReadLimits;
 use schema::DataSpaceSchema;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,6 +50,8 @@ pub struct LocalOptions {
     pub db_path: PathBuf,
     /// Keys whose signatures are accepted.
     pub keys: KeyRing,
+    /// Read connections and the longest a read may run.
+    pub reads: ReadLimits,
 }
 
 #[derive(Clone)]
@@ -86,8 +89,8 @@ pub struct LocalDataSpace;
 impl LocalDataSpace {
     /// Opens the database and serves it on `options.listen` (port 0 picks a free port).
     pub async fn start(options: LocalOptions) -> anyhow::Result<RunningDataSpace> {
-        let db_path = options.db_path.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
+        let (db_path, reads) = (options.db_path.clone(), options.reads);
+        let store = tokio::task::spawn_blocking(move || Store::open(&db_path, &reads))
             .await?
             .map_err(|error| {
                 anyhow::anyhow!("cannot open {}: {error}", options.db_path.display())
@@ -122,7 +125,8 @@ impl LocalDataSpace {
 
 /// The SDL this server serves, for comparison with `schema.graphql`.
 pub fn served_sdl() -> String {
-    let store = Store::open(std::path::Path::new(":memory:")).expect("an in-memory database opens");
+    let store = Store::open(std::path::Path::new(":memory:"), &ReadLimits::default())
+        .expect("an in-memory database opens");
     schema::build_schema(Arc::new(store)).sdl()
 }
 

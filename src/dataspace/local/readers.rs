@@ -1,7 +1,8 @@
 //! Reads of the local DataSpace: a small pool of read-only connections beside the one writer
 //! (WAL lets readers run while a packet writes, so a slow `contains` scan holds no one else
 //! up), and cancellation: every read runs under SQLite's progress handler, which stops it once
-//! its caller is gone (the request future dropped) or it has run past [`READ_DEADLINE`].
+//! its caller is gone (the request future dropped) or it has run past its deadline
+//! ([`ReadLimits::timeout`]).
 
 use super::store::{Classification, StoreError};
 use rusqlite::{Connection, OpenFlags};
@@ -10,11 +11,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Read connections per database.
-pub const READERS: usize = 4;
-/// Longest a read may run (longer than any caller waits: the gateway's default DataSpace
-/// timeout is 5 s).
-pub const READ_DEADLINE: Duration = Duration::from_secs(10);
+/// How reads run (`[limits] dataspace_readers`, `dataspace_read_timeout_ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Read connections per database.
+    pub readers: usize,
+    /// Longest a read may run (longer than any caller waits: the gateway's default DataSpace
+    /// timeout is 5 s).
+    pub timeout: Duration,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        Self {
+            readers: 4,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
 /// SQLite virtual-machine steps between two looks at the cancel flag.
 const PROGRESS_STEPS: i32 = 10_000;
 
@@ -26,9 +40,9 @@ pub struct Cancel {
 }
 
 impl Cancel {
-    /// A read for a caller holding the returned guard.
-    pub fn new() -> (Self, CancelOnDrop) {
-        Self::with_deadline(Instant::now() + READ_DEADLINE)
+    /// A read for a caller holding the returned guard, stopped after `timeout` at the latest.
+    pub fn new(timeout: Duration) -> (Self, CancelOnDrop) {
+        Self::with_deadline(Instant::now() + timeout)
     }
 
     pub fn with_deadline(deadline: Instant) -> (Self, CancelOnDrop) {
@@ -49,10 +63,7 @@ impl Cancel {
     fn error(&self) -> StoreError {
         StoreError::new(
             Classification::Internal,
-            format!(
-                "the read was stopped: its caller is gone or it ran past {} s",
-                READ_DEADLINE.as_secs()
-            ),
+            "the read was stopped: its caller is gone or it ran past its deadline",
         )
     }
 }

@@ -8,7 +8,6 @@
 
 use super::cond::{self, Literal, SqlFragment};
 use super::model::{self, ClassMeta};
-use super::readers::Cancel;
 use super::scalars::{DateTime, Long};
 use super::store::{
     Classification, Operation, PacketOutcome, PacketRequest, SearchRequest, Store, StoreError,
@@ -196,7 +195,7 @@ async fn search(
     };
     let store = ctx.data::<Arc<Store>>()?.clone();
     // Dropped with this future (the caller gone), it stops the read.
-    let (cancel, _stop_on_drop) = Cancel::new();
+    let (cancel, _stop_on_drop) = store.read_cancel();
     let result = tokio::task::spawn_blocking(move || store.search(class, &request, &cancel))
         .await
         .map_err(|_| classified(Classification::Internal, "search was interrupted"))?

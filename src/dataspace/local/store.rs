@@ -3,7 +3,7 @@
 
 use super::cond::{SqlFragment, SqlValue};
 use super::model::{CLASSES, ClassMeta, FieldType, quoted};
-use super::readers::{self, Cancel, ReadPool};
+use super::readers::{self, Cancel, CancelOnDrop, ReadLimits, ReadPool};
 use rusqlite::types::Value as SqlParam;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params_from_iter};
 use serde_json::{Map, Value};
@@ -147,10 +147,11 @@ pub struct SearchResult {
 pub struct Store {
     connection: Mutex<Connection>,
     readers: Option<ReadPool>,
+    read_timeout: std::time::Duration,
 }
 
 impl Store {
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub fn open(path: &Path, reads: &ReadLimits) -> Result<Self, StoreError> {
         if let Some(parent) = path
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
@@ -175,12 +176,18 @@ impl Store {
         let in_memory = path.as_os_str().is_empty() || path == Path::new(":memory:");
         let readers = match in_memory {
             true => None,
-            false => Some(ReadPool::open(path, readers::READERS)?),
+            false => Some(ReadPool::open(path, reads.readers.max(1))?),
         };
         Ok(Self {
             connection: Mutex::new(connection),
             readers,
+            read_timeout: reads.timeout,
         })
+    }
+
+    /// The cancel of a read for a caller holding the guard, with this store's deadline.
+    pub fn read_cancel(&self) -> (Cancel, CancelOnDrop) {
+        Cancel::new(self.read_timeout)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -700,12 +707,13 @@ mod tests {
     #[test]
     fn a_read_does_not_wait_for_the_writer() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(&dir.path().join("db.sqlite")).unwrap());
+        let store =
+            Arc::new(Store::open(&dir.path().join("db.sqlite"), &ReadLimits::default()).unwrap());
         let writer = store.lock();
         let (done, finished) = mpsc::channel();
         let reader = store.clone();
         std::thread::spawn(move || {
-            let (cancel, _guard) = Cancel::new();
+            let (cancel, _guard) = reader.read_cancel();
             let _ = done.send(reader.search(&BOT, &count_bots(), &cancel));
         });
         let result = finished.recv_timeout(Duration::from_secs(5));
@@ -722,8 +730,8 @@ mod tests {
     #[test]
     fn a_read_past_its_deadline_or_without_its_caller_stops() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
-        let (cancel, guard) = Cancel::new();
+        let store = Store::open(&dir.path().join("db.sqlite"), &ReadLimits::default()).unwrap();
+        let (cancel, guard) = store.read_cancel();
         drop(guard);
         let refused = store.search(&BOT, &count_bots(), &cancel).unwrap_err();
         assert!(refused.message.contains("stopped"), "{refused:?}");
