@@ -44,6 +44,29 @@ async fn records_and_response_bytes_are_bounded_per_request_batch_included() {
             .contains("more than 30 records"),
         "{body}"
     );
+    // Subscriptions (not paged) are charged as returned: 3 fit beside 27 bots, not beside 28.
+    gateway.register_bot("rb").await;
+    for chat in ["c1", "c2", "c3"] {
+        let (_, body) = gateway
+            .query(&format!(
+                "mutation {{ subscribeChat(input: {{authToken: \"rb-auth-token-0123456789\", chatId: \"{chat}\", minLevel: INFO}}) {{ chatId }} }}"
+            ))
+            .await;
+        assert_eq!(body["data"]["subscribeChat"]["chatId"], chat, "{body}");
+    }
+    let with_bots = |first: usize| {
+        json!({"query": format!(
+            "{{ bots(first: {first}) {{ totalCount }} subscriptions(bot: \"rb\") {{ chatId }} }}"
+        )})
+    };
+    let (_, body) = gateway.post(with_bots(27)).await;
+    assert_eq!(
+        body["data"]["subscriptions"].as_array().map(Vec::len),
+        Some(3),
+        "{body}"
+    );
+    let (_, body) = gateway.post(with_bots(28)).await;
+    assert_eq!(codes(&body), ["LIMIT_EXCEEDED"], "{body}");
     // A response over the bytes (the embedded DataSpace has introspection on).
     let (status, body) = gateway.query("{ __schema { types { name } } }").await;
     assert_eq!(status, 200, "{body}");
