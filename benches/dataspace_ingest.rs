@@ -65,6 +65,7 @@ async fn run() -> anyhow::Result<()> {
         listen: "127.0.0.1:0".parse()?,
         db_path: dir.path().join("ds.sqlite"),
         keys: KeyRing::new().with("bench", "bench-secret"),
+        reads: Default::default(),
     })
     .await?;
     let client = DataSpaceClient::new(ClientSettings {

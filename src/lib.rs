@@ -31,6 +31,7 @@ pub mod delivery;
 pub mod domain;
 pub mod function;
 pub mod http_server;
+pub mod graphql_document;
 pub mod json;
 pub mod metrics;
 pub mod server;

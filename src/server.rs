@@ -77,6 +77,7 @@ impl Gateway {
                     listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                     db_path: settings.dataspace.data_dir.join("dataspace.sqlite"),
                     keys: KeyRing::new().with(key.clone(), secret.clone()),
+                    reads: settings.limits.dataspace_reads,
                 })
                 .await?;
                 tracing::info!(url = %running.url, data_dir = %settings.dataspace.data_dir.display(), "embedded local DataSpace started");

@@ -1,5 +1,6 @@
-//! The GraphQL document checks (`src/api/limits.rs`, `inspect`): parse, operation selection,
-//! transport rules, aliases, introspection and root fields, on any document.
+//! The GraphQL document checks (`src/api/limits.rs`, `inspect`, with `src/graphql_document`):
+//! the pre-parse scan, parse, fragment expansion, operation selection, transport rules,
+//! aliases, introspection and root fields, on any document.
 //!
 //! Beyond "no panic": the work is linear in the document's size. Each input's thread CPU time
 //! (not wall time, so a loaded machine does not trip it) must stay under a fixed allowance plus
@@ -10,6 +11,7 @@
 use async_graphql::parser::types::OperationType;
 use libfuzzer_sys::fuzz_target;
 use logbot_gateway::api::limits::{Allowed, DocumentLimits, inspect};
+use logbot_gateway::graphql_document::DocumentCaps;
 use std::time::Duration;
 
 /// CPU time a document of any size may take, plus what each byte may add. Generous: a linear
@@ -51,6 +53,14 @@ fuzz_target!(|data: &[u8]| {
         depth: 12,
         complexity: 500,
         introspection: flags & 0x80 != 0,
+        document: DocumentCaps {
+            nesting: 64,
+            tokens: 20_000,
+            operations: 50,
+            fragments: 200,
+            variables: 100,
+            selections: 2000,
+        },
     };
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = operation_name {

@@ -1,15 +1,16 @@
 //! Automatic persisted queries (Apollo's APQ protocol). A client sends
 //! `extensions.persistedQuery = {version: 1, sha256Hash}` without the query; when this replica
 //! does not know the hash it answers `PersistedQueryNotFound` and the client sends the query
-//! with the hash once, which stores it. The store is per process and bounded (oldest first out):
-//! a miss only costs the client one more round trip.
+//! with the hash once, which stores it once the document has passed the checks (so nothing that
+//! does not parse takes room). The store is per process and bounded in bytes (oldest first
+//! out, `[limits] apq_bytes`): a miss only costs the client one more round trip.
 
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-/// Queries kept per process.
-pub const DEFAULT_CAPACITY: usize = 1000;
+/// Bytes of queries kept per process, when not configured.
+pub const DEFAULT_CAPACITY_BYTES: usize = 8 * 1024 * 1024;
 
 pub const NOT_FOUND_MESSAGE: &str = "PersistedQueryNotFound";
 pub const NOT_FOUND_CODE: &str = "PERSISTED_QUERY_NOT_FOUND";
@@ -26,6 +27,7 @@ pub enum ApqError {
 #[derive(Clone)]
 pub struct PersistedQueries {
     inner: Arc<Mutex<Store>>,
+    /// Bytes of queries (their text) kept at most.
     capacity: usize,
 }
 
@@ -33,29 +35,64 @@ pub struct PersistedQueries {
 struct Store {
     queries: HashMap<String, Arc<str>>,
     order: VecDeque<String>,
+    bytes: usize,
+}
+
+/// A query sent along with its hash: stored by [`PersistedQueries::register`] once it passed
+/// the document checks.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Pending {
+    hash: String,
+    query: Arc<str>,
+}
+
+/// The query of a request that uses APQ.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resolved {
+    /// Found in the store.
+    Stored(Arc<str>),
+    /// Sent along; to register once it passed the checks.
+    Sent(Pending),
+}
+
+impl Resolved {
+    pub fn query(&self) -> &Arc<str> {
+        match self {
+            Self::Stored(query) | Self::Sent(Pending { query, .. }) => query,
+        }
+    }
+
+    /// What to register afterwards, if anything.
+    pub fn pending(self) -> Option<Pending> {
+        match self {
+            Self::Stored(_) => None,
+            Self::Sent(pending) => Some(pending),
+        }
+    }
 }
 
 impl Default for PersistedQueries {
     fn default() -> Self {
-        Self::with_capacity(DEFAULT_CAPACITY)
+        Self::with_capacity(DEFAULT_CAPACITY_BYTES)
     }
 }
 
 impl PersistedQueries {
+    /// A store of at most `capacity` bytes of query text.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             inner: Arc::default(),
-            capacity: capacity.max(1),
+            capacity,
         }
     }
 
-    /// Resolves the query of a request: `Ok(None)` when it does not use APQ, `Ok(Some(query))`
-    /// when it does (storing the query when one was sent along).
+    /// Resolves the query of a request: `Ok(None)` when it does not use APQ, `Ok(Some(..))`
+    /// when it does (a query sent along is not stored yet: see [`Self::register`]).
     pub fn resolve(
         &self,
         query: Option<&str>,
         extensions: Option<&serde_json::Map<String, serde_json::Value>>,
-    ) -> Result<Option<Arc<str>>, ApqError> {
+    ) -> Result<Option<Resolved>, ApqError> {
         let Some(persisted) = extensions.and_then(|extensions| extensions.get("persistedQuery"))
         else {
             return Ok(None);
@@ -90,29 +127,45 @@ impl PersistedQueries {
                         "provided sha256Hash does not match the query (its hash is {actual})"
                     )));
                 }
-                let query: Arc<str> = Arc::from(query);
-                self.store(hash, query.clone());
-                Ok(Some(query))
+                Ok(Some(Resolved::Sent(Pending {
+                    hash,
+                    query: Arc::from(query),
+                })))
             }
-            None => self.lookup(&hash).map(Some).ok_or(ApqError::NotFound),
+            None => self
+                .lookup(&hash)
+                .map(|query| Some(Resolved::Stored(query)))
+                .ok_or(ApqError::NotFound),
+        }
+    }
+
+    /// Stores a query that passed the document checks, evicting the oldest past the capacity
+    /// (a query larger than the whole capacity is not kept).
+    pub fn register(&self, pending: Pending) {
+        let Pending { hash, query } = pending;
+        if query.len() > self.capacity {
+            return;
+        }
+        let mut store = crate::sync::lock(&self.inner);
+        if store.queries.contains_key(&hash) {
+            return;
+        }
+        store.bytes += query.len();
+        store.queries.insert(hash.clone(), query);
+        store.order.push_back(hash);
+        while store.bytes > self.capacity {
+            let Some(oldest) = store.order.pop_front() else {
+                break;
+            };
+            if let Some(evicted) = store.queries.remove(&oldest) {
+                store.bytes -= evicted.len();
+            }
         }
     }
 
     fn lookup(&self, hash: &str) -> Option<Arc<str>> {
         let store = crate::sync::lock(&self.inner);
         store.queries.get(hash).cloned()
-    }
-
-    fn store(&self, hash: String, query: Arc<str>) {
-        let mut store = crate::sync::lock(&self.inner);
-        if store.queries.insert(hash.clone(), query).is_none() {
-            store.order.push_back(hash);
-            while store.order.len() > self.capacity {
-                if let Some(oldest) = store.order.pop_front() {
-                    store.queries.remove(&oldest);
-                }
-            }
-        }
     }
 }
 
@@ -128,38 +181,40 @@ mod tests {
             .clone()
     }
 
-    #[test]
-    fn miss_then_register_then_hit_and_eviction() {
-        let store = PersistedQueries::with_capacity(1);
-        let query = "{ __typename }";
+    fn sent(store: &PersistedQueries, query: &str) -> Resolved {
         let hash = hex::encode(Sha256::digest(query));
-        assert_eq!(
-            store.resolve(None, Some(&extensions(&hash))),
-            Err(ApqError::NotFound)
-        );
-        assert_eq!(
-            store
-                .resolve(Some(query), Some(&extensions(&hash)))
-                .unwrap()
-                .as_deref(),
-            Some(query)
-        );
-        assert_eq!(
-            store
-                .resolve(None, Some(&extensions(&hash)))
-                .unwrap()
-                .as_deref(),
-            Some(query)
-        );
-        let other = "{ a }";
-        let other_hash = hex::encode(Sha256::digest(other));
         store
-            .resolve(Some(other), Some(&extensions(&other_hash)))
-            .unwrap();
-        assert_eq!(
-            store.resolve(None, Some(&extensions(&hash))),
-            Err(ApqError::NotFound)
-        );
+            .resolve(Some(query), Some(&extensions(&hash)))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn lookup(store: &PersistedQueries, query: &str) -> Result<Option<Resolved>, ApqError> {
+        store.resolve(None, Some(&extensions(&hex::encode(Sha256::digest(query)))))
+    }
+
+    #[test]
+    fn miss_then_register_then_hit_and_eviction_by_bytes() {
+        let query = "{ __typename }";
+        let other = "{ a }";
+        let store = PersistedQueries::with_capacity(query.len() + other.len() - 1);
+        assert_eq!(lookup(&store, query), Err(ApqError::NotFound));
+        let resolved = sent(&store, query);
+        assert_eq!(resolved.query().as_ref(), query);
+        // Not stored until registered (after the document checks).
+        assert_eq!(lookup(&store, query), Err(ApqError::NotFound));
+        store.register(resolved.pending().unwrap());
+        assert!(matches!(lookup(&store, query), Ok(Some(Resolved::Stored(q))) if &*q == query));
+        // Both do not fit in the bytes: the oldest goes.
+        store.register(sent(&store, other).pending().unwrap());
+        assert_eq!(lookup(&store, query), Err(ApqError::NotFound));
+        assert!(lookup(&store, other).unwrap().is_some());
+        // A query larger than the whole store is never kept.
+        let huge = "x".repeat(store.capacity + 1);
+        store.register(sent(&store, &huge).pending().unwrap());
+        assert_eq!(lookup(&store, &huge), Err(ApqError::NotFound));
+        assert!(lookup(&store, other).unwrap().is_some());
+        let hash = hex::encode(Sha256::digest(query));
         assert!(matches!(
             store.resolve(Some("{ b }"), Some(&extensions(&hash))),
             Err(ApqError::Invalid(_))

@@ -15,6 +15,7 @@
 
 use super::ApiSchema;
 use super::apq::{self, ApqError};
+use super::cost::{RecordBudget, ResponseBudget};
 use super::error::RequestId;
 use super::limits::{self, Allowed, DocumentRefusal, Validated};
 use async_graphql::ServerError;
@@ -151,20 +152,25 @@ struct ErrorsBody<'a> {
     errors: &'a [Value],
 }
 
-/// One answer of a batch: a response, or the errors of an operation that did not execute.
+/// The answer in a batch of an operation that did not execute: its errors.
 #[derive(Serialize)]
-#[serde(untagged)]
-enum BatchItem {
-    Executed(async_graphql::Response),
-    Refused { errors: Vec<Value> },
+struct Refused {
+    errors: Vec<Value>,
 }
 
-impl From<Failure> for BatchItem {
+impl From<Failure> for Refused {
     fn from(failure: Failure) -> Self {
-        Self::Refused {
+        Self {
             errors: failure.errors,
         }
     }
+}
+
+fn encode_item(refused: &Refused) -> String {
+    serde_json::to_string(refused).unwrap_or_else(|error| {
+        tracing::error!(%error, "could not encode a GraphQL batch answer");
+        INTERNAL_ERROR_BODY.to_owned()
+    })
 }
 
 const INTERNAL_ERROR_BODY: &str =
@@ -296,18 +302,24 @@ impl Params {
     }
 
     /// The async-graphql request, the query taken from the persisted queries when the request
-    /// uses APQ.
-    fn into_request(self, schema: &ApiSchema) -> Result<async_graphql::Request, Failure> {
-        let query = match schema
+    /// uses APQ (with the query to register once it passed the checks, when one was sent).
+    fn into_request(
+        self,
+        schema: &ApiSchema,
+    ) -> Result<(async_graphql::Request, Option<apq::Pending>), Failure> {
+        let (query, pending) = match schema
             .persisted_queries()
             .resolve(self.query.as_deref(), self.extensions.as_ref())
         {
-            Ok(Some(query)) => query.to_string(),
-            Ok(None) => self.query.ok_or_else(|| {
-                Failure::bad_request(
-                    "the request has no \"query\": send the GraphQL document as a string",
-                )
-            })?,
+            Ok(Some(resolved)) => (resolved.query().to_string(), resolved.pending()),
+            Ok(None) => (
+                self.query.ok_or_else(|| {
+                    Failure::bad_request(
+                        "the request has no \"query\": send the GraphQL document as a string",
+                    )
+                })?,
+                None,
+            ),
             Err(ApqError::NotFound) => return Err(Failure::persisted_query_not_found()),
             Err(ApqError::Invalid(message)) => return Err(Failure::bad_request(message)),
         };
@@ -320,7 +332,7 @@ impl Params {
                 variables,
             )));
         }
-        Ok(request)
+        Ok((request, pending))
     }
 }
 
@@ -375,20 +387,25 @@ impl Prepared {
 }
 
 /// The request of `params` (APQ resolved), parsed and checked against the transport and the
-/// limits, with `request_id` attached.
+/// limits, with `request_id` and the request's record budget attached.
 pub fn prepare(
     schema: &ApiSchema,
     params: Params,
     allowed: Allowed,
     request_id: &str,
+    records: &RecordBudget,
 ) -> Result<Prepared, Failure> {
-    let mut request = params.into_request(schema)?;
+    let (mut request, pending) = params.into_request(schema)?;
     let operation = limits::inspect(&mut request, allowed, &schema.limits().document())
         .map_err(Failure::from_refusal)?;
+    if let Some(pending) = pending {
+        schema.persisted_queries().register(pending);
+    }
     let validated = Validated::default();
     let request = request
         .data(RequestId(request_id.to_owned()))
-        .data(validated.clone());
+        .data(validated.clone())
+        .data(records.clone());
     Ok(Prepared {
         request,
         operation,
@@ -410,14 +427,16 @@ pub fn timeout_failure(schema: &ApiSchema, request_id: &str) -> Failure {
     )
 }
 
-/// Checks, then executes one request within the request timeout.
+/// Checks, then executes one request within the request timeout; returns the operation type
+/// with the response.
 pub async fn run(
     schema: &ApiSchema,
     params: Params,
     allowed: Allowed,
     request_id: &str,
-) -> Result<async_graphql::Response, Failure> {
-    let prepared = prepare(schema, params, allowed, request_id)?;
+    records: &RecordBudget,
+) -> Result<(OperationType, async_graphql::Response), Failure> {
+    let prepared = prepare(schema, params, allowed, request_id, records)?;
     // Over HTTP `allowed` lets no subscription through, so the request timeout always applies.
     let response = tokio::time::timeout(
         schema.limits().request_timeout,
@@ -425,7 +444,31 @@ pub async fn run(
     )
     .await
     .map_err(|_| timeout_failure(schema, request_id))?;
-    prepared.outcome.classify(response)
+    Ok((prepared.operation, prepared.outcome.classify(response)?))
+}
+
+/// The encoded response, within what `bytes` has left: a query's answer that does not fit is
+/// replaced by a `LIMIT_EXCEEDED` error; a mutation's is sent as it is (it has changed things,
+/// and its size follows its input's).
+fn bounded(
+    operation: OperationType,
+    response: &async_graphql::Response,
+    bytes: &mut ResponseBudget,
+) -> String {
+    let body = encode(response);
+    match operation {
+        OperationType::Query => bytes.admit(body),
+        _ => body,
+    }
+}
+
+/// The budgets of one HTTP request (a batch shares them).
+fn budgets(schema: &ApiSchema) -> (RecordBudget, ResponseBudget) {
+    let limits = schema.limits();
+    (
+        RecordBudget::new(limits.records_per_request),
+        ResponseBudget::new(limits.response_bytes),
+    )
 }
 
 fn json_response(media: MediaType, body: String) -> Response {
@@ -458,8 +501,11 @@ pub async fn get(
         Ok(params) => params,
         Err(message) => return Failure::bad_request(message).into_response(media),
     };
-    match run(schema, params, Allowed::QueriesOnly, request_id).await {
-        Ok(response) => json_response(media, encode(&response)),
+    let (records, mut bytes) = budgets(schema);
+    match run(schema, params, Allowed::QueriesOnly, request_id, &records).await {
+        Ok((operation, response)) => {
+            json_response(media, bounded(operation, &response, &mut bytes))
+        }
         Err(failure) => failure.into_response(media),
     }
 }
@@ -547,33 +593,42 @@ pub async fn post_json(
                 )
                 .into_response(media);
             }
+            let (records, mut bytes) = budgets(schema);
             let mut results = Vec::with_capacity(items.len());
             for (index, item) in items.into_iter().enumerate() {
                 let result = match Params::from_json(item) {
                     Ok(params) => {
                         let id = format!("{request_id}.{index}");
-                        match run(schema, params, Allowed::QueriesAndMutations, &id).await {
-                            Ok(response) => BatchItem::Executed(response),
-                            Err(failure) => failure.into(),
+                        match run(schema, params, Allowed::QueriesAndMutations, &id, &records).await
+                        {
+                            Ok((operation, response)) => bounded(operation, &response, &mut bytes),
+                            Err(failure) => encode_item(&failure.into()),
                         }
                     }
-                    Err(message) => Failure::bad_request(message).into(),
+                    Err(message) => encode_item(&Failure::bad_request(message).into()),
                 };
                 results.push(result);
             }
-            let body = serde_json::to_string(&results).unwrap_or_else(|error| {
-                tracing::error!(%error, "could not encode a GraphQL batch response");
-                INTERNAL_ERROR_BODY.to_owned()
-            });
-            json_response(media, body)
+            json_response(media, format!("[{}]", results.join(",")))
         }
         value => {
             let params = match Params::from_json(value) {
                 Ok(params) => params,
                 Err(message) => return Failure::bad_request(message).into_response(media),
             };
-            match run(schema, params, Allowed::QueriesAndMutations, request_id).await {
-                Ok(response) => json_response(media, encode(&response)),
+            let (records, mut bytes) = budgets(schema);
+            match run(
+                schema,
+                params,
+                Allowed::QueriesAndMutations,
+                request_id,
+                &records,
+            )
+            .await
+            {
+                Ok((operation, response)) => {
+                    json_response(media, bounded(operation, &response, &mut bytes))
+                }
                 Err(failure) => failure.into_response(media),
             }
         }

@@ -1,11 +1,13 @@
 //! Checks on a GraphQL document before async-graphql executes it, shared by HTTP and WebSocket:
-//! the operation chosen (and whether this transport may run it), aliases and root fields.
+//! the document's size and shape ([`crate::graphql_document`], before async-graphql parses
+//! it), the operation chosen (and whether this transport may run it), aliases and root fields.
 //! Depth and complexity are async-graphql's own validation (set in [`super::build_schema`]).
 //!
 //! Also the marker that tells a transport whether a failed request got past validation: the
 //! spec answers a document that never executed (parse or validation failure) differently from
 //! one whose execution raised errors, and async-graphql's `Response` does not say which.
 
+use crate::graphql_document::{self, DocumentCaps, Refusal};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
@@ -30,6 +32,8 @@ pub struct DocumentLimits {
     pub complexity: usize,
     /// `__schema` / `__type` allowed.
     pub introspection: bool,
+    /// Size and shape of the raw document.
+    pub document: DocumentCaps,
 }
 
 /// Which operation types a transport runs.
@@ -86,9 +90,11 @@ pub fn inspect(
     limits: &DocumentLimits,
 ) -> Result<OperationType, DocumentRefusal> {
     let operation_name = request.operation_name.clone();
+    graphql_document::scan(&request.query, &limits.document).map_err(refusal)?;
     let document = request
         .parsed_query()
         .map_err(|error| DocumentRefusal::invalid(PARSE_FAILED, parse_message(&error)))?;
+    let expansion = graphql_document::expand(document, &limits.document).map_err(refusal)?;
     let (operation_type, selection_set) = select_operation(document, operation_name.as_deref())?;
     match (allowed, operation_type) {
         (Allowed::QueriesOnly, OperationType::Mutation) => {
@@ -117,13 +123,14 @@ pub fn inspect(
             ),
         ));
     }
-    if !limits.introspection && selects_introspection(document, selection_set, 0) {
+    let facts = expansion.facts(selection_set);
+    if !limits.introspection && facts.introspection {
         return Err(DocumentRefusal::invalid(
             VALIDATION_FAILED,
             "introspection (__schema, __type) is disabled on this deployment ([graphql] introspection)",
         ));
     }
-    let root_fields = count_root_fields(document, selection_set, 0);
+    let root_fields = facts.root_fields;
     if root_fields > limits.root_fields {
         return Err(DocumentRefusal::invalid(
             LIMIT_EXCEEDED,
@@ -134,6 +141,13 @@ pub fn inspect(
         ));
     }
     Ok(operation_type)
+}
+
+fn refusal(refusal: Refusal) -> DocumentRefusal {
+    match refusal {
+        Refusal::Limit(message) => DocumentRefusal::invalid(LIMIT_EXCEEDED, message),
+        Refusal::Cycle(message) => DocumentRefusal::invalid(VALIDATION_FAILED, message),
+    }
 }
 
 /// pest's multi-line report as one line: what was expected, and where.
@@ -211,48 +225,6 @@ fn count_aliases(document: &ExecutableDocument) -> usize {
         .map(|fragment| walk(&fragment.node.selection_set.node))
         .sum();
     operations + fragments
-}
-
-/// Fields at the root, through fragments (a cycle is validation's to reject; the depth guard
-/// only keeps this walk finite).
-fn count_root_fields(document: &ExecutableDocument, set: &SelectionSet, depth: usize) -> usize {
-    if depth > 16 {
-        return 0;
-    }
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(_) => 1,
-            Selection::InlineFragment(fragment) => {
-                count_root_fields(document, &fragment.node.selection_set.node, depth + 1)
-            }
-            Selection::FragmentSpread(spread) => document
-                .fragments
-                .get(&spread.node.fragment_name.node)
-                .map(|fragment| {
-                    count_root_fields(document, &fragment.node.selection_set.node, depth + 1)
-                })
-                .unwrap_or(0),
-        })
-        .sum()
-}
-
-fn selects_introspection(document: &ExecutableDocument, set: &SelectionSet, depth: usize) -> bool {
-    depth <= 16
-        && set.items.iter().any(|item| match &item.node {
-            Selection::Field(field) => {
-                matches!(field.node.name.node.as_str(), "__schema" | "__type")
-            }
-            Selection::InlineFragment(fragment) => {
-                selects_introspection(document, &fragment.node.selection_set.node, depth + 1)
-            }
-            Selection::FragmentSpread(spread) => document
-                .fragments
-                .get(&spread.node.fragment_name.node)
-                .is_some_and(|fragment| {
-                    selects_introspection(document, &fragment.node.selection_set.node, depth + 1)
-                }),
-        })
 }
 
 /// Put into a request's data; set once the request passed validation.
@@ -343,6 +315,14 @@ mod tests {
         depth: 5,
         complexity: 50,
         introspection: false,
+        document: DocumentCaps {
+            nesting: 16,
+            tokens: 1000,
+            operations: 4,
+            fragments: 8,
+            variables: 4,
+            selections: 100,
+        },
     };
 
     fn check(query: &str, allowed: Allowed) -> Result<OperationType, DocumentRefusal> {

@@ -3,6 +3,7 @@
 //! automatic persisted queries ([`apq`]) they share.
 
 pub mod apq;
+pub mod cost;
 pub mod cursor;
 pub mod error;
 pub mod graphiql;
@@ -85,6 +86,14 @@ pub struct SchemaLimits {
     pub request_timeout: Duration,
     pub ws_connections: usize,
     pub ws_subscriptions_per_connection: usize,
+    /// The raw document's size and shape.
+    pub document: crate::graphql_document::DocumentCaps,
+    /// Records one HTTP request may return (batch included).
+    pub records_per_request: usize,
+    /// Bytes of one HTTP response body (batch included).
+    pub response_bytes: usize,
+    /// Bytes of persisted query text kept.
+    pub apq_bytes: usize,
     /// A WebSocket that sends no `connection_init` within this is closed with 4408.
     pub ws_init_timeout: Duration,
     /// Interval of the server's keep-alive `ping` (`ka` on the legacy protocol).
@@ -107,6 +116,10 @@ impl SchemaLimits {
             request_timeout: limits.request_timeout,
             ws_connections: limits.ws_connections,
             ws_subscriptions_per_connection: limits.ws_subscriptions_per_connection,
+            document: limits.document,
+            records_per_request: limits.records_per_request,
+            response_bytes: limits.response_bytes,
+            apq_bytes: limits.apq_bytes,
             ws_init_timeout: Duration::from_secs(3),
             ws_keep_alive: Duration::from_secs(15),
             ws_slow_client: Duration::from_secs(5),
@@ -120,6 +133,7 @@ impl SchemaLimits {
             depth: self.depth,
             complexity: self.complexity,
             introspection: self.introspection,
+            document: self.document,
         }
     }
 }
@@ -141,7 +155,7 @@ pub fn build_schema(service: Arc<LogbotService>, limits: SchemaLimits) -> ApiSch
         schema: builder.finish(),
         transport: Arc::new(Transport {
             limits,
-            persisted: apq::PersistedQueries::default(),
+            persisted: apq::PersistedQueries::with_capacity(limits.apq_bytes),
             ws_open: AtomicUsize::new(0),
             shutdown: tokio::sync::watch::Sender::new(false),
         }),

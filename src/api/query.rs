@@ -48,6 +48,7 @@ impl Query {
     }
 
     /// Bots in registration order, optionally only those of one owner.
+    #[graphql(complexity = "super::cost::page(first, MAX_BOTS_PAGE, child_complexity)")]
     async fn bots(
         &self,
         ctx: &Context<'_>,
@@ -58,6 +59,7 @@ impl Query {
         let service = ctx.data::<Arc<LogbotService>>()?;
         let first = page_size(first, MAX_BOTS_PAGE)?;
         let after = after_cursor(after)?;
+        super::cost::charge(ctx, first)?;
         let page = service
             .bots(owner_uid.as_deref(), first, after)
             .await
@@ -94,6 +96,8 @@ impl Query {
     ) -> async_graphql::Result<Vec<ChatSubscription>> {
         let service = ctx.data::<Arc<LogbotService>>()?;
         let rows = service.subscriptions_of(&bot).await.graphql(ctx)?;
+        // Not paged: charged as returned.
+        super::cost::charge(ctx, rows.len())?;
         Ok(rows
             .into_iter()
             .map(|row| ChatSubscription::from_row(&bot, row))
@@ -101,6 +105,7 @@ impl Query {
     }
 
     /// A bot's records, newest first.
+    #[graphql(complexity = "super::cost::page(first, MAX_LOGS_PAGE, child_complexity)")]
     async fn logs(
         &self,
         ctx: &Context<'_>,
@@ -111,6 +116,7 @@ impl Query {
         let service = ctx.data::<Arc<LogbotService>>()?;
         let first = page_size(first, MAX_LOGS_PAGE)?;
         let before_id = after_cursor(after)?;
+        super::cost::charge(ctx, first)?;
         let page = service
             .logs(LogQuery {
                 bot: filter.bot,

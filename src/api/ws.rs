@@ -438,7 +438,13 @@ impl Connection {
                         .map_err(|_| ())
                 }
             };
-            let prepared = match super::http::prepare(&schema, params, Allowed::All, &request_id) {
+            let prepared = match super::http::prepare(
+                &schema,
+                params,
+                Allowed::All,
+                &request_id,
+                &super::cost::RecordBudget::new(schema.limits().records_per_request),
+            ) {
                 Ok(prepared) => prepared,
                 Err(failure) => {
                     let _ = events.send(finished()).await;

@@ -1,7 +1,7 @@
 //! `logbot-gateway dataspace`: the local DataSpace as a standalone server.
 
 use crate::apig::KeyRing;
-use crate::dataspace::local::{LocalDataSpace, LocalOptions};
+use crate::dataspace::local::{LocalDataSpace, LocalOptions, ReadLimits};
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,6 +52,7 @@ pub fn run(args: DataSpaceArgs) -> ExitCode {
         listen: args.listen,
         db_path: args.db,
         keys: KeyRing::new().with(key, secret),
+        reads: ReadLimits::default(),
     };
     // Logs as text; level from `RUST_LOG` (default info).
     super::init_tracing_with("info", false);

@@ -245,7 +245,8 @@ pub struct LimitSettings {
     pub body_bytes: usize,
     /// GraphQL query depth, default 12.
     pub query_depth: usize,
-    /// GraphQL query complexity, default 500.
+    /// GraphQL query complexity (a list field's `first` multiplies its selection's), default
+    /// 5000.
     pub complexity: usize,
     /// Aliases per query, default 30.
     pub aliases: usize,
@@ -272,6 +273,17 @@ pub struct LimitSettings {
     /// Refused registrations and subscriptions written as AuditEvents per minute (the rest
     /// are counted into the next one written), default 60.
     pub audit_refusals_per_minute: u32,
+    /// The raw GraphQL document's size and shape (`document_*`), checked before parsing.
+    pub document: crate::graphql_document::DocumentCaps,
+    /// Records (bots, log records) one HTTP request may return, batch included, default 2000.
+    pub records_per_request: usize,
+    /// Bytes of one HTTP response body, batch included, default 4 MiB.
+    pub response_bytes: usize,
+    /// Bytes of persisted (APQ) query text kept per process, default 8 MiB.
+    pub apq_bytes: usize,
+    /// The embedded DataSpace's reads: `dataspace_readers` (default 4) and
+    /// `dataspace_read_timeout_ms` (default 10 s).
+    pub dataspace_reads: crate::dataspace::local::ReadLimits,
 }
 
 /// `[graphql]`: developer conveniences of our API.

@@ -247,6 +247,20 @@ fn limit_entries(s: &Settings) -> Entries {
             "audit_refusals_per_minute",
             l.audit_refusals_per_minute.to_string(),
         ),
+        ("document_nesting", l.document.nesting.to_string()),
+        ("document_tokens", l.document.tokens.to_string()),
+        ("document_operations", l.document.operations.to_string()),
+        ("document_fragments", l.document.fragments.to_string()),
+        ("document_variables", l.document.variables.to_string()),
+        ("document_selections", l.document.selections.to_string()),
+        ("records_per_request", l.records_per_request.to_string()),
+        ("response_bytes", l.response_bytes.to_string()),
+        ("apq_bytes", l.apq_bytes.to_string()),
+        ("dataspace_readers", l.dataspace_reads.readers.to_string()),
+        (
+            "dataspace_read_timeout_ms",
+            millis(l.dataspace_reads.timeout),
+        ),
     ])
 }
 

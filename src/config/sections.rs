@@ -4,6 +4,8 @@
 use super::layers::{Layers, Reader, ValueOrigins, setting_error};
 use super::values::{self, positive};
 use super::*;
+use crate::dataspace::local::ReadLimits;
+use crate::graphql_document::DocumentCaps;
 
 pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {
     let mut reader = Reader::new(layers);
@@ -248,7 +250,7 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
     Ok(LimitSettings {
         body_bytes: r.or_default(S, "body_bytes", 1024 * 1024, positive)?,
         query_depth: r.or_default(S, "query_depth", 12, positive)?,
-        complexity: r.or_default(S, "complexity", 500, positive)?,
+        complexity: r.or_default(S, "complexity", 5000, positive)?,
         aliases: r.or_default(S, "aliases", 30, positive)?,
         root_fields: r.or_default(S, "root_fields", 20, positive)?,
         batch_size: r.or_default(S, "batch_size", 10, positive)?,
@@ -271,6 +273,36 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
         subscriptions_per_bot: r.or_default(S, "subscriptions_per_bot", 1000, positive)?,
         deliveries_per_batch: r.or_default(S, "deliveries_per_batch", 10_000, positive)?,
         audit_refusals_per_minute: r.or_default(S, "audit_refusals_per_minute", 60, positive)?,
+        document: DocumentCaps {
+            nesting: r.or_default(S, "document_nesting", 64, positive)?,
+            tokens: r.or_default(S, "document_tokens", 20_000, positive)?,
+            operations: r.or_default(S, "document_operations", 50, positive)?,
+            fragments: r.or_default(S, "document_fragments", 200, positive)?,
+            variables: r.or_default(S, "document_variables", 100, positive)?,
+            selections: r.or_default(S, "document_selections", 2000, positive)?,
+        },
+        records_per_request: r.or_default(S, "records_per_request", 2000, positive)?,
+        response_bytes: r.or_default(S, "response_bytes", 4 * 1024 * 1024, positive)?,
+        apq_bytes: r.or_default(
+            S,
+            "apq_bytes",
+            crate::api::apq::DEFAULT_CAPACITY_BYTES,
+            positive,
+        )?,
+        dataspace_reads: ReadLimits {
+            readers: r.or_default(
+                S,
+                "dataspace_readers",
+                ReadLimits::default().readers,
+                positive,
+            )?,
+            timeout: r.or_default(
+                S,
+                "dataspace_read_timeout_ms",
+                ReadLimits::default().timeout,
+                values::millis,
+            )?,
+        },
     })
 }
 

@@ -460,6 +460,7 @@ async fn readyz_follows_an_external_dataspace() {
         listen: "127.0.0.1:0".parse().unwrap(),
         db_path: dir.path().join("external.sqlite"),
         keys: KeyRing::new().with("ext-key", "ext-secret"),
+        reads: Default::default(),
     })
     .await
     .unwrap();

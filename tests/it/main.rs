@@ -25,6 +25,7 @@ mod doors_send_logs;
 mod doors_vk;
 mod doors_webpubsub;
 mod gateway;
+mod graphql_documents;
 mod hostile_connections;
 mod hostile_dataspace;
 mod hostile_doors;

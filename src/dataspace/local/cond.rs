@@ -14,6 +14,17 @@ use std::fmt;
 /// hostile string cannot overflow the stack of the recursive parser.
 const MAX_DEPTH: usize = 64;
 
+/// Maximum comparisons in one condition: its work is linear in them, and SQLite refuses an
+/// expression deeper than 1000 (chains are emitted balanced, so their depth is logarithmic).
+const MAX_TERMS: usize = 1000;
+
+/// Maximum values one condition binds (`$in` items included): well under SQLite's 32,766
+/// variables per statement, leaving room for the query's own.
+const MAX_VALUES: usize = 10_000;
+
+/// Terms of an `OR`/`AND` chain written flat in SQL.
+const CHAIN: usize = 64;
+
 /// Storage type of a column, which decides how literals are checked and bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnType {
@@ -363,6 +374,8 @@ struct Parser {
     tokens: Vec<Token>,
     index: usize,
     depth: usize,
+    /// Comparisons parsed so far.
+    terms: usize,
 }
 
 impl Parser {
@@ -371,6 +384,7 @@ impl Parser {
             tokens,
             index: 0,
             depth: 0,
+            terms: 0,
         }
     }
 
@@ -460,6 +474,13 @@ impl Parser {
     }
 
     fn parse_comparison(&mut self) -> Result<Expr> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            bail!(
+                self.peek().pos,
+                "the condition has more than {MAX_TERMS} comparisons"
+            );
+        }
         let left = self.parse_operand()?;
         let next = self.peek().clone();
         let expr = match (&next.tok, cmp_op(&next.tok)) {
@@ -559,6 +580,9 @@ impl Parser {
         }
         loop {
             match self.parse_operand()? {
+                Operand::Literal(_, pos) if items.len() == MAX_VALUES => {
+                    bail!(pos, "a $in list may have at most {MAX_VALUES} values")
+                }
                 Operand::Literal(lit, pos) => items.push((lit, pos)),
                 Operand::Path(path) => bail!(path.pos, "a $in list may only contain values"),
             }
@@ -813,13 +837,23 @@ impl Translator<'_> {
         }
     }
 
+    /// A chain of up to [`CHAIN`] terms flat; a longer one as a flat chain of such chains:
+    /// SQLite nests a chain one level per term, and refuses an expression 1000 deep.
     fn emit_joined(&mut self, terms: &[Expr], separator: &str) -> Result<()> {
+        if let [term] = terms {
+            return self.emit(term);
+        }
+        let group = if terms.len() <= CHAIN {
+            1
+        } else {
+            terms.len().div_ceil(CHAIN)
+        };
         self.sql.push('(');
-        for (i, term) in terms.iter().enumerate() {
+        for (i, part) in terms.chunks(group).enumerate() {
             if i > 0 {
                 self.sql.push_str(separator);
             }
-            self.emit(term)?;
+            self.emit_joined(part, separator)?;
         }
         self.sql.push(')');
         Ok(())
@@ -979,6 +1013,9 @@ pub fn translate_cond(
     };
     translator.emit(&expr)?;
     let Translator { sql, params, .. } = translator;
+    if params.len() > MAX_VALUES {
+        bail!(0, "the condition binds more than {MAX_VALUES} values");
+    }
     Ok(SqlFragment { sql, params })
 }
 
@@ -1360,8 +1397,13 @@ mod tests {
         );
         let nested = format!("{}it.bot{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
         assert_eq!(sql(&nested), "(\"bot\" = 1)");
-        let long = vec!["it.bot"; 20_000].join(" || ");
-        assert!(sql(&long).starts_with("((\"bot\" = 1) OR"));
+        let long = vec!["it.bot"; MAX_TERMS].join(" || ");
+        assert!(sql(&long).starts_with("(((\"bot\" = 1) OR"));
+        let longer = vec!["it.bot"; MAX_TERMS + 1].join(" || ");
+        assert!(fail(&longer).message.contains("more than 1000 comparisons"));
+        let values = (0..=MAX_VALUES).map(|i| i.to_string()).collect::<Vec<_>>();
+        let in_list = format!("it.count $in [{}]", values.join(", "));
+        assert!(fail(&in_list).message.contains("at most 10000 values"));
     }
 
     #[test]

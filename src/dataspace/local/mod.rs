@@ -5,17 +5,20 @@
 
 pub mod cond;
 pub mod model;
+pub mod readers;
 pub mod scalars;
 pub mod schema;
 pub mod store;
 
 use crate::apig::{InboundRequest, KeyRing, verify};
+use crate::graphql_document::{self, DocumentCaps};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+pub use readers::ReadLimits;
 use schema::DataSpaceSchema;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +30,19 @@ use tokio::task::JoinHandle;
 /// Largest request body accepted (a batch of a few thousand records).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
+/// The document checks of this endpoint. Its callers are signed (the gateway's packets carry
+/// a variable and an alias per record and delivery), so only what could hang or crash the
+/// server is capped: nesting (async-graphql recurses over it) and fragment expansion
+/// (async-graphql inlines every spread); the rest is bounded by the body limit.
+const DOCUMENT_CAPS: DocumentCaps = DocumentCaps {
+    nesting: 64,
+    tokens: MAX_BODY_BYTES,
+    operations: 1000,
+    fragments: 1000,
+    variables: MAX_BODY_BYTES,
+    selections: 1_000_000,
+};
+
 /// How to run a local DataSpace.
 #[derive(Debug, Clone)]
 pub struct LocalOptions {
@@ -34,6 +50,8 @@ pub struct LocalOptions {
     pub db_path: PathBuf,
     /// Keys whose signatures are accepted.
     pub keys: KeyRing,
+    /// Read connections and the longest a read may run.
+    pub reads: ReadLimits,
 }
 
 #[derive(Clone)]
@@ -71,8 +89,8 @@ pub struct LocalDataSpace;
 impl LocalDataSpace {
     /// Opens the database and serves it on `options.listen` (port 0 picks a free port).
     pub async fn start(options: LocalOptions) -> anyhow::Result<RunningDataSpace> {
-        let db_path = options.db_path.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
+        let (db_path, reads) = (options.db_path.clone(), options.reads);
+        let store = tokio::task::spawn_blocking(move || Store::open(&db_path, &reads))
             .await?
             .map_err(|error| {
                 anyhow::anyhow!("cannot open {}: {error}", options.db_path.display())
@@ -107,7 +125,8 @@ impl LocalDataSpace {
 
 /// The SDL this server serves, for comparison with `schema.graphql`.
 pub fn served_sdl() -> String {
-    let store = Store::open(std::path::Path::new(":memory:")).expect("an in-memory database opens");
+    let store = Store::open(std::path::Path::new(":memory:"), &ReadLimits::default())
+        .expect("an in-memory database opens");
     schema::build_schema(Arc::new(store)).sdl()
 }
 
@@ -136,15 +155,34 @@ async fn graphql(
         tracing::info!(%error, %request_id, "rejected unsigned or badly signed request");
         return (StatusCode::UNAUTHORIZED, Json(error.to_json(&request_id))).into_response();
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(error) => {
-            let body = serde_json::json!({"errors": [{
-                "message": format!("the body is not a GraphQL request: {error}"),
-                "extensions": {"classification": "VALIDATION"},
-            }]});
+            let body = validation_errors(format!("the body is not a GraphQL request: {error}"));
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
     };
+    if let Err(message) = check_document(&mut request) {
+        return Json(validation_errors(message)).into_response();
+    }
     Json(state.schema.execute(request).await).into_response()
+}
+
+/// Scans, parses (kept in the request) and expands the document before async-graphql
+/// validates it. A document that does not parse is left to async-graphql to report.
+fn check_document(request: &mut async_graphql::Request) -> Result<(), String> {
+    graphql_document::scan(&request.query, &DOCUMENT_CAPS)
+        .map_err(|refusal| refusal.message().to_owned())?;
+    if let Ok(document) = request.parsed_query() {
+        graphql_document::expand(document, &DOCUMENT_CAPS)
+            .map_err(|refusal| refusal.message().to_owned())?;
+    }
+    Ok(())
+}
+
+fn validation_errors(message: String) -> serde_json::Value {
+    serde_json::json!({"errors": [{
+        "message": message,
+        "extensions": {"classification": "VALIDATION"},
+    }]})
 }

@@ -194,7 +194,9 @@ async fn search(
         want_count: look_ahead.field("count").exists(),
     };
     let store = ctx.data::<Arc<Store>>()?.clone();
-    let result = tokio::task::spawn_blocking(move || store.search(class, &request))
+    // Dropped with this future (the caller gone), it stops the read.
+    let (cancel, _stop_on_drop) = store.read_cancel();
+    let result = tokio::task::spawn_blocking(move || store.search(class, &request, &cancel))
         .await
         .map_err(|_| classified(Classification::Internal, "search was interrupted"))?
         .map_err(store_error)?;

@@ -3,6 +3,7 @@
 
 use super::cond::{SqlFragment, SqlValue};
 use super::model::{CLASSES, ClassMeta, FieldType, quoted};
+use super::readers::{self, Cancel, CancelOnDrop, ReadLimits, ReadPool};
 use rusqlite::types::Value as SqlParam;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params_from_iter};
 use serde_json::{Map, Value};
@@ -55,6 +56,12 @@ impl StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(failure, _) = &error
+            && failure.code == ErrorCode::OperationInterrupted
+        {
+            // A read stopped by its cancel (see `readers`), not a storage failure.
+            return Self::new(Classification::Internal, "the read was interrupted");
+        }
         if let rusqlite::Error::SqliteFailure(failure, Some(message)) = &error
             && failure.code == ErrorCode::ConstraintViolation
             && let Some(columns) = message.strip_prefix("UNIQUE constraint failed: ")
@@ -133,14 +140,18 @@ pub struct SearchResult {
     pub count: Option<i64>,
 }
 
-/// The SQLite database behind the local DataSpace. One connection behind a mutex: SQLite
-/// serializes writers anyway, and callers reach it through `spawn_blocking`.
+/// The SQLite database behind the local DataSpace. One writing connection behind a mutex
+/// (SQLite serializes writers anyway) and a pool of readers (none for an in-memory database,
+/// which is private to its connection: reads then take the writer); callers reach it through
+/// `spawn_blocking`.
 pub struct Store {
     connection: Mutex<Connection>,
+    readers: Option<ReadPool>,
+    read_timeout: std::time::Duration,
 }
 
 impl Store {
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub fn open(path: &Path, reads: &ReadLimits) -> Result<Self, StoreError> {
         if let Some(parent) = path
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
@@ -162,9 +173,21 @@ impl Store {
         connection.execute_batch(
             "CREATE TABLE IF NOT EXISTS \"_Packet\" (\"idempotenceId\" TEXT PRIMARY KEY, \"outcome\" TEXT NOT NULL)",
         )?;
+        let in_memory = path.as_os_str().is_empty() || path == Path::new(":memory:");
+        let readers = match in_memory {
+            true => None,
+            false => Some(ReadPool::open(path, reads.readers.max(1))?),
+        };
         Ok(Self {
             connection: Mutex::new(connection),
+            readers,
+            read_timeout: reads.timeout,
         })
+    }
+
+    /// The cancel of a read for a caller holding the guard, with this store's deadline.
+    pub fn read_cancel(&self) -> (Cancel, CancelOnDrop) {
+        Cancel::new(self.read_timeout)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -173,57 +196,18 @@ impl Store {
         crate::sync::lock(&self.connection)
     }
 
+    /// Runs a search on a reader, stopped by `cancel`.
     pub fn search(
         &self,
         class: &ClassMeta,
         request: &SearchRequest,
+        cancel: &Cancel,
     ) -> Result<SearchResult, StoreError> {
-        let connection = self.lock();
-        let table = quoted(class.name);
-        let (where_sql, params) = match &request.filter {
-            Some(fragment) => (
-                fragment.sql.as_str(),
-                fragment.params.iter().map(to_param).collect(),
-            ),
-            None => ("1=1", Vec::new()),
-        };
-        let mut result = SearchResult::default();
-        if request.want_count {
-            let sql = format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}");
-            let mut statement = connection.prepare_cached(&sql)?;
-            result.count =
-                Some(statement.query_row(params_from_iter(params.iter()), |row| row.get(0))?);
+        let search = |connection: &Connection| search_on(connection, class, request);
+        match &self.readers {
+            Some(pool) => pool.read(cancel, search),
+            None => readers::guarded(&mut self.lock(), cancel, search),
         }
-        if request.want_elems {
-            let mut order = String::new();
-            for (column, descending, nulls_last) in &request.sort {
-                order.push_str(column);
-                order.push_str(if *descending { " DESC" } else { " ASC" });
-                match nulls_last {
-                    Some(true) => order.push_str(" NULLS LAST"),
-                    Some(false) => order.push_str(" NULLS FIRST"),
-                    None => {}
-                }
-                order.push_str(", ");
-            }
-            order.push_str("\"id\" ASC");
-            let mut sql = format!(
-                "SELECT {} FROM {table} WHERE {where_sql} ORDER BY {order}",
-                select_list(class)
-            );
-            let mut params = params.clone();
-            sql.push_str(" LIMIT ? OFFSET ?");
-            params.push(SqlParam::Integer(request.limit.unwrap_or(-1)));
-            params.push(SqlParam::Integer(request.offset.unwrap_or(0)));
-            let mut statement = connection.prepare_cached(&sql)?;
-            let rows = statement.query_map(params_from_iter(params.iter()), |row| {
-                Ok(row_to_json(class, row))
-            })?;
-            for row in rows {
-                result.elems.push(row??);
-            }
-        }
-        Ok(result)
     }
 
     /// Runs a packet as one transaction, or replays the stored outcome of an earlier packet
@@ -277,6 +261,58 @@ impl Store {
         transaction.commit()?;
         Ok(outcome)
     }
+}
+
+fn search_on(
+    connection: &Connection,
+    class: &ClassMeta,
+    request: &SearchRequest,
+) -> Result<SearchResult, StoreError> {
+    let table = quoted(class.name);
+    let (where_sql, params) = match &request.filter {
+        Some(fragment) => (
+            fragment.sql.as_str(),
+            fragment.params.iter().map(to_param).collect(),
+        ),
+        None => ("1=1", Vec::new()),
+    };
+    let mut result = SearchResult::default();
+    if request.want_count {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}");
+        let mut statement = connection.prepare_cached(&sql)?;
+        result.count =
+            Some(statement.query_row(params_from_iter(params.iter()), |row| row.get(0))?);
+    }
+    if request.want_elems {
+        let mut order = String::new();
+        for (column, descending, nulls_last) in &request.sort {
+            order.push_str(column);
+            order.push_str(if *descending { " DESC" } else { " ASC" });
+            match nulls_last {
+                Some(true) => order.push_str(" NULLS LAST"),
+                Some(false) => order.push_str(" NULLS FIRST"),
+                None => {}
+            }
+            order.push_str(", ");
+        }
+        order.push_str("\"id\" ASC");
+        let mut sql = format!(
+            "SELECT {} FROM {table} WHERE {where_sql} ORDER BY {order}",
+            select_list(class)
+        );
+        let mut params = params.clone();
+        sql.push_str(" LIMIT ? OFFSET ?");
+        params.push(SqlParam::Integer(request.limit.unwrap_or(-1)));
+        params.push(SqlParam::Integer(request.offset.unwrap_or(0)));
+        let mut statement = connection.prepare_cached(&sql)?;
+        let rows = statement.query_map(params_from_iter(params.iter()), |row| {
+            Ok(row_to_json(class, row))
+        })?;
+        for row in rows {
+            result.elems.push(row??);
+        }
+    }
+    Ok(result)
 }
 
 fn create_table_sql(class: &ClassMeta) -> String {
@@ -652,4 +688,69 @@ fn refuse_if_referenced(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataspace::local::model::BOT;
+    use std::sync::{Arc, mpsc};
+    use std::time::{Duration, Instant};
+
+    fn count_bots() -> SearchRequest {
+        SearchRequest {
+            want_count: true,
+            ..SearchRequest::default()
+        }
+    }
+
+    #[test]
+    fn a_read_does_not_wait_for_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(Store::open(&dir.path().join("db.sqlite"), &ReadLimits::default()).unwrap());
+        let writer = store.lock();
+        let (done, finished) = mpsc::channel();
+        let reader = store.clone();
+        std::thread::spawn(move || {
+            let (cancel, _guard) = reader.read_cancel();
+            let _ = done.send(reader.search(&BOT, &count_bots(), &cancel));
+        });
+        let result = finished.recv_timeout(Duration::from_secs(5));
+        drop(writer);
+        assert_eq!(
+            result
+                .expect("the read waited for the writer")
+                .unwrap()
+                .count,
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn a_read_past_its_deadline_or_without_its_caller_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite"), &ReadLimits::default()).unwrap();
+        let (cancel, guard) = store.read_cancel();
+        drop(guard);
+        let refused = store.search(&BOT, &count_bots(), &cancel).unwrap_err();
+        assert!(refused.message.contains("stopped"), "{refused:?}");
+        // A read that would never end, stopped by the progress handler at its deadline.
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut connection = store.lock();
+            let (cancel, _guard) =
+                Cancel::with_deadline(Instant::now() + Duration::from_millis(200));
+            let endless = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) \
+                           SELECT count(*) FROM n";
+            let result = readers::guarded(&mut connection, &cancel, |connection| {
+                Ok(connection.query_row(endless, [], |row| row.get::<_, i64>(0))?)
+            });
+            let _ = done.send(result);
+        });
+        let result = finished
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the read ran on past its deadline");
+        assert!(result.unwrap_err().message.contains("stopped"));
+    }
 }

@@ -23,6 +23,7 @@ pub async fn start() -> LocalDs {
         listen: "127.0.0.1:0".parse().unwrap(),
         db_path: dir.path().join("ds.sqlite"),
         keys: KeyRing::new().with(KEY, SECRET),
+        reads: Default::default(),
     })
     .await
     .unwrap();
