@@ -485,6 +485,7 @@ impl LogbotService {
             Command::Status { auth_token } => {
                 self.chat_status(auth_token.expose_secret(), chat_id).await
             }
+            Command::Control(control) => self.chat_control(origin, control).await,
         };
         match result {
             Ok(reply) => Ok(CommandOutcome {

@@ -32,6 +32,7 @@ delivery_operation!(UpdateDelivery);
 delivery_operation!(DeadLetterDelivery);
 delivery_operation!(SearchPendingDeliveriesOfChat);
 delivery_operation!(SearchDoneDeliveriesBefore);
+delivery_operation!(CountPendingDeliveriesOfChat);
 
 /// Waiting to be sent (or re-sent after a failure).
 pub const PENDING: &str = "PENDING";
@@ -474,6 +475,22 @@ fn audit_input(event: NewAuditEvent) -> Result<Value, DataSpaceError> {
 impl DataSpaceClient {
     /// A chat's pending deliveries from a bot, oldest first: at most `limit` of them, or all
     /// (read page by page) with `None`.
+    /// How many deliveries wait for one chat of a bot.
+    pub async fn count_pending_deliveries_of_chat(
+        &self,
+        bot_id: &str,
+        chat_id: &str,
+    ) -> Result<i64, DataSpaceError> {
+        let variables = count_pending_deliveries_of_chat::Variables {
+            bot: bot_id.to_owned(),
+            chat_id: chat_id.to_owned(),
+        };
+        let found = self
+            .run::<CountPendingDeliveriesOfChat>(variables, Retry::Safe)
+            .await?;
+        Ok(found.search_delivery.count)
+    }
+
     pub async fn pending_deliveries_of_chat(
         &self,
         bot_id: &str,
