@@ -7,9 +7,7 @@
 
 use super::bots::CommandOrigin;
 use super::{LogbotService, ServiceError};
-use crate::dataspace::operations::{
-    ChatSubscription, ChatSubscriptionUpdate, format_datetime, parse_datetime,
-};
+use crate::dataspace::operations::{ChatSubscription, ChatSubscriptionUpdate, format_datetime};
 use crate::domain::command::ChatControl;
 use crate::domain::level::LogLevel;
 use crate::domain::names::{BotName, ChatId};
@@ -72,7 +70,7 @@ impl LogbotService {
                         .unwrap_or(now);
                     // Muting again while muted extends the mute; the summary still covers
                     // everything since the first.
-                    let since = match is_muted(&subscription, now) {
+                    let since = match subscription.is_muted(now) {
                         true => subscription.muted_since.clone(),
                         false => Some(format_datetime(now)),
                     };
@@ -82,7 +80,7 @@ impl LogbotService {
                     })
                     .await?
                 }
-                ChatControl::Unmute if is_muted(&subscription, now) => {
+                ChatControl::Unmute if subscription.is_muted(now) => {
                     // The mute ends now; the delivery worker sends the summary.
                     self.change(&subscription, |update| {
                         update.muted_until = Some(format_datetime(now));
@@ -106,7 +104,8 @@ impl LogbotService {
             states.push(ChatState {
                 bot,
                 min_level: LogLevel::parse_name(&changed.min_level).unwrap_or(LogLevel::Info),
-                muted_until: is_muted(&changed, now)
+                muted_until: changed
+                    .is_muted(now)
                     .then(|| changed.muted_until.clone())
                     .flatten(),
                 waiting,
@@ -144,15 +143,6 @@ impl LogbotService {
         Ok(BotName::parse(&name)
             .unwrap_or_else(|_| BotName::parse("unknown").expect("a valid name")))
     }
-}
-
-/// Whether the subscription's records are held now.
-pub fn is_muted(subscription: &ChatSubscription, now: chrono::DateTime<Utc>) -> bool {
-    subscription
-        .muted_until
-        .as_deref()
-        .and_then(parse_datetime)
-        .is_some_and(|until| until > now)
 }
 
 fn audit_action(control: ChatControl) -> AuditAction {

@@ -51,6 +51,16 @@ pub struct ChatSubscription {
     pub muted_since: Option<String>,
 }
 
+impl ChatSubscription {
+    /// Whether the chat's records are held (`/mute`) at `now`.
+    pub fn is_muted(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.muted_until
+            .as_deref()
+            .and_then(super::parse_datetime)
+            .is_some_and(|until| until > now)
+    }
+}
+
 /// A subscription to create.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewChatSubscription {
