@@ -211,6 +211,8 @@ pub struct DeliverySettings {
     /// Messages per second per VK community (default 20) and per conversation (default 1).
     pub vk_bot_rate: f64,
     pub vk_chat_rate: f64,
+    /// Several waiting records of a chat share one message, default true.
+    pub coalesce: bool,
     /// A chat with more records waiting than this (default 20) gets one digest in their place.
     pub digest_after: usize,
     /// So does a chat whose oldest waiting record has waited longer than this, default 2 min.

@@ -41,6 +41,8 @@ pub struct WorkerOptions {
     pub scan_limit: i64,
     /// Deleting finished deliveries; `None` keeps them for good.
     pub pruning: Option<Pruning>,
+    /// Several waiting deliveries of a chat in one message (`[delivery] coalesce`).
+    pub coalesce: bool,
     /// A chat with more deliveries waiting gets a digest instead (`[delivery] digest_after`).
     pub digest_after: usize,
     /// So does one whose oldest delivery has waited longer (`digest_after_wait_ms`).
@@ -66,6 +68,7 @@ impl WorkerOptions {
             vk_chat_rate: settings.vk_chat_rate,
             scan_limit: 1000,
             pruning: Pruning::after_hours(settings.keep_done_hours),
+            coalesce: settings.coalesce,
             digest_after: settings.digest_after,
             digest_after_wait: settings.digest_after_wait,
             max_retry_after: settings.max_retry_after,
@@ -448,7 +451,7 @@ impl Inner {
                 .take_while(|delivery| is_ready(delivery, now))
                 .take(COALESCE_SCAN)
                 .collect();
-            if ready.len() >= 2 {
+            if self.options.coalesce && ready.len() >= 2 {
                 match self.send_coalesced(&ready, &mut stop).await {
                     Some(0) => {}
                     Some(carried) => {
