@@ -443,7 +443,9 @@ impl LogbotService {
                 bot_token,
                 auth_token,
             } => {
-                if !from_uid.is_empty() && auth_uid.as_str() != from_uid {
+                // A sender the door could not name is nobody's admin: without this, anyone
+                // able to leave the sender out could register in an admin's name.
+                if from_uid.trim().is_empty() || auth_uid.as_str() != from_uid {
                     Err(ServiceError::Forbidden(
                         "auth_uid must be your own user id".into(),
                     ))
