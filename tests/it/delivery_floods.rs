@@ -428,3 +428,49 @@ async fn a_removed_bot_ends_the_subscription_and_a_huge_retry_after_is_cut() {
     let tries = fake.all().iter().filter(|r| r.chat_id == "-3001").count();
     assert_eq!(tries, 1, "the gone chat is tried once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_behind_a_held_backlog_larger_than_one_scan_is_still_served() {
+    let fake = FakeTelegram::default();
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = start(&fake, dir.path(), &[]).await;
+    gateway
+        .register_bot("held", "666:HELD", "held-auth-token")
+        .await;
+    gateway
+        .register_bot("fresh", "777:FRESH", "fresh-auth-token")
+        .await;
+    gateway.subscribe("held-auth-token", "-4001", "INFO").await;
+    gateway.subscribe("fresh-auth-token", "4002", "INFO").await;
+    let muted = command(&gateway, "/mute 1h", "-4001", None).await;
+    assert_eq!(muted["ok"], true, "{muted}");
+    // More held deliveries than the poll's oldest-first scan (1000) holds.
+    for batch in 0..11 {
+        let messages: Vec<String> = (0..100).map(|i| format!("held {batch}-{i}")).collect();
+        let records: Vec<(&str, &str)> = messages.iter().map(|m| ("ERROR", m.as_str())).collect();
+        gateway.send_logs("held", &records).await;
+    }
+    assert_eq!(pending(dir.path(), "-4001"), 1100);
+    let sent = Instant::now();
+    gateway
+        .send_logs("fresh", &[("ERROR", "behind the backlog")])
+        .await;
+    fake.wait_until(
+        Duration::from_secs(5),
+        "the fresh bot's record",
+        |received| {
+            received
+                .iter()
+                .any(|r| r.chat_id == "4002" && r.status == 200)
+        },
+    )
+    .await;
+    println!(
+        "fairness: a record behind 1,100 held deliveries arrived after {:?}",
+        sent.elapsed()
+    );
+    assert!(
+        fake.accepted_in("-4001").is_empty(),
+        "the muted chat still waits"
+    );
+}
