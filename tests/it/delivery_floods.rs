@@ -227,9 +227,18 @@ async fn chat_controls_set_the_level_mute_with_one_summary_and_unsubscribe() {
         .register_bot("ctl", "333:CTL", "ctl-auth-token")
         .await;
     let chat = "-2001";
-    let bad_topic = command(&gateway, "ctl-auth-token | subscription", chat, Some("topic")).await;
+    let bad_topic = command(
+        &gateway,
+        "ctl-auth-token | subscription",
+        chat,
+        Some("topic"),
+    )
+    .await;
     assert_eq!(bad_topic["ok"], false, "{bad_topic}");
-    assert!(bad_topic["reply"].as_str().unwrap().contains("threadId"), "{bad_topic}");
+    assert!(
+        bad_topic["reply"].as_str().unwrap().contains("threadId"),
+        "{bad_topic}"
+    );
     let subscribed = command(&gateway, "ctl-auth-token | subscription", chat, Some("42")).await;
     assert_eq!(subscribed["ok"], true, "{subscribed}");
     let status = command(&gateway, "/status", chat, Some("42")).await;
