@@ -104,6 +104,9 @@ async fn run() {
     settings.delivery.telegram_chat_rate = 1e6;
     settings.delivery.concurrency = CONCURRENCY;
     settings.delivery.poll_interval = Duration::from_millis(50);
+    // The benchmark counts messages, one per delivery (floods handling would merge them).
+    settings.delivery.coalesce = false;
+    settings.delivery.digest_after = usize::MAX;
     let gateway = Gateway::build(&settings).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = RunningGateway::serve(gateway, listener).unwrap();
@@ -125,6 +128,7 @@ async fn run() {
                 chat_id: (1000 + chat).to_string(),
                 subscriber_uid: None,
                 min_level: LogLevel::Info,
+                thread_id: None,
             })
             .await
             .unwrap();

@@ -3,12 +3,13 @@
 //! chat events) goes through here, so the rules are applied once. Persistence is DataSpace's.
 
 mod bots;
+mod controls;
 mod error;
 mod logs;
 mod refusals;
 mod users;
 
-pub use bots::{CommandOutcome, RegisterBot, SubscribeChat};
+pub use bots::{CommandOrigin, CommandOutcome, RegisterBot, SubscribeChat};
 pub use error::ServiceError;
 pub use logs::{
     Ingested, LogPage, LogQuery, LogSource, Oversize, PlatformEvent, RecordInput, StoredRecord,

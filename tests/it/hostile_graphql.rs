@@ -11,7 +11,6 @@ use crate::support::hostile::{
 use serde_json::json;
 use std::time::Duration;
 
-
 fn cases() -> Vec<Case> {
     let graphql_json = "application/graphql-response+json";
     let gql_accept = |query: &str| {

@@ -663,6 +663,9 @@ pub struct ChatSubscriptionEntity {
     min_level: String,
     active: bool,
     created_at: DateTime,
+    thread_id: Option<String>,
+    muted_until: Option<DateTime>,
+    muted_since: Option<DateTime>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -675,6 +678,9 @@ pub struct ChatSubscriptionCreate {
     min_level: String,
     active: bool,
     created_at: DateTime,
+    thread_id: Option<String>,
+    muted_until: Option<DateTime>,
+    muted_since: Option<DateTime>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -694,6 +700,12 @@ pub struct ChatSubscriptionUpdate {
     active: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     created_at: Option<DateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    muted_until: Option<DateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    muted_since: Option<DateTime>,
 }
 
 #[derive(SimpleObject, Deserialize, Debug)]
@@ -870,6 +882,7 @@ pub struct DeliveryEntity {
     last_error: Option<String>,
     created_at: DateTime,
     sent_at: Option<DateTime>,
+    thread_id: Option<String>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -889,6 +902,7 @@ pub struct DeliveryCreate {
     last_error: Option<String>,
     created_at: DateTime,
     sent_at: Option<DateTime>,
+    thread_id: Option<String>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -922,4 +936,6 @@ pub struct DeliveryUpdate {
     created_at: Option<DateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sent_at: Option<DateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread_id: Option<String>,
 }

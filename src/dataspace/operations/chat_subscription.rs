@@ -27,6 +27,8 @@ subscription_operation!(CreateChatSubscription);
 subscription_operation!(UpdateChatSubscription);
 subscription_operation!(DeleteChatSubscription);
 subscription_operation!(CreateManyChatSubscription);
+subscription_operation!(SearchActiveSubscriptionsOfChat);
+subscription_operation!(SearchMutedSubscriptions);
 
 /// A chat's subscription to a bot's records.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,10 +43,26 @@ pub struct ChatSubscription {
     pub min_level: String,
     pub active: bool,
     pub created_at: String,
+    /// The forum topic records go to (Telegram `message_thread_id`), if any.
+    pub thread_id: Option<String>,
+    /// Records wait (are counted, not sent) until then.
+    pub muted_until: Option<String>,
+    /// When the last mute began.
+    pub muted_since: Option<String>,
+}
+
+impl ChatSubscription {
+    /// Whether the chat's records are held (`/mute`) at `now`.
+    pub fn is_muted(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.muted_until
+            .as_deref()
+            .and_then(super::parse_datetime)
+            .is_some_and(|until| until > now)
+    }
 }
 
 /// A subscription to create.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewChatSubscription {
     pub bot: String,
     pub chat_id: String,
@@ -52,6 +70,12 @@ pub struct NewChatSubscription {
     pub min_level: String,
     pub active: bool,
     pub created_at: String,
+    /// The forum topic records go to (Telegram `message_thread_id`), if any.
+    pub thread_id: Option<String>,
+    /// Records wait (are counted, not sent) until then.
+    pub muted_until: Option<String>,
+    /// When the last mute began.
+    pub muted_since: Option<String>,
 }
 
 /// The fields of a subscription to change; `None` leaves a field as it is.
@@ -64,30 +88,48 @@ pub struct ChatSubscriptionUpdate {
     pub min_level: Option<String>,
     pub active: Option<bool>,
     pub created_at: Option<String>,
+    pub thread_id: Option<String>,
+    pub muted_until: Option<String>,
+    pub muted_since: Option<String>,
 }
 
 convert_fields!(
-    ChatSubscription, { id, agg_version, bot, chat_id, subscriber_uid, min_level, active, created_at }
+    ChatSubscription,
+    {
+        id, agg_version, bot, chat_id, subscriber_uid, min_level, active, created_at, thread_id,
+        muted_until, muted_since
+    }
     from search_chat_subscription::ChatSubscriptionFields,
     search_active_subscriptions_by_bot::ChatSubscriptionFields,
     search_subscription_by_bot_and_chat::ChatSubscriptionFields,
     get_chat_subscription::ChatSubscriptionFields,
     create_chat_subscription::ChatSubscriptionFields,
     update_chat_subscription::ChatSubscriptionFields,
+    search_active_subscriptions_of_chat::ChatSubscriptionFields,
+    search_muted_subscriptions::ChatSubscriptionFields,
 );
 convert_fields!(
     create_chat_subscription::_CreateChatSubscriptionInput,
-    { bot, chat_id, subscriber_uid, min_level, active, created_at }
+    {
+        bot, chat_id, subscriber_uid, min_level, active, created_at, thread_id, muted_until,
+        muted_since
+    }
     from NewChatSubscription
 );
 convert_fields!(
     create_many_chat_subscription::_CreateChatSubscriptionInput,
-    { bot, chat_id, subscriber_uid, min_level, active, created_at }
+    {
+        bot, chat_id, subscriber_uid, min_level, active, created_at, thread_id, muted_until,
+        muted_since
+    }
     from NewChatSubscription
 );
 convert_fields!(
     update_chat_subscription::_UpdateChatSubscriptionInput,
-    { id, bot, chat_id, subscriber_uid, min_level, active, created_at }
+    {
+        id, bot, chat_id, subscriber_uid, min_level, active, created_at, thread_id, muted_until,
+        muted_since
+    }
     from ChatSubscriptionUpdate
 );
 sort_input!(search_chat_subscription);
@@ -121,6 +163,34 @@ impl DataSpaceClient {
         };
         let found = self
             .run::<SearchActiveSubscriptionsByBot>(variables, Retry::Safe)
+            .await?;
+        let elems = found.search_chat_subscription.elems.into_iter();
+        Ok(elems.map(ChatSubscription::from).collect())
+    }
+
+    /// A chat's active subscriptions, to any bot, oldest first.
+    pub async fn active_subscriptions_of_chat(
+        &self,
+        chat_id: &str,
+    ) -> Result<Vec<ChatSubscription>, DataSpaceError> {
+        let variables = search_active_subscriptions_of_chat::Variables {
+            chat_id: chat_id.to_owned(),
+        };
+        let found = self
+            .run::<SearchActiveSubscriptionsOfChat>(variables, Retry::Safe)
+            .await?;
+        let elems = found.search_chat_subscription.elems.into_iter();
+        Ok(elems.map(ChatSubscription::from).collect())
+    }
+
+    /// Active subscriptions with a mute set (current or ended), at most `limit`.
+    pub async fn muted_subscriptions(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<ChatSubscription>, DataSpaceError> {
+        let variables = search_muted_subscriptions::Variables { limit };
+        let found = self
+            .run::<SearchMutedSubscriptions>(variables, Retry::Safe)
             .await?;
         let elems = found.search_chat_subscription.elems.into_iter();
         Ok(elems.map(ChatSubscription::from).collect())
