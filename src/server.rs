@@ -152,6 +152,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::compat::routes())
+        .merge(crate::telegram::routes(&state))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
@@ -365,6 +366,7 @@ pub struct RunningGateway {
     task: JoinHandle<()>,
     embedded: Option<RunningDataSpace>,
     delivery: Option<crate::delivery::DeliveryHandle>,
+    telegram: Option<crate::telegram::poller::Supervisor>,
 }
 
 impl RunningGateway {
@@ -396,6 +398,7 @@ impl RunningGateway {
         Ok(Self {
             addr,
             base_url: format!("http://{addr}"),
+            telegram: crate::telegram::start(&gateway.state),
             state: gateway.state,
             shutdown: Some(shutdown),
             task,
@@ -412,6 +415,9 @@ impl RunningGateway {
             let _ = shutdown.send(());
         }
         let _ = (&mut self.task).await;
+        if let Some(telegram) = self.telegram.take() {
+            telegram.stop().await;
+        }
         if let Some(delivery) = self.delivery.take() {
             delivery.stop().await;
         }

@@ -92,7 +92,10 @@ impl DataSpaceClient {
                             updated_at: now(),
                         },
                     };
-                    match self.run::<CreateTelegramOffset>(variables, Retry::Safe).await {
+                    match self
+                        .run::<CreateTelegramOffset>(variables, Retry::Safe)
+                        .await
+                    {
                         Ok(data) => {
                             required(
                                 required(data.packet, "packet")?.create_telegram_offset,
