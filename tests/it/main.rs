@@ -32,4 +32,5 @@ mod hostile_graphql;
 mod hostile_ws;
 mod transport_http;
 mod transport_redis;
+mod telegram_updates;
 mod transport_ws;
