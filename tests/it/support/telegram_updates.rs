@@ -53,8 +53,12 @@ impl Updates {
         id
     }
 
-    /// Queues an update as given (a redelivery keeps its `update_id`).
+    /// Queues an update as given (a redelivery keeps its `update_id`); later ones follow it.
     pub fn push_raw(&self, token: &str, update: Value) {
+        if let Some(id) = update["update_id"].as_i64() {
+            let mut next = self.next_id.lock().unwrap();
+            *next = (*next).max(id);
+        }
         self.queued
             .lock()
             .unwrap()
