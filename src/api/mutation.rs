@@ -6,7 +6,9 @@ use super::types::{
     LogSourceInput, LogUser, RegisterBotInput, SendLogsResult, SubscribeChatInput,
     UnsubscribeChatInput,
 };
-use crate::service::{LogSource, LogbotService, Oversize, RecordInput, RegisterBot, SubscribeChat};
+use crate::service::{
+    CommandOrigin, LogSource, LogbotService, Oversize, RecordInput, RegisterBot, SubscribeChat,
+};
 use async_graphql::{Context, Object};
 use std::sync::Arc;
 
@@ -73,6 +75,7 @@ impl Mutation {
                 chat_id: input.chat_id,
                 subscriber_uid: input.subscriber_uid,
                 min_level: input.min_level.into(),
+                thread_id: input.thread_id,
             })
             .await
             .graphql(ctx)?;
@@ -133,17 +136,25 @@ impl Mutation {
         })
     }
 
-    /// Runs a chat command (`... | register`, `<token> | subscription`, ...) as if sent in chatId.
+    /// Runs a chat command (`... | register`, `<token> | subscription`, ...) as if sent in chatId
+    /// by fromUid, in the forum topic threadId if given.
     async fn execute_command(
         &self,
         ctx: &Context<'_>,
         text: String,
         chat_id: String,
         from_uid: String,
+        thread_id: Option<String>,
     ) -> async_graphql::Result<CommandResult> {
         let service = ctx.data::<Arc<LogbotService>>()?;
+        let origin = CommandOrigin {
+            messenger: crate::domain::messenger::Messenger::Telegram,
+            chat_id,
+            from_uid,
+            thread_id,
+        };
         let outcome = service
-            .execute_command(&text, &chat_id, &from_uid)
+            .execute_command_from(&origin, &text)
             .await
             .graphql(ctx)?;
         Ok(CommandResult {

@@ -92,6 +92,10 @@ pub struct ChatSubscription {
     pub min_level: LogLevel,
     pub active: bool,
     pub created_at: DateTime,
+    /// The forum topic records go to (Telegram `message_thread_id`).
+    pub thread_id: Option<String>,
+    /// Records wait until then (`/mute`); past or null: not muted.
+    pub muted_until: Option<DateTime>,
 }
 
 impl ChatSubscription {
@@ -106,6 +110,8 @@ impl ChatSubscription {
             min_level: level.into(),
             active: row.active,
             created_at: DateTime::from_stored(&row.created_at),
+            thread_id: row.thread_id,
+            muted_until: row.muted_until.as_deref().map(DateTime::from_stored),
         }
     }
 }
@@ -209,6 +215,8 @@ pub struct SubscribeChatInput {
     pub subscriber_uid: Option<String>,
     #[graphql(default_with = "LogLevel::Info")]
     pub min_level: LogLevel,
+    /// The forum topic to deliver to (Telegram `message_thread_id`).
+    pub thread_id: Option<String>,
 }
 
 #[derive(InputObject, Clone)]

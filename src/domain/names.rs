@@ -154,6 +154,23 @@ impl ChatId {
 
 string_newtype_common!(ChatId);
 
+/// A forum topic within a chat (Telegram `message_thread_id`): a positive integer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ThreadId(String);
+
+impl ThreadId {
+    pub fn parse(text: &str) -> Result<Self, FieldError> {
+        const FIELD: &str = "thread_id";
+        let id = text.trim();
+        match id.parse::<i64>() {
+            Ok(number) if number > 0 => Ok(Self(number.to_string())),
+            _ => Err(FieldError::new(FIELD, "must be a positive integer")),
+        }
+    }
+}
+
+string_newtype_common!(ThreadId);
+
 /// A user's id (a messenger user id, an admin id from the configuration): 1 to 128
 /// characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

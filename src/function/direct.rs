@@ -223,6 +223,7 @@ async fn call_function(
                 min_level: params
                     .level(&["minLevel", "min_level"])?
                     .unwrap_or(LogLevel::Info),
+                thread_id: params.text(&["threadId", "thread_id"])?,
             };
             service
                 .subscribe_chat(request)

@@ -11,7 +11,7 @@ use crate::dataspace::operations::{
 use crate::domain::command::Command;
 use crate::domain::level::LogLevel;
 use crate::domain::messenger::Messenger;
-use crate::domain::names::{AuthToken, BotName, BotToken, ChatId, Uid};
+use crate::domain::names::{AuthToken, BotName, BotToken, ChatId, ThreadId, Uid};
 use crate::domain::registration::{AuditAction, AuditOutcome, RefusalReason, RegistrationRefused};
 use crate::domain::replies::Reply;
 use crate::domain::secrets;
@@ -36,6 +36,19 @@ pub struct SubscribeChat {
     pub chat_id: String,
     pub subscriber_uid: Option<String>,
     pub min_level: LogLevel,
+    /// The forum topic the subscription delivers to (Telegram `message_thread_id`).
+    pub thread_id: Option<String>,
+}
+
+/// Where a chat command came from, as the door read it from the messenger's update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOrigin {
+    pub messenger: Messenger,
+    pub chat_id: String,
+    /// The sender's user id (empty when the door does not know it).
+    pub from_uid: String,
+    /// The forum topic the command was written in (Telegram `message_thread_id`).
+    pub thread_id: Option<String>,
 }
 
 /// The outcome of a chat command: whether it did what was asked, and the text to answer.
@@ -253,6 +266,10 @@ impl LogbotService {
     ) -> Result<(Bot, ChatSubscription), ServiceError> {
         let chat = ChatId::parse(&request.chat_id)
             .map_err(|error| ServiceError::invalid("chatId", error.problem()))?;
+        if let Some(thread) = &request.thread_id {
+            ThreadId::parse(thread)
+                .map_err(|error| ServiceError::invalid("threadId", error.problem()))?;
+        }
         let subscriber = match request
             .subscriber_uid
             .as_deref()
@@ -304,6 +321,7 @@ impl LogbotService {
                     active: Some(true),
                     min_level: Some(request.min_level.as_str().to_owned()),
                     subscriber_uid: subscriber.map(|uid| uid.as_str().to_owned()),
+                    thread_id: request.thread_id.clone(),
                     ..Default::default()
                 };
                 self.client.update_subscription(update, None, None).await?
@@ -316,6 +334,9 @@ impl LogbotService {
                     min_level: request.min_level.as_str().to_owned(),
                     active: true,
                     created_at: now(),
+                    thread_id: request.thread_id.clone(),
+                    muted_until: None,
+                    muted_since: None,
                 };
                 // Keyed by bot and chat: two racing subscribes of one chat create one row.
                 let key = format!("subscribe:{}:{}", bot.id, chat.as_str());
@@ -392,6 +413,26 @@ impl LogbotService {
         chat_id: &str,
         from_uid: &str,
     ) -> Result<CommandOutcome, ServiceError> {
+        let origin = CommandOrigin {
+            messenger,
+            chat_id: chat_id.to_owned(),
+            from_uid: from_uid.to_owned(),
+            thread_id: None,
+        };
+        self.execute_command_from(&origin, text).await
+    }
+
+    /// Runs a chat command written at `origin` (chat, sender, forum topic).
+    pub async fn execute_command_from(
+        &self,
+        origin: &CommandOrigin,
+        text: &str,
+    ) -> Result<CommandOutcome, ServiceError> {
+        let (messenger, chat_id, from_uid) = (
+            origin.messenger,
+            origin.chat_id.as_str(),
+            origin.from_uid.as_str(),
+        );
         let command = match Command::parse(text) {
             Ok(command) => command,
             Err(error) => {
@@ -431,6 +472,7 @@ impl LogbotService {
                     chat_id: chat_id.to_owned(),
                     subscriber_uid: Some(from_uid.to_owned()),
                     min_level: LogLevel::Info,
+                    thread_id: origin.thread_id.clone(),
                 })
                 .await
                 .map(|(bot, _)| Reply::Subscribed {

@@ -204,6 +204,7 @@ fn deliveries_by_level(subscriptions: &[ChatSubscription]) -> [Vec<NewDelivery>;
             let delivery = NewDelivery {
                 subscription: subscription.id.clone(),
                 chat_id: subscription.chat_id.clone(),
+                thread_id: subscription.thread_id.clone(),
             };
             (min_level, delivery)
         })

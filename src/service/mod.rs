@@ -7,7 +7,7 @@ mod error;
 mod logs;
 mod users;
 
-pub use bots::{CommandOutcome, RegisterBot, SubscribeChat};
+pub use bots::{CommandOrigin, CommandOutcome, RegisterBot, SubscribeChat};
 pub use error::ServiceError;
 pub use logs::{Ingested, LogPage, LogQuery, LogSource, Oversize, RecordInput, StoredRecord};
 

@@ -281,6 +281,7 @@ async fn hostile_values_match_only_themselves() {
         min_level: "info".into(),
         active: true,
         created_at: "2026-11-22T08:00:00".into(),
+        ..Default::default()
     };
     client
         .create_subscription(subscription, None)
@@ -564,6 +565,7 @@ async fn subscriptions_are_created_found_deactivated_and_deleted() {
         min_level: "warning".into(),
         active: true,
         created_at: "2026-11-22T08:00:00".into(),
+        ..Default::default()
     };
     let first = client
         .create_subscription(subscribe("100"), None)

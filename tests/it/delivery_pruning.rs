@@ -38,6 +38,7 @@ async fn the_worker_prunes_sent_deliveries_and_keeps_pending_ones() {
                     min_level: "INFO".into(),
                     active: true,
                     created_at: now(),
+                    ..Default::default()
                 },
                 None,
             )
@@ -46,6 +47,7 @@ async fn the_worker_prunes_sent_deliveries_and_keeps_pending_ones() {
         chats.push(NewDelivery {
             subscription: subscription.id,
             chat_id: chat.into(),
+            thread_id: None,
         });
     }
     let records: Vec<NewLogRecord> = (0..5)

@@ -45,6 +45,7 @@ fn to(chat: &str) -> NewDelivery {
     NewDelivery {
         subscription: "1".into(),
         chat_id: chat.into(),
+        thread_id: None,
     }
 }
 
@@ -304,6 +305,7 @@ async fn migrating_a_chat_moves_its_subscription_and_pending_deliveries() {
         min_level: "INFO".into(),
         active: true,
         created_at: now(),
+        ..Default::default()
     };
     let group = h
         .client
@@ -318,6 +320,7 @@ async fn migrating_a_chat_moves_its_subscription_and_pending_deliveries() {
     let along = |chat: &str, subscription: &str| NewDelivery {
         subscription: subscription.into(),
         chat_id: chat.into(),
+        thread_id: None,
     };
     h.client
         .create_log_records_with_deliveries(

@@ -11,6 +11,7 @@ mod config;
 mod dataspace_client;
 mod dataspace_local;
 mod dataspace_sdl;
+mod dataspace_upgrade;
 mod delivery_migration;
 mod delivery_pruning;
 mod delivery_queue;

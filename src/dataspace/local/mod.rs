@@ -4,6 +4,7 @@
 //! (`logbot-gateway dataspace`).
 
 pub mod cond;
+pub mod migrations;
 pub mod model;
 pub mod scalars;
 pub mod schema;

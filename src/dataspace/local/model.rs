@@ -86,6 +86,9 @@ pub static CHAT_SUBSCRIPTION: ClassMeta = ClassMeta {
         field("minLevel", Text, true),
         field("active", Boolean, true),
         field("createdAt", DateTime, true),
+        field("threadId", Text, false),
+        field("mutedUntil", DateTime, false),
+        field("mutedSince", DateTime, false),
     ],
 };
 
@@ -149,6 +152,7 @@ pub static DELIVERY: ClassMeta = ClassMeta {
         field("lastError", Text, false),
         indexed(field("createdAt", DateTime, true)),
         field("sentAt", DateTime, false),
+        field("threadId", Text, false),
     ],
 };
 

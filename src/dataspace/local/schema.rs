@@ -674,6 +674,9 @@ pub struct ChatSubscriptionEntity {
     min_level: String,
     active: bool,
     created_at: DateTime,
+    thread_id: Option<String>,
+    muted_until: Option<DateTime>,
+    muted_since: Option<DateTime>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -686,6 +689,9 @@ pub struct ChatSubscriptionCreate {
     min_level: String,
     active: bool,
     created_at: DateTime,
+    thread_id: Option<String>,
+    muted_until: Option<DateTime>,
+    muted_since: Option<DateTime>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -705,6 +711,12 @@ pub struct ChatSubscriptionUpdate {
     active: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     created_at: Option<DateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    muted_until: Option<DateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    muted_since: Option<DateTime>,
 }
 
 #[derive(SimpleObject, Deserialize, Debug)]
@@ -881,6 +893,7 @@ pub struct DeliveryEntity {
     last_error: Option<String>,
     created_at: DateTime,
     sent_at: Option<DateTime>,
+    thread_id: Option<String>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -900,6 +913,7 @@ pub struct DeliveryCreate {
     last_error: Option<String>,
     created_at: DateTime,
     sent_at: Option<DateTime>,
+    thread_id: Option<String>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -933,6 +947,8 @@ pub struct DeliveryUpdate {
     created_at: Option<DateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sent_at: Option<DateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread_id: Option<String>,
 }
 
 #[derive(SimpleObject, Deserialize, Debug)]

@@ -152,16 +152,11 @@ impl Store {
                 )
             })?;
         }
-        let connection = Connection::open(path)?;
+        let mut connection = Connection::open(path)?;
         connection.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON; PRAGMA busy_timeout = 5000;",
         )?;
-        for class in CLASSES {
-            connection.execute_batch(&create_table_sql(class))?;
-        }
-        connection.execute_batch(
-            "CREATE TABLE IF NOT EXISTS \"_Packet\" (\"idempotenceId\" TEXT PRIMARY KEY, \"outcome\" TEXT NOT NULL)",
-        )?;
+        super::migrations::migrate(&mut connection)?;
         Ok(Self {
             connection: Mutex::new(connection),
         })
@@ -279,7 +274,7 @@ impl Store {
     }
 }
 
-fn create_table_sql(class: &ClassMeta) -> String {
+pub(super) fn create_table_sql(class: &ClassMeta) -> String {
     let table = quoted(class.name);
     let mut sql = format!(
         "CREATE TABLE IF NOT EXISTS {table} (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, \"aggVersion\" INTEGER NOT NULL"

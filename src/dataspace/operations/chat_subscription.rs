@@ -41,10 +41,16 @@ pub struct ChatSubscription {
     pub min_level: String,
     pub active: bool,
     pub created_at: String,
+    /// The forum topic records go to (Telegram `message_thread_id`), if any.
+    pub thread_id: Option<String>,
+    /// Records wait (are counted, not sent) until then.
+    pub muted_until: Option<String>,
+    /// When the last mute began.
+    pub muted_since: Option<String>,
 }
 
 /// A subscription to create.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewChatSubscription {
     pub bot: String,
     pub chat_id: String,
@@ -52,6 +58,12 @@ pub struct NewChatSubscription {
     pub min_level: String,
     pub active: bool,
     pub created_at: String,
+    /// The forum topic records go to (Telegram `message_thread_id`), if any.
+    pub thread_id: Option<String>,
+    /// Records wait (are counted, not sent) until then.
+    pub muted_until: Option<String>,
+    /// When the last mute began.
+    pub muted_since: Option<String>,
 }
 
 /// The fields of a subscription to change; `None` leaves a field as it is.
@@ -64,10 +76,17 @@ pub struct ChatSubscriptionUpdate {
     pub min_level: Option<String>,
     pub active: Option<bool>,
     pub created_at: Option<String>,
+    pub thread_id: Option<String>,
+    pub muted_until: Option<String>,
+    pub muted_since: Option<String>,
 }
 
 convert_fields!(
-    ChatSubscription, { id, agg_version, bot, chat_id, subscriber_uid, min_level, active, created_at }
+    ChatSubscription,
+    {
+        id, agg_version, bot, chat_id, subscriber_uid, min_level, active, created_at, thread_id,
+        muted_until, muted_since
+    }
     from search_chat_subscription::ChatSubscriptionFields,
     search_active_subscriptions_by_bot::ChatSubscriptionFields,
     search_subscription_by_bot_and_chat::ChatSubscriptionFields,
@@ -77,17 +96,26 @@ convert_fields!(
 );
 convert_fields!(
     create_chat_subscription::_CreateChatSubscriptionInput,
-    { bot, chat_id, subscriber_uid, min_level, active, created_at }
+    {
+        bot, chat_id, subscriber_uid, min_level, active, created_at, thread_id, muted_until,
+        muted_since
+    }
     from NewChatSubscription
 );
 convert_fields!(
     create_many_chat_subscription::_CreateChatSubscriptionInput,
-    { bot, chat_id, subscriber_uid, min_level, active, created_at }
+    {
+        bot, chat_id, subscriber_uid, min_level, active, created_at, thread_id, muted_until,
+        muted_since
+    }
     from NewChatSubscription
 );
 convert_fields!(
     update_chat_subscription::_UpdateChatSubscriptionInput,
-    { id, bot, chat_id, subscriber_uid, min_level, active, created_at }
+    {
+        id, bot, chat_id, subscriber_uid, min_level, active, created_at, thread_id, muted_until,
+        muted_since
+    }
     from ChatSubscriptionUpdate
 );
 sort_input!(search_chat_subscription);

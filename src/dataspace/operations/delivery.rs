@@ -61,13 +61,16 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub created_at: String,
     pub sent_at: Option<String>,
+    /// The forum topic to post in (Telegram `message_thread_id`), if any.
+    pub thread_id: Option<String>,
 }
 
-/// A chat a new record goes to: its subscription and chat.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A chat a new record goes to: its subscription, chat and forum topic.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewDelivery {
     pub subscription: String,
     pub chat_id: String,
+    pub thread_id: Option<String>,
 }
 
 /// The fields of a delivery to change; `None` leaves a field as it is.
@@ -89,7 +92,7 @@ convert_fields!(
     Delivery,
     {
         id, agg_version, record, bot, subscription, chat_id, status, attempts, parts_sent,
-        next_attempt_at, lease_owner, lease_until, last_error, created_at, sent_at
+        next_attempt_at, lease_owner, lease_until, last_error, created_at, sent_at, thread_id
     }
     from search_delivery::DeliveryFields,
     search_pending_deliveries::DeliveryFields,
@@ -119,6 +122,7 @@ macro_rules! update_input {
                         last_error: update.last_error,
                         created_at: None,
                         sent_at: update.sent_at,
+                        thread_id: None,
                     }
                 }
             }
@@ -304,6 +308,7 @@ impl DataSpaceClient {
                     "bot": bot_id,
                     "subscription": delivery.subscription,
                     "chatId": delivery.chat_id,
+                    "threadId": delivery.thread_id,
                     "status": PENDING,
                     "attempts": 0,
                     "partsSent": 0,

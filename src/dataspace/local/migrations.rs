@@ -1,0 +1,102 @@
+//! Versioned schema of the embedded DataSpace. `PRAGMA user_version` counts the steps applied;
+//! a database older than this release is brought forward step by step, each step in its own
+//! transaction, and a fresh one is created at the latest version directly (from the model).
+//!
+//! Adding a field to a class in `model.rs` means adding a step here that adds its column, so
+//! that data directories written by earlier releases open with everything in them.
+
+use super::model::CLASSES;
+use super::store::{Classification, StoreError, create_table_sql};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+/// One schema change, from `version - 1` to `version`.
+struct Step {
+    version: u32,
+    sql: &'static str,
+}
+
+/// In order; the last one's version is the schema this release writes.
+const STEPS: &[Step] = &[
+    // Forum topics and mute (chat controls), and a delivery's topic.
+    Step {
+        version: 1,
+        sql: "ALTER TABLE \"ChatSubscription\" ADD COLUMN \"threadId\" TEXT;
+              ALTER TABLE \"ChatSubscription\" ADD COLUMN \"mutedUntil\" TEXT;
+              ALTER TABLE \"ChatSubscription\" ADD COLUMN \"mutedSince\" TEXT;
+              ALTER TABLE \"Delivery\" ADD COLUMN \"threadId\" TEXT;",
+    },
+];
+
+/// The schema version this release writes.
+pub fn latest() -> u32 {
+    STEPS.last().map_or(0, |step| step.version)
+}
+
+const PACKET_TABLE: &str = "CREATE TABLE IF NOT EXISTS \"_Packet\" (\"idempotenceId\" TEXT PRIMARY KEY, \"outcome\" TEXT NOT NULL)";
+
+/// Brings the database to the latest schema and returns the version it was at. Each step
+/// takes the write lock first (`BEGIN IMMEDIATE`) and reads the version inside it, so two
+/// processes opening the same file cannot apply a step twice.
+pub fn migrate(connection: &mut Connection) -> Result<u32, StoreError> {
+    let found = version(connection)?;
+    if found > latest() {
+        return Err(StoreError::new(
+            Classification::Internal,
+            format!(
+                "the database has schema version {found}, written by a newer release; this one knows up to {}",
+                latest()
+            ),
+        ));
+    }
+    loop {
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = version(&transaction)?;
+        if current >= latest() {
+            return Ok(found);
+        }
+        let target = if current == 0 && !has_tables(&transaction)? {
+            // A fresh database: the model is the latest schema.
+            for class in CLASSES {
+                transaction.execute_batch(&create_table_sql(class))?;
+            }
+            transaction.execute_batch(PACKET_TABLE)?;
+            latest()
+        } else {
+            let step = STEPS
+                .iter()
+                .find(|step| step.version == current + 1)
+                .ok_or_else(|| {
+                    StoreError::new(
+                        Classification::Internal,
+                        format!("no migration from schema version {current}"),
+                    )
+                })?;
+            transaction.execute_batch(step.sql)?;
+            tracing::info!(
+                from = current,
+                to = step.version,
+                "local DataSpace schema migrated"
+            );
+            step.version
+        };
+        transaction.pragma_update(None, "user_version", target)?;
+        transaction.commit()?;
+    }
+}
+
+fn version(connection: &Connection) -> Result<u32, StoreError> {
+    Ok(connection.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+/// Whether any class table exists: a database at version 0 with tables was written before
+/// versions were kept, and gets every step.
+fn has_tables(connection: &Connection) -> Result<bool, StoreError> {
+    Ok(connection
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'Bot'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .optional()?
+        .is_some())
+}
