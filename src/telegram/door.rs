@@ -7,7 +7,7 @@ use super::update::{self, CommandMessage, Incoming, Me};
 use crate::config::TelegramSettings;
 use crate::dataspace::operations::{Bot, NewAuditEvent, format_datetime};
 use crate::domain::messenger::Messenger;
-use crate::service::{LogbotService, ServiceError};
+use crate::service::{CommandOrigin, LogbotService, ServiceError};
 use chrono::Utc;
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -184,14 +184,15 @@ impl Door {
     ) -> Result<Option<String>, ServiceError> {
         match incoming {
             Incoming::Command(message) => {
+                let origin = CommandOrigin {
+                    messenger: Messenger::Telegram,
+                    chat_id: message.chat_id.clone(),
+                    from_uid: message.from_id.clone(),
+                    thread_id: message.thread_id.map(|thread| thread.to_string()),
+                };
                 let outcome = self
                     .service
-                    .execute_command_via(
-                        Messenger::Telegram,
-                        &message.text,
-                        &message.chat_id,
-                        &message.from_id,
-                    )
+                    .execute_command_from(&origin, &message.text)
                     .await?;
                 tracing::info!(bot = %bot.path, chat = %message.chat_id, ok = outcome.ok, "Telegram command");
                 Ok(Some(outcome.reply))
