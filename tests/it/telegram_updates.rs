@@ -6,6 +6,7 @@ use crate::support::delivery::{FakeTelegram, GatewayProcess, Received, database}
 use crate::support::process::StandaloneDataSpace;
 use crate::support::telegram_updates::username;
 use serde_json::json;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 const HOME: &str = "100:HOME-TOKEN";
@@ -188,10 +189,18 @@ async fn telegram_kill_9_while_polling_then_restart_loses_and_repeats_nothing() 
     let before: Vec<i64> = (0..3)
         .map(|n| updates.message(HOME, 42, "private", 42, &format!("/help {n}")))
         .collect();
+    // The poll after these updates never reaches Telegram: only the stored offset says they
+    // were handled.
+    *updates.hold_polls_past.lock().unwrap() = Some(updates.last_update_id());
     for message in &before {
         wait_reply(&fake, *message, "a reply before the kill").await;
     }
+    wait_for(Duration::from_secs(5), "the next poll held", || {
+        updates.held_polls.load(Ordering::SeqCst) == 1
+    })
+    .await;
     gateway.kill();
+    *updates.hold_polls_past.lock().unwrap() = None;
     // Written while the gateway is down: must be run after the restart, once.
     let during: Vec<i64> = (0..2)
         .map(|n| updates.message(HOME, 42, "private", 42, &format!("/help later {n}")))

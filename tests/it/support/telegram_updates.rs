@@ -14,6 +14,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// One call other than `sendMessage`, as the fake saw it.
@@ -36,6 +37,12 @@ pub struct Updates {
     polling: Mutex<HashSet<String>>,
     /// Tokens whose next `getUpdates` is answered 429 (`retry_after` 1).
     pub rate_limit_poll_once: Mutex<HashSet<String>>,
+    /// While set, a `getUpdates` with an offset past this update id is held unanswered and
+    /// its offset not applied (as if the gateway died before that poll reached Telegram);
+    /// once cleared, the held request is answered 502, still without applying it.
+    pub hold_polls_past: Mutex<Option<i64>>,
+    /// How many `getUpdates` are held by `hold_polls_past` now.
+    pub held_polls: AtomicUsize,
     /// Chats where `deleteMessage` is refused (the bot is no admin there).
     pub cannot_delete_in: Mutex<HashSet<String>>,
 }
@@ -76,6 +83,11 @@ impl Updates {
                 "chat": {"id": chat, "type": chat_type}, "from": {"id": from, "is_bot": false}}}),
         );
         message_id
+    }
+
+    /// The `update_id` of the last update queued.
+    pub fn last_update_id(&self) -> i64 {
+        *self.next_id.lock().unwrap()
     }
 
     pub fn calls(&self, method: &str) -> Vec<Call> {
@@ -212,6 +224,23 @@ async fn get_updates(
             json!({"retry_after": 1}),
         );
     }
+    let offset = body["offset"].as_i64().unwrap_or(0);
+    let hold = || {
+        updates
+            .hold_polls_past
+            .lock()
+            .unwrap()
+            .is_some_and(|past| offset > past)
+    };
+    if hold() {
+        updates.held_polls.fetch_add(1, Ordering::SeqCst);
+        while hold() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        updates.held_polls.fetch_sub(1, Ordering::SeqCst);
+        updates.record(&token, "getUpdates", &body, 502);
+        return refused(502, "Bad Gateway", json!({}));
+    }
     if !updates.polling.lock().unwrap().insert(token.clone()) {
         updates.record(&token, "getUpdates", &body, 409);
         return refused(
@@ -222,7 +251,6 @@ async fn get_updates(
     }
     let _polling = Polling(updates, token.clone());
     updates.record(&token, "getUpdates", &body, 200);
-    let offset = body["offset"].as_i64().unwrap_or(0);
     let limit = body["limit"].as_u64().unwrap_or(100) as usize;
     // Held at most a second, whatever the timeout: tests poll with short timeouts anyway.
     let wait = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0)).min(Duration::from_secs(1));
