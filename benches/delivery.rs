@@ -125,6 +125,7 @@ async fn run() {
                 chat_id: (1000 + chat).to_string(),
                 subscriber_uid: None,
                 min_level: LogLevel::Info,
+                thread_id: None,
             })
             .await
             .unwrap();

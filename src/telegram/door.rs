@@ -6,6 +6,7 @@ use super::api::{ApiError, BotApi};
 use super::update::{self, CommandMessage, Incoming, Me};
 use crate::config::TelegramSettings;
 use crate::dataspace::operations::{Bot, NewAuditEvent, format_datetime};
+use crate::domain::command::CommandAction;
 use crate::domain::messenger::Messenger;
 use crate::service::{CommandOrigin, LogbotService, ServiceError};
 use chrono::Utc;
@@ -195,7 +196,15 @@ impl Door {
                     .execute_command_from(&origin, &message.text)
                     .await?;
                 tracing::info!(bot = %bot.path, chat = %message.chat_id, ok = outcome.ok, "Telegram command");
-                Ok(Some(outcome.reply))
+                let mut reply = outcome.reply;
+                // A new user's first question: the id `register` and `[bots] admins` want.
+                if CommandAction::parse(&message.text) == Some(CommandAction::Help) {
+                    reply.push_str(&format!(
+                        "\n\nYour Telegram user id is {}; this chat's id is {}.",
+                        message.from_id, message.chat_id
+                    ));
+                }
+                Ok(Some(reply))
             }
             Incoming::Left { chat_id, status } => {
                 if let Some(registered) = &bot.bot {

@@ -31,7 +31,7 @@ mod hostile_doors;
 mod hostile_function;
 mod hostile_graphql;
 mod hostile_ws;
+mod telegram_updates;
 mod transport_http;
 mod transport_redis;
-mod telegram_updates;
 mod transport_ws;

@@ -76,7 +76,11 @@ async fn telegram_the_whole_story_from_register_to_a_record_in_the_group() {
     );
     let reply = wait_reply(&fake, register, "the register reply").await;
     assert!(reply.text.contains("billing"), "{}", reply.text);
-    assert!(reply.text.contains("I deleted the message"), "{}", reply.text);
+    assert!(
+        reply.text.contains("I deleted the message"),
+        "{}",
+        reply.text
+    );
     assert_eq!(reply.token, HOME);
     let deleted = updates.calls_by(HOME, "deleteMessage");
     assert_eq!(deleted.len(), 1);
@@ -92,7 +96,11 @@ async fn telegram_the_whole_story_from_register_to_a_record_in_the_group() {
     let group = -700;
     let other = updates.message(new_bot, group, "group", 9, "/help@SomeOtherBot");
     let chatter = updates.message(new_bot, group, "group", 9, "billing-auth-token | status");
-    updates.cannot_delete_in.lock().unwrap().insert(group.to_string());
+    updates
+        .cannot_delete_in
+        .lock()
+        .unwrap()
+        .insert(group.to_string());
     let subscribe = updates.message(
         new_bot,
         group,
@@ -101,21 +109,37 @@ async fn telegram_the_whole_story_from_register_to_a_record_in_the_group() {
         &format!("/subscription@{} billing-auth-token", username(new_bot)),
     );
     let reply = wait_reply(&fake, subscribe, "the subscription reply").await;
-    assert!(reply.text.to_lowercase().contains("subscribed"), "{}", reply.text);
+    assert!(
+        reply.text.to_lowercase().contains("subscribed"),
+        "{}",
+        reply.text
+    );
     assert!(reply.text.contains("could not delete"), "{}", reply.text);
     assert_eq!(reply.chat_id, group.to_string());
-    assert!(replies_to(&fake, other).is_empty(), "a command to another bot was answered");
-    assert!(replies_to(&fake, chatter).is_empty(), "group chatter was answered");
+    assert!(
+        replies_to(&fake, other).is_empty(),
+        "a command to another bot was answered"
+    );
+    assert!(
+        replies_to(&fake, chatter).is_empty(),
+        "group chatter was answered"
+    );
 
     // 4. A record sent over GraphQL appears in that group.
     gateway
         .send_logs("billing", &[("ERROR", "payment gateway down")])
         .await;
-    fake.wait_until(Duration::from_secs(10), "the record in the group", |received| {
-        received.iter().any(|r| {
-            r.chat_id == group.to_string() && r.token == new_bot && r.text.contains("payment gateway down")
-        })
-    })
+    fake.wait_until(
+        Duration::from_secs(10),
+        "the record in the group",
+        |received| {
+            received.iter().any(|r| {
+                r.chat_id == group.to_string()
+                    && r.token == new_bot
+                    && r.text.contains("payment gateway down")
+            })
+        },
+    )
     .await;
 
     // 7. Removing the bot from the group ends the subscription, with an AuditEvent.
@@ -164,12 +188,21 @@ async fn telegram_a_redelivered_update_id_runs_once() {
     fake.updates.push_raw(HOME, update.clone());
     let reply = wait_reply(&fake, 51, "the help reply").await;
     assert!(reply.text.contains("subscription"), "{}", reply.text);
+    assert!(
+        reply.text.contains("Your Telegram user id is 42"),
+        "{}",
+        reply.text
+    );
     let later = fake.updates.message(HOME, 42, "private", 42, "/help");
     wait_reply(&fake, later, "the second help").await;
     fake.updates.push_raw(HOME, update);
     let last = fake.updates.message(HOME, 42, "private", 42, "/start");
     wait_reply(&fake, last, "the third help").await;
-    assert_eq!(replies_to(&fake, 51).len(), 1, "update 7001 was run more than once");
+    assert_eq!(
+        replies_to(&fake, 51).len(),
+        1,
+        "update 7001 was run more than once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,10 +288,16 @@ async fn telegram_webhook_checks_the_secret_token() {
     })
     .await;
     let set = updates.calls_by(HOME, "setWebhook").remove(0);
-    assert_eq!(set.body["url"], "https://logbot.example/events/telegram/~home");
+    assert_eq!(
+        set.body["url"],
+        "https://logbot.example/events/telegram/~home"
+    );
     let secret = set.body["secret_token"].as_str().unwrap().to_owned();
     assert!(!secret.contains("HOME-TOKEN"));
-    assert!(updates.calls_by(HOME, "getUpdates").is_empty(), "a webhook bot is not polled");
+    assert!(
+        updates.calls_by(HOME, "getUpdates").is_empty(),
+        "a webhook bot is not polled"
+    );
 
     let url = format!("{}/events/telegram/~home", gateway.base_url);
     let post = |secret: &str, body: String| {
@@ -278,9 +317,12 @@ async fn telegram_webhook_checks_the_secret_token() {
     assert!(wrong.text().await.unwrap().contains("Secret-Token"));
     let garbled = post(&secret, "{not json".into()).await.unwrap();
     assert_eq!(garbled.status(), 400);
-    let huge = post(&secret, format!("{{\"update_id\": 1, \"x\": \"{}\"}}", "a".repeat(8000)))
-        .await
-        .unwrap();
+    let huge = post(
+        &secret,
+        format!("{{\"update_id\": 1, \"x\": \"{}\"}}", "a".repeat(8000)),
+    )
+    .await
+    .unwrap();
     assert_eq!(huge.status(), 413);
     let unknown = gateway
         .http
@@ -356,13 +398,18 @@ async fn telegram_two_replicas_poll_each_bot_once_and_take_over_a_dead_ones_bots
             .filter_map(|entry| {
                 let path = entry.unwrap().path();
                 let name = path.file_name()?.to_str()?.to_owned();
-                name.starts_with("gateway-").then(|| std::fs::read_to_string(&path).unwrap())
+                name.starts_with("gateway-")
+                    .then(|| std::fs::read_to_string(&path).unwrap())
             })
             .collect()
     };
     let polled_by = |log: &str| log.matches("Telegram: polling this bot").count();
     let (by_first, by_second) = (polled_by(&log(&first_dir)), polled_by(&log(&second_dir)));
-    assert_eq!(by_first + by_second, 2, "each bot claimed once: {by_first} + {by_second}");
+    assert_eq!(
+        by_first + by_second,
+        2,
+        "each bot claimed once: {by_first} + {by_second}"
+    );
     eprintln!("bots polled by the first replica: {by_first}, by the second: {by_second}");
 
     // The replica polling the first bot dies: the other takes its bots over within seconds.

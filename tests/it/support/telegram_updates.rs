@@ -145,8 +145,10 @@ fn ok(result: Value) -> Response {
 fn refused(status: u16, description: &str, parameters: Value) -> Response {
     (
         StatusCode::from_u16(status).unwrap(),
-        Json(json!({"ok": false, "error_code": status, "description": description,
-            "parameters": parameters})),
+        Json(
+            json!({"ok": false, "error_code": status, "description": description,
+            "parameters": parameters}),
+        ),
     )
         .into_response()
 }
@@ -179,7 +181,12 @@ async fn delete_message(
         Value::String(text) => text.clone(),
         other => other.to_string(),
     };
-    let refuse = fake.updates.cannot_delete_in.lock().unwrap().contains(&chat);
+    let refuse = fake
+        .updates
+        .cannot_delete_in
+        .lock()
+        .unwrap()
+        .contains(&chat);
     let status = if refuse { 400 } else { 200 };
     fake.updates
         .record(&token_of(&bot), "deleteMessage", &body, status);
@@ -253,7 +260,8 @@ async fn get_updates(
     updates.record(&token, "getUpdates", &body, 200);
     let limit = body["limit"].as_u64().unwrap_or(100) as usize;
     // Held at most a second, whatever the timeout: tests poll with short timeouts anyway.
-    let wait = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0)).min(Duration::from_secs(1));
+    let wait =
+        Duration::from_secs(body["timeout"].as_u64().unwrap_or(0)).min(Duration::from_secs(1));
     let started = Instant::now();
     loop {
         let pending: Vec<Value> = {
