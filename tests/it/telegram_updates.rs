@@ -142,6 +142,27 @@ async fn telegram_the_whole_story_from_register_to_a_record_in_the_group() {
     )
     .await;
 
+    // A subscription made in a forum topic is the topic's, and is answered there.
+    let forum = -1_000_800;
+    let topic_message = 4242;
+    updates.push(
+        new_bot,
+        json!({"message": {"message_id": topic_message, "date": 0, "is_topic_message": true,
+            "message_thread_id": 77, "chat": {"id": forum, "type": "supergroup", "is_forum": true},
+            "from": {"id": 9}, "text": "/subscription billing-auth-token"}}),
+    );
+    let reply = wait_reply(&fake, topic_message, "the topic's subscription reply").await;
+    assert_eq!(reply.thread_id, Some(77));
+    let db = database(dir.path());
+    let thread: Option<String> = db
+        .query_row(
+            "SELECT threadId FROM ChatSubscription WHERE chatId = '-1000800'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(thread.as_deref(), Some("77"));
+
     // 7. Removing the bot from the group ends the subscription, with an AuditEvent.
     updates.push(
         new_bot,
@@ -149,24 +170,32 @@ async fn telegram_the_whole_story_from_register_to_a_record_in_the_group() {
             "date": 0, "old_chat_member": {"status": "member"},
             "new_chat_member": {"status": "kicked", "user": {"id": 200}}}}),
     );
-    let db = database(dir.path());
-    wait_for(Duration::from_secs(10), "the subscription ended", || {
+    let audit = || -> Option<String> {
         db.query_row(
-            "SELECT active FROM ChatSubscription WHERE chatId = '-700'",
-            [],
-            |row| row.get::<_, i64>(0),
-        )
-        .unwrap()
-            == 0
-    })
-    .await;
-    let audit: String = db
-        .query_row(
             "SELECT details FROM AuditEvent WHERE action = 'unsubscribe_chat' AND target = 'billing'",
             [],
             |row| row.get(0),
         )
+        .ok()
+    };
+    wait_for(
+        Duration::from_secs(10),
+        "the AuditEvent of the bot kicked",
+        || audit().is_some(),
+    )
+    .await;
+    let active: i64 = db
+        .query_row(
+            "SELECT active FROM ChatSubscription WHERE chatId = '-700'",
+            [],
+            |row| row.get(0),
+        )
         .unwrap();
+    assert_eq!(
+        active, 0,
+        "the subscription of the group the bot was kicked from"
+    );
+    let audit = audit().unwrap();
     assert!(audit.contains("kicked"), "{audit}");
 }
 
