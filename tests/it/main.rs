@@ -30,6 +30,7 @@ mod hostile_dataspace;
 mod hostile_doors;
 mod hostile_function;
 mod hostile_graphql;
+mod hostile_telegram;
 mod hostile_ws;
 mod telegram_updates;
 mod transport_http;
