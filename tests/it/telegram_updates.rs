@@ -33,7 +33,9 @@ fn replies_to(fake: &FakeTelegram, message_id: i64) -> Vec<Received> {
 
 async fn wait_reply(fake: &FakeTelegram, message_id: i64, what: &str) -> Received {
     fake.wait_until(Duration::from_secs(15), what, |received| {
-        received.iter().any(|r| r.reply_to == Some(message_id))
+        received
+            .iter()
+            .any(|r| r.reply_to == Some(message_id) && r.status == 200)
     })
     .await;
     replies_to(fake, message_id).remove(0)
@@ -212,6 +214,12 @@ async fn telegram_a_redelivered_update_id_runs_once() {
     .await;
     let update = json!({"update_id": 7001, "message": {"message_id": 51, "text": "/help",
         "date": 0, "chat": {"id": 42, "type": "private"}, "from": {"id": 42}}});
+    // The reply is answered 429 first: it is sent again after retry_after.
+    fake.behaviour
+        .lock()
+        .unwrap()
+        .rate_limit_once
+        .insert("42".into(), 1);
     // The same update twice in one batch, and once more after it was handled.
     fake.updates.push_raw(HOME, update.clone());
     fake.updates.push_raw(HOME, update.clone());
@@ -232,6 +240,33 @@ async fn telegram_a_redelivered_update_id_runs_once() {
         1,
         "update 7001 was run more than once"
     );
+    let limited = fake.all().into_iter().filter(|r| r.status == 429).count();
+    assert_eq!(limited, 1, "the first reply was rate limited once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_a_bot_disabled_while_running_is_no_longer_polled() {
+    let fake = FakeTelegram::default();
+    let api = fake.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = GatewayProcess::start(dir.path(), &api, &fast(&[])).await;
+    let token = "400:SOON-DISABLED";
+    gateway
+        .register_bot("soon-disabled", token, "disabled-auth-token")
+        .await;
+    let polls = || fake.updates.calls_by(token, "getUpdates").len();
+    wait_for(Duration::from_secs(5), "the bot polled", || polls() > 0).await;
+    database(dir.path())
+        .execute(
+            "UPDATE Bot SET status = 'DISABLED' WHERE name = 'soon-disabled'",
+            [],
+        )
+        .unwrap();
+    // The next scan (0.5 s) stops it; a poll in flight (at most 1 s) may still end.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let after_stop = polls();
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(polls(), after_stop, "a disabled bot is still polled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
