@@ -212,6 +212,14 @@ pub struct DeliverySettings {
     /// Messages per second per VK community (default 20) and per conversation (default 1).
     pub vk_bot_rate: f64,
     pub vk_chat_rate: f64,
+    /// Several waiting records of a chat share one message, default true.
+    pub coalesce: bool,
+    /// A chat with more records waiting than this (default 20) gets one digest in their place.
+    pub digest_after: usize,
+    /// So does a chat whose oldest waiting record has waited longer than this, default 2 min.
+    pub digest_after_wait: Duration,
+    /// The longest pause a messenger may ask for (Telegram `retry_after`), default 1 h.
+    pub max_retry_after: Duration,
 }
 
 /// `[telegram]`: how Telegram updates (the commands chats write to the bots) come in.

@@ -150,6 +150,10 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                 ),
                 ("vk_bot_rate", s.delivery.vk_bot_rate.to_string()),
                 ("vk_chat_rate", s.delivery.vk_chat_rate.to_string()),
+                ("coalesce", s.delivery.coalesce.to_string()),
+                ("digest_after", s.delivery.digest_after.to_string()),
+                ("digest_after_wait_ms", millis(s.delivery.digest_after_wait)),
+                ("max_retry_after_ms", millis(s.delivery.max_retry_after)),
             ]),
         ),
         (

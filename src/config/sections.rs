@@ -215,6 +215,20 @@ fn read_delivery(r: &mut Reader) -> Result<DeliverySettings, ConfigError> {
         telegram_chat_rate: r.or_default(S, "telegram_chat_rate", 1.0, values::rate)?,
         vk_bot_rate: r.or_default(S, "vk_bot_rate", 20.0, values::rate)?,
         vk_chat_rate: r.or_default(S, "vk_chat_rate", 1.0, values::rate)?,
+        coalesce: r.or_default(S, "coalesce", true, values::boolean)?,
+        digest_after: r.or_default(S, "digest_after", 20, positive)?,
+        digest_after_wait: r.or_default(
+            S,
+            "digest_after_wait_ms",
+            Duration::from_secs(120),
+            values::millis,
+        )?,
+        max_retry_after: r.or_default(
+            S,
+            "max_retry_after_ms",
+            Duration::from_secs(3600),
+            values::millis,
+        )?,
     })
 }
 

@@ -28,7 +28,7 @@ pub fn escape_html(text: &str) -> String {
     escaped
 }
 
-fn push_escaped(out: &mut String, character: char, html: bool) {
+pub(super) fn push_escaped(out: &mut String, character: char, html: bool) {
     match character {
         '&' if html => out.push_str("&amp;"),
         '<' if html => out.push_str("&lt;"),
@@ -45,7 +45,7 @@ fn escaped_units(character: char, html: bool) -> usize {
     }
 }
 
-fn level_label(level: &str) -> (&'static str, Cow<'static, str>) {
+pub(super) fn level_label(level: &str) -> (&'static str, Cow<'static, str>) {
     let parsed = LogLevel::parse_name(level).ok();
     let mark = match parsed {
         Some(LogLevel::Debug) => "⚪",

@@ -20,11 +20,14 @@ pub enum SendOutcome {
     RetryAfter(Duration, String),
     /// Worth another attempt (network, timeout, 5xx).
     Transient(String),
-    /// Will not succeed by retrying (chat not found, bot blocked, bad token).
+    /// Will not succeed by retrying (bad token, message refused).
     Permanent(String),
     /// The chat has moved for good: a Telegram group upgraded to a supergroup answers
     /// `parameters.migrate_to_chat_id`, and messages must go to that chat from now on.
     Migrated { to: String, message: String },
+    /// The chat is gone for this bot: blocked or removed (Telegram 403), or no such chat.
+    /// Retrying cannot help; the subscription ends.
+    Gone(String),
 }
 
 /// Sends to the messengers over one pooled HTTP client.
@@ -61,16 +64,23 @@ impl Messengers {
         messenger: Messenger,
         token: &str,
         chat_id: &str,
+        thread_id: Option<&str>,
         text: &str,
         dedupe_id: i64,
     ) -> SendOutcome {
         match messenger {
-            Messenger::Telegram => self.telegram(token, chat_id, text).await,
+            Messenger::Telegram => self.telegram(token, chat_id, thread_id, text).await,
             Messenger::Vk => self.vk(token, chat_id, text, dedupe_id).await,
         }
     }
 
-    async fn telegram(&self, token: &str, chat_id: &str, text: &str) -> SendOutcome {
+    async fn telegram(
+        &self,
+        token: &str,
+        chat_id: &str,
+        thread_id: Option<&str>,
+        text: &str,
+    ) -> SendOutcome {
         let Ok(url) = self
             .telegram_api_base
             // `./` first: `bot123:ABC/...` alone would parse as a URL with scheme `bot123`.
@@ -78,12 +88,16 @@ impl Messengers {
         else {
             return SendOutcome::Permanent("the bot token does not fit in a URL".into());
         };
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "chat_id": chat_id,
             "text": text,
             "parse_mode": "HTML",
             "link_preview_options": {"is_disabled": true},
         });
+        // A forum topic: stored as text, sent as the integer Telegram gave.
+        if let Some(thread) = thread_id.and_then(|thread| thread.parse::<i64>().ok()) {
+            body["message_thread_id"] = thread.into();
+        }
         let response = match self.http.post(url).json(&body).send().await {
             Ok(response) => response,
             Err(error) => return SendOutcome::Transient(transport_error(error)),
@@ -180,6 +194,10 @@ pub fn telegram_outcome(status: u16, answer: &serde_json::Value) -> SendOutcome 
             Some(seconds) => SendOutcome::RetryAfter(Duration::from_secs(seconds), message),
             None => SendOutcome::Transient(message),
         },
+        403 => SendOutcome::Gone(message),
+        400 if description.to_ascii_lowercase().contains("chat not found") => {
+            SendOutcome::Gone(message)
+        }
         400..=499 if status != 408 => SendOutcome::Permanent(message),
         200..=299 => SendOutcome::Transient(message),
         _ => SendOutcome::Transient(message),
@@ -227,7 +245,17 @@ mod tests {
             json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"});
         assert!(matches!(
             telegram_outcome(400, &missing),
-            SendOutcome::Permanent(message) if message.contains("chat not found")
+            SendOutcome::Gone(message) if message.contains("chat not found")
+        ));
+        let blocked = json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"});
+        assert!(matches!(
+            telegram_outcome(403, &blocked),
+            SendOutcome::Gone(_)
+        ));
+        let refused = json!({"ok": false, "error_code": 400, "description": "Bad Request: message text is empty"});
+        assert!(matches!(
+            telegram_outcome(400, &refused),
+            SendOutcome::Permanent(_)
         ));
         let upgraded = json!({"ok": false, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat", "parameters": {"migrate_to_chat_id": -1001234567890_i64}});
         assert!(matches!(

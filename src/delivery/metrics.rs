@@ -16,6 +16,7 @@ pub struct DeliveryMetrics {
     retried: IntCounterVec,
     dead_lettered: IntCounterVec,
     migrated: IntCounterVec,
+    digests: IntCounterVec,
     pruned: IntCounter,
     queue_depth: IntGauge,
     latency: HistogramVec,
@@ -52,6 +53,11 @@ impl DeliveryMetrics {
                 "Chats whose subscriptions and queue moved to a new chat id (a Telegram group upgraded to a supergroup)",
                 &["messenger"],
             ),
+            digests: counter(
+                "logbot_delivery_digests_total",
+                "Digests (and mute summaries) sent in place of a chat's waiting records",
+                &["messenger"],
+            ),
             pruned: IntCounter::new(
                 "logbot_deliveries_pruned_total",
                 "Finished deliveries deleted after [delivery] keep_done_hours",
@@ -77,6 +83,7 @@ impl DeliveryMetrics {
         metrics.register(Box::new(this.retried.clone()));
         metrics.register(Box::new(this.dead_lettered.clone()));
         metrics.register(Box::new(this.migrated.clone()));
+        metrics.register(Box::new(this.digests.clone()));
         metrics.register(Box::new(this.pruned.clone()));
         metrics.register(Box::new(this.queue_depth.clone()));
         metrics.register(Box::new(this.latency.clone()));
@@ -100,6 +107,10 @@ impl DeliveryMetrics {
 
     pub fn dead_lettered(&self, messenger: &str) {
         self.dead_lettered.with_label_values(&[messenger]).inc();
+    }
+
+    pub fn digest(&self, messenger: &str) {
+        self.digests.with_label_values(&[messenger]).inc();
     }
 
     pub fn migrated(&self, messenger: &str) {

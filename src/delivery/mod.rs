@@ -15,6 +15,7 @@
 //! See the README section "Delivery to chats" for the guarantees (at least once, and where a duplicate can still
 //! come from) and the settings.
 
+pub mod floods;
 pub mod message;
 pub mod messenger;
 mod metrics;

@@ -64,7 +64,11 @@ impl Pacing {
     /// Keeps the chat quiet for `pause` (a messenger asked for it).
     pub fn hold_chat(&self, bot: &str, chat: &str, pause: Duration) {
         let mut chats = lock(&self.chats);
-        let until = Instant::now() + pause;
+        // A pause too long for the clock (a bogus `retry_after`) is cut, not an overflow.
+        let now = Instant::now();
+        let until = now
+            .checked_add(pause)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
         let next = chats
             .entry((bot.to_owned(), chat.to_owned()))
             .or_insert(until);

@@ -1,6 +1,7 @@
 //! The delivery worker: polls the queue, serves each chat's deliveries one by one in order,
 //! claims each with an optimistic lease before sending, and records the outcome.
 
+use super::floods::{self, DigestKind};
 use super::message;
 use super::messenger::{Messengers, SendOutcome};
 use super::metrics::DeliveryMetrics;
@@ -9,7 +10,8 @@ use super::pruning::{self, Pruning};
 use crate::config::DeliverySettings;
 use crate::dataspace::operations::delivery::{DEAD, SENT};
 use crate::dataspace::operations::{
-    ChatMigration, Delivery, DeliveryUpdate, NewAuditEvent, format_datetime, parse_datetime,
+    ChatMigration, ChatSubscription, Delivery, DeliveryUpdate, LogRecord, NewAuditEvent,
+    format_datetime, parse_datetime,
 };
 use crate::dataspace::{Backoff, DataSpaceClient, DataSpaceError};
 use crate::domain::messenger::Messenger;
@@ -39,6 +41,14 @@ pub struct WorkerOptions {
     pub scan_limit: i64,
     /// Deleting finished deliveries; `None` keeps them for good.
     pub pruning: Option<Pruning>,
+    /// Several waiting deliveries of a chat in one message (`[delivery] coalesce`).
+    pub coalesce: bool,
+    /// A chat with more deliveries waiting gets a digest instead (`[delivery] digest_after`).
+    pub digest_after: usize,
+    /// So does one whose oldest delivery has waited longer (`digest_after_wait_ms`).
+    pub digest_after_wait: Duration,
+    /// The longest pause a messenger may impose (`max_retry_after_ms`).
+    pub max_retry_after: Duration,
 }
 
 impl WorkerOptions {
@@ -58,6 +68,10 @@ impl WorkerOptions {
             vk_chat_rate: settings.vk_chat_rate,
             scan_limit: 1000,
             pruning: Pruning::after_hours(settings.keep_done_hours),
+            coalesce: settings.coalesce,
+            digest_after: settings.digest_after,
+            digest_after_wait: settings.digest_after_wait,
+            max_retry_after: settings.max_retry_after,
         }
     }
 }
@@ -120,10 +134,28 @@ struct Rendered {
 }
 
 /// Whether a chat's task goes on to the chat's next delivery.
+#[derive(PartialEq, Eq)]
 enum Flow {
     Next,
     Stop,
 }
+
+/// How a chat's waiting deliveries go out this time.
+enum Plan {
+    /// In order, several to a message when they fit (coalescing), else one by one.
+    InOrder,
+    /// One digest for the chat's backlog; with `before`, of what was queued before a mute
+    /// ended (the mute's summary).
+    Digest {
+        kind: DigestKind,
+        before: Option<String>,
+    },
+}
+
+/// Deliveries looked at for one coalesced message: far more than fit in 4096 characters.
+const COALESCE_SCAN: usize = 64;
+/// Chats first seen in the poll's newest window whose head is checked per poll.
+const HEAD_CHECKS: usize = 32;
 
 /// Starts the worker. `wake` (notified by the service when this process stores records with
 /// deliveries) makes it poll at once, instead of at the next poll interval.
@@ -279,15 +311,49 @@ impl Inner {
         self.metrics.queue_depth(page.count);
         let mut order: Vec<ChatKey> = Vec::new();
         let mut by_chat: HashMap<ChatKey, Vec<Delivery>> = HashMap::new();
-        for delivery in page.elems {
+        let scanned = page.elems.len();
+        let mut group = |delivery: Delivery, order: &mut Vec<ChatKey>| {
             let key = (delivery.bot.clone(), delivery.chat_id.clone());
             let list = by_chat.entry(key.clone()).or_default();
             if list.is_empty() {
                 order.push(key);
             }
             list.push(delivery);
+        };
+        let oldest_ids: HashSet<String> = page.elems.iter().map(|d| d.id.clone()).collect();
+        for delivery in page.elems {
+            group(delivery, &mut order);
         }
+        // Fairness: with more waiting than one scan holds (a flooded or muted chat's
+        // backlog), the newest deliveries are looked at too, so another chat's fresh record
+        // is not stuck behind it.
+        let mut unsure_heads = HashSet::new();
+        if page.count > scanned as i64 {
+            let newest = self
+                .client
+                .newest_pending_deliveries((self.options.scan_limit / 4).max(1))
+                .await?;
+            let known: HashSet<ChatKey> = order.iter().cloned().collect();
+            for delivery in newest.into_iter().rev() {
+                if oldest_ids.contains(&delivery.id) {
+                    continue;
+                }
+                let key = (delivery.bot.clone(), delivery.chat_id.clone());
+                if !known.contains(&key) {
+                    unsure_heads.insert(key);
+                }
+                group(delivery, &mut order);
+            }
+        }
+        let muted: HashMap<String, ChatSubscription> = self
+            .client
+            .muted_subscriptions(self.options.scan_limit)
+            .await?
+            .into_iter()
+            .map(|subscription| (subscription.id.clone(), subscription))
+            .collect();
         let now = Utc::now();
+        let mut head_checks = 0;
         for key in order {
             let Some(list) = by_chat.remove(&key) else {
                 continue;
@@ -295,6 +361,23 @@ impl Inner {
             if !is_ready(&list[0], now) || lock(&self.busy_chats).contains(&key) {
                 continue;
             }
+            if unsure_heads.contains(&key) {
+                // Seen only in the newest window: it goes only if nothing older waits.
+                head_checks += 1;
+                if head_checks > HEAD_CHECKS {
+                    continue;
+                }
+                let oldest = self
+                    .client
+                    .pending_deliveries_of_chat(&key.0, &key.1, Some(1))
+                    .await?;
+                if oldest.first().is_none_or(|oldest| oldest.id != list[0].id) {
+                    continue;
+                }
+            }
+            let Some(plan) = self.plan(&list, muted.get(&list[0].subscription), now) else {
+                continue;
+            };
             let Ok(permit) = self.permits.clone().try_acquire_owned() else {
                 break;
             };
@@ -302,7 +385,7 @@ impl Inner {
             let inner = self.clone();
             let stop = stop.clone();
             tasks.spawn(async move {
-                inner.serve_chat(list, stop).await;
+                inner.serve_chat(list, plan, stop).await;
                 lock(&inner.busy_chats).remove(&key);
                 drop(permit);
             });
@@ -310,16 +393,386 @@ impl Inner {
         Ok(())
     }
 
-    async fn serve_chat(&self, deliveries: Vec<Delivery>, mut stop: watch::Receiver<bool>) {
-        for delivery in deliveries {
-            if *stop.borrow() || !is_ready(&delivery, Utc::now()) {
+    /// What a chat gets this time; `None` while it is muted (its records wait, counted).
+    fn plan(
+        &self,
+        list: &[Delivery],
+        subscription: Option<&ChatSubscription>,
+        now: chrono::DateTime<Utc>,
+    ) -> Option<Plan> {
+        let head = &list[0];
+        if let Some(subscription) = subscription {
+            if subscription.is_muted(now) {
+                return None;
+            }
+            // Queued before the mute ended: the mute's summary is owed.
+            if let Some(until) = subscription
+                .muted_until
+                .as_deref()
+                .filter(|until| head.created_at.as_str() < *until)
+            {
+                return Some(Plan::Digest {
+                    kind: DigestKind::MuteSummary,
+                    before: Some(until.to_owned()),
+                });
+            }
+        }
+        let waited = parse_datetime(&head.created_at)
+            .and_then(|created| (now - created).to_std().ok())
+            .unwrap_or_default();
+        if list.len() > self.options.digest_after || waited > self.options.digest_after_wait {
+            return Some(Plan::Digest {
+                kind: DigestKind::Backlog,
+                before: None,
+            });
+        }
+        Some(Plan::InOrder)
+    }
+
+    async fn serve_chat(
+        &self,
+        deliveries: Vec<Delivery>,
+        plan: Plan,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        if let Plan::Digest { kind, before } = plan {
+            self.send_digest(&deliveries[0], kind, before.as_deref(), &mut stop)
+                .await;
+            return;
+        }
+        let mut index = 0;
+        while index < deliveries.len() {
+            let now = Utc::now();
+            if *stop.borrow() || !is_ready(&deliveries[index], now) {
                 break;
             }
-            match self.deliver(delivery, &mut stop).await {
-                Flow::Next => {}
+            let ready: Vec<&Delivery> = deliveries[index..]
+                .iter()
+                .take_while(|delivery| is_ready(delivery, now))
+                .take(COALESCE_SCAN)
+                .collect();
+            if self.options.coalesce && ready.len() >= 2 {
+                match self.send_coalesced(&ready, &mut stop).await {
+                    Some(0) => {}
+                    Some(carried) => {
+                        index += carried;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            match self.deliver(deliveries[index].clone(), &mut stop).await {
+                Flow::Next => index += 1,
                 Flow::Stop => break,
             }
         }
+    }
+
+    /// Several waiting deliveries of a chat in one message, as many as fit. Returns how many
+    /// it carried (0: not worth it, send the first alone), `None` to stop serving the chat.
+    async fn send_coalesced(
+        &self,
+        ready: &[&Delivery],
+        stop: &mut watch::Receiver<bool>,
+    ) -> Option<usize> {
+        let bot = match self.bot(&ready[0].bot).await {
+            Ok(Some(bot)) => bot,
+            _ => return Some(0),
+        };
+        let ids: Vec<String> = ready
+            .iter()
+            .map(|delivery| delivery.record.clone())
+            .collect();
+        let records = match self.client.log_records_by_ids(&ids).await {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read records to coalesce");
+                return None;
+            }
+        };
+        let by_id: HashMap<&str, &LogRecord> = records
+            .iter()
+            .map(|record| (record.id.as_str(), record))
+            .collect();
+        // Up to the first record that is gone: the one-by-one path dead-letters it.
+        let lines: Vec<String> = ready
+            .iter()
+            .map_while(|delivery| by_id.get(delivery.record.as_str()))
+            .map(|record| floods::compact_line(bot.messenger, record))
+            .collect();
+        if lines.len() < 2 {
+            return Some(0);
+        }
+        let count = floods::coalesce_count(bot.messenger, &bot.name, &lines);
+        if count < 2 {
+            return Some(0);
+        }
+        let text = floods::coalesced(bot.messenger, &bot.name, &lines[..count]);
+        let carried: Vec<Delivery> = ready[..count].iter().map(|d| (*d).clone()).collect();
+        match self.send_group(&carried, &text, &bot, stop).await {
+            Flow::Next => Some(count),
+            Flow::Stop => None,
+        }
+    }
+
+    /// One digest in place of the chat's backlog (at most one scan of it; the rest gets the
+    /// next one), or the summary of a mute (what was queued `before` it ended).
+    async fn send_digest(
+        &self,
+        head: &Delivery,
+        kind: DigestKind,
+        before: Option<&str>,
+        stop: &mut watch::Receiver<bool>,
+    ) {
+        let bot = match self.bot(&head.bot).await {
+            Ok(Some(bot)) => bot,
+            // The one-by-one path dead-letters deliveries of a bot that is gone.
+            Ok(None) => {
+                self.deliver(head.clone(), stop).await;
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, delivery = %head.id, "cannot read the delivery's bot");
+                return;
+            }
+        };
+        let limit = usize::try_from(self.options.scan_limit).unwrap_or(1000);
+        let waiting = match self
+            .client
+            .pending_deliveries_of_chat(&head.bot, &head.chat_id, Some(limit))
+            .await
+        {
+            Ok(waiting) => waiting,
+            Err(error) => {
+                tracing::warn!(%error, chat = %head.chat_id, "cannot read a chat's backlog");
+                return;
+            }
+        };
+        let waiting: Vec<Delivery> = waiting
+            .into_iter()
+            .filter(|delivery| before.is_none_or(|before| delivery.created_at.as_str() < before))
+            .collect();
+        if waiting.first().is_none_or(|first| first.id != head.id) {
+            // Someone else served the chat meanwhile; the next poll sees what is left.
+            return;
+        }
+        let ids: Vec<String> = waiting
+            .iter()
+            .map(|delivery| delivery.record.clone())
+            .collect();
+        let records = match self.client.log_records_by_ids(&ids).await {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read records for a digest");
+                return;
+            }
+        };
+        let found: HashSet<&str> = records.iter().map(|record| record.id.as_str()).collect();
+        // A delivery whose record is gone is not counted here; the one-by-one path
+        // dead-letters it.
+        let covered: Vec<Delivery> = waiting
+            .iter()
+            .filter(|delivery| found.contains(delivery.record.as_str()))
+            .cloned()
+            .collect();
+        if covered.first().is_none_or(|first| first.id != head.id) {
+            self.deliver(head.clone(), stop).await;
+            return;
+        }
+        let text = floods::digest(bot.messenger, &bot.name, &records, kind);
+        if self.send_group(&covered, &text, &bot, stop).await == Flow::Next {
+            self.metrics.digest(label(bot.messenger));
+            tracing::info!(chat = %head.chat_id, bot = %bot.name, records = covered.len(), ?kind, "digest sent");
+        }
+    }
+
+    /// Sends one message standing for all of `carried` (the chat's oldest first), holding
+    /// the chat through the lease of the first, and marks them all sent together.
+    async fn send_group(
+        &self,
+        carried: &[Delivery],
+        text: &str,
+        bot: &CachedBot,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Flow {
+        let head = &carried[0];
+        let messenger = label(bot.messenger);
+        let (bot_interval, chat_interval) = self.rates(bot.messenger, &head.chat_id);
+        tokio::select! {
+            _ = self.pacing.wait(&head.bot, &head.chat_id, bot_interval, chat_interval) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return Flow::Stop,
+        }
+        let Some(current) = self.claim(head).await else {
+            return Flow::Stop;
+        };
+        let lease_ends = Instant::now() + self.options.lease;
+        let token = secrecy::ExposeSecret::expose_secret(&bot.token);
+        let dedupe = current.id.parse::<i64>().unwrap_or(0).wrapping_mul(64);
+        let outcome = self
+            .messengers
+            .send(
+                bot.messenger,
+                token,
+                &current.chat_id,
+                current.thread_id.as_deref(),
+                text,
+                dedupe,
+            )
+            .await;
+        match outcome {
+            SendOutcome::Accepted => {
+                let ids: Vec<String> = carried.iter().map(|delivery| delivery.id.clone()).collect();
+                let key = self.key(&current, "sent-together");
+                let mut retry = 0;
+                loop {
+                    match self.client.finish_deliveries(&ids, SENT, &key).await {
+                        Ok(()) => break,
+                        Err(error) => {
+                            let pause = Backoff::default().delay(retry);
+                            if Instant::now() + pause + Duration::from_secs(1) >= lease_ends {
+                                tracing::error!(%error, delivery = %current.id, "cannot record a sent message before its lease ends; the chat may get these records twice");
+                                return Flow::Stop;
+                            }
+                            tokio::time::sleep(pause).await;
+                            retry += 1;
+                        }
+                    }
+                }
+                for delivery in carried {
+                    let latency = parse_datetime(&delivery.created_at)
+                        .and_then(|created| (Utc::now() - created).to_std().ok())
+                        .unwrap_or_default();
+                    self.metrics.sent(messenger, latency);
+                }
+                Flow::Next
+            }
+            SendOutcome::Migrated { to, .. } => {
+                // The one-by-one path carries on in the new chat from here.
+                if let Some(moved) = self.migrate(&current, &to, messenger).await {
+                    self.release(&moved, Duration::ZERO, "the chat migrated", true)
+                        .await;
+                }
+                Flow::Stop
+            }
+            other => {
+                self.failed(&current, other, messenger).await;
+                Flow::Stop
+            }
+        }
+    }
+
+    /// Claims a delivery for this worker; `None` when another has it or DataSpace failed.
+    async fn claim(&self, delivery: &Delivery) -> Option<Delivery> {
+        let claim = DeliveryUpdate {
+            attempts: Some(delivery.attempts + 1),
+            lease_owner: Some(self.owner.clone()),
+            lease_until: Some(after(self.options.lease)),
+            ..Default::default()
+        };
+        match self.update(delivery, "claim", claim).await {
+            Ok(claimed) => Some(claimed),
+            Err(DataSpaceError::VersionConflict(_)) => {
+                tracing::debug!(delivery = %delivery.id, "another worker has this delivery");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, delivery = %delivery.id, "cannot claim a delivery");
+                None
+            }
+        }
+    }
+
+    /// Records a failed send of the claimed `current`: a pause the messenger asked for, a
+    /// retry with backoff, a dead letter, or the end of a chat that is gone.
+    async fn failed(&self, current: &Delivery, outcome: SendOutcome, messenger: &str) {
+        match outcome {
+            SendOutcome::RetryAfter(pause, error) => {
+                self.metrics.failed(messenger, "rate_limited");
+                self.metrics.retried(messenger);
+                let pause = pause.min(self.options.max_retry_after);
+                self.pacing.hold_chat(&current.bot, &current.chat_id, pause);
+                // A rate limit is the messenger's pace, not the chat's fault: the attempt
+                // is given back.
+                self.release(current, pause, &error, true).await;
+            }
+            SendOutcome::Transient(error) => {
+                self.metrics.failed(messenger, "transient");
+                if current.attempts >= i64::from(self.options.max_attempts) {
+                    self.dead_letter(current, &error, messenger).await;
+                } else {
+                    self.metrics.retried(messenger);
+                    let retry = u32::try_from(current.attempts - 1).unwrap_or(0);
+                    let pause = self.options.backoff.delay(retry);
+                    self.release(current, pause, &error, false).await;
+                }
+            }
+            SendOutcome::Gone(error) => {
+                self.metrics.failed(messenger, "permanent");
+                self.end_chat(current, &error, messenger).await;
+            }
+            SendOutcome::Permanent(error) | SendOutcome::Migrated { message: error, .. } => {
+                self.metrics.failed(messenger, "permanent");
+                self.dead_letter(current, &error, messenger).await;
+            }
+            SendOutcome::Accepted => {}
+        }
+    }
+
+    /// The bot was blocked or removed, or the chat does not exist: the delivery is a dead
+    /// letter, the subscription ends with an AuditEvent, and the chat's other waiting
+    /// deliveries of this bot are given up too (no more tries at a chat that is gone).
+    async fn end_chat(&self, current: &Delivery, error: &str, messenger: &str) {
+        self.dead_letter(current, error, messenger).await;
+        let key = self.key(current, "end-subscription");
+        let ended = self
+            .client
+            .deactivate_subscription(&current.subscription, Some(&key))
+            .await;
+        let details = serde_json::json!({
+            "bot": current.bot,
+            "subscription": current.subscription,
+            "chatId": current.chat_id,
+            "lastError": error,
+        });
+        let audit = NewAuditEvent {
+            actor_uid: "delivery-worker".into(),
+            action: "end_subscription".into(),
+            target: Some(format!("chat:{}", current.chat_id)),
+            outcome: if ended.is_ok() { "ended" } else { "failed" }.into(),
+            at: format_datetime(Utc::now()),
+            details: Some(details.to_string()),
+        };
+        if let Err(error) = self
+            .client
+            .create_audit_event(audit, Some(&format!("{key}:audit")))
+            .await
+        {
+            tracing::warn!(%error, "cannot write the AuditEvent of an ended subscription");
+        }
+        let rest = match self
+            .client
+            .pending_deliveries_of_chat(&current.bot, &current.chat_id, None)
+            .await
+        {
+            Ok(rest) => rest,
+            Err(error) => {
+                tracing::warn!(%error, chat = %current.chat_id, "cannot read a gone chat's queue; each is given up when tried");
+                return;
+            }
+        };
+        let ids: Vec<String> = rest
+            .into_iter()
+            .map(|delivery| delivery.id)
+            .filter(|id| *id != current.id)
+            .collect();
+        if let Err(error) = self
+            .client
+            .finish_deliveries(&ids, DEAD, &format!("{key}:rest"))
+            .await
+        {
+            tracing::warn!(%error, chat = %current.chat_id, "cannot give up a gone chat's queue; each is given up when tried");
+        }
+        tracing::warn!(chat = %current.chat_id, bot = %current.bot, %error, given_up = ids.len() + 1, "the chat is gone for this bot; its subscription ended");
     }
 
     fn key(&self, delivery: &Delivery, what: &str) -> String {
@@ -453,22 +906,8 @@ impl Inner {
             _ = self.pacing.wait(&delivery.bot, &delivery.chat_id, bot_interval, chat_interval) => {}
             _ = stop.wait_for(|stopped| *stopped) => return Flow::Stop,
         }
-        let claim = DeliveryUpdate {
-            attempts: Some(delivery.attempts + 1),
-            lease_owner: Some(self.owner.clone()),
-            lease_until: Some(after(self.options.lease)),
-            ..Default::default()
-        };
-        let mut current = match self.update(&delivery, "claim", claim).await {
-            Ok(claimed) => claimed,
-            Err(DataSpaceError::VersionConflict(_)) => {
-                tracing::debug!(delivery = %delivery.id, "another worker has this delivery");
-                return Flow::Stop;
-            }
-            Err(error) => {
-                tracing::warn!(%error, delivery = %delivery.id, "cannot claim a delivery");
-                return Flow::Stop;
-            }
+        let Some(mut current) = self.claim(&delivery).await else {
+            return Flow::Stop;
         };
         let mut lease_ends = Instant::now() + self.options.lease;
         let first_part = usize::try_from(current.parts_sent).unwrap_or(0);
@@ -489,6 +928,7 @@ impl Inner {
                     bot.messenger,
                     token,
                     &current.chat_id,
+                    current.thread_id.as_deref(),
                     part,
                     dedupe_base.wrapping_add(index as i64),
                 )
@@ -532,32 +972,14 @@ impl Inner {
                         None => return Flow::Stop,
                     }
                 }
-                SendOutcome::RetryAfter(pause, error) => {
-                    self.metrics.failed(messenger, "rate_limited");
-                    self.metrics.retried(messenger);
-                    self.pacing.hold_chat(&current.bot, &current.chat_id, pause);
-                    // A rate limit is the messenger's pace, not the chat's fault: the attempt
-                    // is given back.
-                    self.release(&current, pause, &error, true).await;
-                    return Flow::Stop;
-                }
-                SendOutcome::Transient(error) => {
-                    self.metrics.failed(messenger, "transient");
-                    if current.attempts >= i64::from(self.options.max_attempts) {
-                        self.dead_letter(&current, &error, messenger).await;
-                    } else {
-                        self.metrics.retried(messenger);
-                        let retry = u32::try_from(current.attempts - 1).unwrap_or(0);
-                        let pause = self.options.backoff.delay(retry);
-                        self.release(&current, pause, &error, false).await;
-                    }
-                    return Flow::Stop;
-                }
-                SendOutcome::Permanent(error) | SendOutcome::Migrated { message: error, .. } => {
-                    self.metrics.failed(messenger, "permanent");
-                    self.dead_letter(&current, &error, messenger).await;
+                outcome @ (SendOutcome::Permanent(_) | SendOutcome::Migrated { .. }) => {
+                    self.failed(&current, outcome, messenger).await;
                     // A dead letter ends this delivery; the chat's next one may go.
                     return Flow::Next;
+                }
+                outcome => {
+                    self.failed(&current, outcome, messenger).await;
+                    return Flow::Stop;
                 }
             }
             index += 1;

@@ -8,6 +8,13 @@
 //! help                               (or: start, as Telegram sends on first contact)
 //! ```
 //!
+//! Chat controls act on the chat they are written in, on every bot it is subscribed to, and
+//! take words separated by white space (no token: the chat is already subscribed):
+//!
+//! ```text
+//! /unsubscribe        /status        /level WARNING        /mute 1h        /unmute
+//! ```
+//!
 //! Actions are case-insensitive. Chat networks decorate commands, so a leading `/` or `!`, a
 //! Telegram `@botname` suffix on the action and a leading VK mention (`[club1|@bot]`) are
 //! ignored, as are trailing `|` separators.
@@ -16,8 +23,10 @@
 //! contains one: an unrecognised action is not echoed back, since it may be a token sent alone.
 
 use crate::domain::FieldError;
+use crate::domain::level::LogLevel;
 use crate::domain::names::{AuthToken, BotName, BotToken, Uid};
 use std::fmt;
+use std::time::Duration;
 
 /// What a command asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,15 +36,21 @@ pub enum CommandAction {
     Unsubscribe,
     Status,
     Help,
+    Level,
+    Mute,
+    Unmute,
 }
 
 impl CommandAction {
-    pub const ALL: [CommandAction; 5] = [
+    pub const ALL: [CommandAction; 8] = [
         CommandAction::Register,
         CommandAction::Subscribe,
         CommandAction::Unsubscribe,
         CommandAction::Status,
         CommandAction::Help,
+        CommandAction::Level,
+        CommandAction::Mute,
+        CommandAction::Unmute,
     ];
 
     /// The action word, case-insensitive, with a Telegram `@botname` suffix ignored.
@@ -51,6 +66,9 @@ impl CommandAction {
             "unsubscribe" => CommandAction::Unsubscribe,
             "status" => CommandAction::Status,
             "help" | "start" => CommandAction::Help,
+            "level" => CommandAction::Level,
+            "mute" => CommandAction::Mute,
+            "unmute" => CommandAction::Unmute,
             _ => return None,
         };
         Some(action)
@@ -64,6 +82,9 @@ impl CommandAction {
             CommandAction::Unsubscribe => "unsubscribe",
             CommandAction::Status => "status",
             CommandAction::Help => "help",
+            CommandAction::Level => "level",
+            CommandAction::Mute => "mute",
+            CommandAction::Unmute => "unmute",
         }
     }
 
@@ -72,7 +93,8 @@ impl CommandAction {
         match self {
             CommandAction::Register => 5,
             CommandAction::Subscribe | CommandAction::Unsubscribe | CommandAction::Status => 2,
-            CommandAction::Help => 1,
+            CommandAction::Help | CommandAction::Unmute => 1,
+            CommandAction::Level | CommandAction::Mute => 2,
         }
     }
 
@@ -84,6 +106,9 @@ impl CommandAction {
             CommandAction::Unsubscribe => "auth token | unsubscribe",
             CommandAction::Status => "auth token | status",
             CommandAction::Help => "help",
+            CommandAction::Level => "/level WARNING",
+            CommandAction::Mute => "/mute 1h",
+            CommandAction::Unmute => "/unmute",
         }
     }
 }
@@ -112,6 +137,70 @@ pub enum Command {
     Status { auth_token: AuthToken },
     /// List the commands.
     Help,
+    /// A control of the chat it is written in, for every bot the chat is subscribed to.
+    Control(ChatControl),
+}
+
+/// What a chat may change about its own subscriptions without presenting a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatControl {
+    /// End every subscription of this chat.
+    Unsubscribe,
+    /// Which bots this chat receives from, at what level, muted until when, what is waiting.
+    Status,
+    /// Change this chat's minimum level.
+    Level(LogLevel),
+    /// Hold records (counted, not sent) for this long.
+    Mute(Duration),
+    /// End a mute now; what arrived meanwhile comes as one summary.
+    Unmute,
+}
+
+impl ChatControl {
+    pub fn action(self) -> CommandAction {
+        match self {
+            ChatControl::Unsubscribe => CommandAction::Unsubscribe,
+            ChatControl::Status => CommandAction::Status,
+            ChatControl::Level(_) => CommandAction::Level,
+            ChatControl::Mute(_) => CommandAction::Mute,
+            ChatControl::Unmute => CommandAction::Unmute,
+        }
+    }
+}
+
+/// The longest `/mute`: a chat muted for longer should unsubscribe instead.
+pub const MAX_MUTE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// `30m`, `1h`, `2d`, `90s` (or a bare number of minutes), from one minute to [`MAX_MUTE`].
+pub fn parse_mute_duration(text: &str) -> Result<Duration, FieldError> {
+    const FIELD: &str = "duration";
+    let text = text.trim().to_ascii_lowercase();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let seconds_per_unit = match unit.trim() {
+        "s" | "sec" => 1,
+        "" | "m" | "min" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        _ => {
+            return Err(FieldError::new(
+                FIELD,
+                "use a number with s, m, h or d, as in 1h",
+            ));
+        }
+    };
+    let seconds = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|count| count.checked_mul(seconds_per_unit))
+        .ok_or_else(|| FieldError::new(FIELD, "use a number with s, m, h or d, as in 1h"))?;
+    let duration = Duration::from_secs(seconds);
+    if duration < Duration::from_secs(60) || duration > MAX_MUTE {
+        return Err(FieldError::new(FIELD, "must be from 1m to 30d"));
+    }
+    Ok(duration)
 }
 
 /// Why a text is not a command. Displays as the reply to send back to the chat.
@@ -162,6 +251,11 @@ impl Command {
         if text.is_empty() {
             return Err(CommandError::Empty);
         }
+        if !text.contains('|')
+            && let Some(control) = Self::parse_control(text)
+        {
+            return control;
+        }
         let fields: Vec<&str> = text.split('|').map(str::trim).collect();
         let (&last, args) = fields.split_last().ok_or(CommandError::Empty)?;
         let action = CommandAction::parse(last).ok_or(CommandError::UnknownAction)?;
@@ -205,8 +299,42 @@ impl Command {
         Ok(command)
     }
 
+    /// A chat control (`/level WARNING`: words, no `|`), or `None` for any other text.
+    fn parse_control(text: &str) -> Option<Result<Command, CommandError>> {
+        let mut words = text.split_whitespace();
+        let action = CommandAction::parse(words.next()?)?;
+        let args: Vec<&str> = words.collect();
+        let invalid = |error: FieldError| Err(CommandError::InvalidField { action, error });
+        let wrong = || {
+            Err(CommandError::WrongFieldCount {
+                action,
+                got: args.len() + 1,
+            })
+        };
+        let control = match (action, args.as_slice()) {
+            (CommandAction::Unsubscribe, []) => ChatControl::Unsubscribe,
+            (CommandAction::Status, []) => ChatControl::Status,
+            (CommandAction::Unmute, []) => ChatControl::Unmute,
+            (CommandAction::Level, [level]) => match LogLevel::parse_name(level) {
+                Ok(level) => ChatControl::Level(level),
+                Err(error) => return Some(invalid(error.with_field("level"))),
+            },
+            (CommandAction::Mute, [duration]) => match parse_mute_duration(duration) {
+                Ok(duration) => ChatControl::Mute(duration),
+                Err(error) => return Some(invalid(error)),
+            },
+            (CommandAction::Level | CommandAction::Mute | CommandAction::Unmute, _) => {
+                return Some(wrong());
+            }
+            // Everything else is the `|` grammar (`help`, or a command missing its fields).
+            _ => return None,
+        };
+        Some(Ok(Command::Control(control)))
+    }
+
     pub fn action(&self) -> CommandAction {
         match self {
+            Command::Control(control) => control.action(),
             Command::Register { .. } => CommandAction::Register,
             Command::Subscribe { .. } => CommandAction::Subscribe,
             Command::Unsubscribe { .. } => CommandAction::Unsubscribe,
@@ -222,7 +350,7 @@ impl Command {
             | Command::Subscribe { auth_token }
             | Command::Unsubscribe { auth_token }
             | Command::Status { auth_token } => Some(auth_token),
-            Command::Help => None,
+            Command::Help | Command::Control(_) => None,
         }
     }
 }
@@ -436,7 +564,9 @@ mod tests {
             "subscription needs 2 fields: auth token | subscription"
         );
         assert_eq!(
-            Command::parse("unsubscribe").unwrap_err().to_string(),
+            Command::parse("x | y | unsubscribe")
+                .unwrap_err()
+                .to_string(),
             "unsubscribe needs 2 fields: auth token | unsubscribe"
         );
         assert_eq!(
@@ -518,6 +648,11 @@ mod tests {
     fn action_words() {
         for action in CommandAction::ALL {
             assert_eq!(CommandAction::parse(action.as_str()), Some(action));
+            if action.usage().starts_with('/') {
+                // A chat control: words, not `|` fields.
+                assert!(action.usage().contains(action.as_str()));
+                continue;
+            }
             assert!(action.usage().ends_with(action.as_str()));
             assert_eq!(action.usage().split('|').count(), action.field_count());
         }
@@ -541,5 +676,64 @@ mod tests {
         assert_eq!(strip_vk_mention("[clubx1|x] rest"), None);
         assert_eq!(strip_vk_mention("[token] | status"), None);
         assert_eq!(strip_vk_mention("club1|x] rest"), None);
+    }
+
+    #[test]
+    fn parses_chat_controls() {
+        let control = |text: &str| match Command::parse(text) {
+            Ok(Command::Control(control)) => control,
+            other => panic!("{text:?}: {other:?}"),
+        };
+        assert_eq!(control("/unsubscribe"), ChatControl::Unsubscribe);
+        assert_eq!(control("/unsubscribe@LoggerBot"), ChatControl::Unsubscribe);
+        assert_eq!(control("/status"), ChatControl::Status);
+        assert_eq!(
+            control("/level WARNING"),
+            ChatControl::Level(LogLevel::Warning)
+        );
+        assert_eq!(
+            control("/level@bot error"),
+            ChatControl::Level(LogLevel::Error)
+        );
+        assert_eq!(
+            control("/mute 1h"),
+            ChatControl::Mute(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            control("/mute 30m"),
+            ChatControl::Mute(Duration::from_secs(1800))
+        );
+        assert_eq!(
+            control("/mute 2d"),
+            ChatControl::Mute(Duration::from_secs(2 * 86_400))
+        );
+        assert_eq!(control("/unmute"), ChatControl::Unmute);
+        let loud = Command::parse("/level LOUD").unwrap_err().to_string();
+        assert!(loud.starts_with("level: unknown level"), "{loud}");
+        for text in ["/mute", "/mute 1h 2h", "/level", "/unmute now"] {
+            assert!(
+                matches!(
+                    Command::parse(text),
+                    Err(CommandError::WrongFieldCount { .. })
+                ),
+                "{text}"
+            );
+        }
+        for text in [
+            "/mute 10s",
+            "/mute 31d",
+            "/mute soon",
+            "/mute 99999999999999999999d",
+        ] {
+            assert!(
+                matches!(Command::parse(text), Err(CommandError::InvalidField { .. })),
+                "{text}"
+            );
+        }
+        // The token grammar is unchanged.
+        assert!(matches!(
+            Command::parse("tok-en-123 | status"),
+            Ok(Command::Status { .. })
+        ));
     }
 }

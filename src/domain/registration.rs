@@ -87,13 +87,21 @@ pub enum AuditAction {
     RegisterBot,
     SubscribeChat,
     UnsubscribeChat,
+    ChatStatus,
+    ChangeLevel,
+    MuteChat,
+    UnmuteChat,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 3] = [
+    pub const ALL: [AuditAction; 7] = [
         AuditAction::RegisterBot,
         AuditAction::SubscribeChat,
         AuditAction::UnsubscribeChat,
+        AuditAction::ChatStatus,
+        AuditAction::ChangeLevel,
+        AuditAction::MuteChat,
+        AuditAction::UnmuteChat,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -101,6 +109,10 @@ impl AuditAction {
             AuditAction::RegisterBot => "register_bot",
             AuditAction::SubscribeChat => "subscribe_chat",
             AuditAction::UnsubscribeChat => "unsubscribe_chat",
+            AuditAction::ChatStatus => "chat_status",
+            AuditAction::ChangeLevel => "change_level",
+            AuditAction::MuteChat => "mute_chat",
+            AuditAction::UnmuteChat => "unmute_chat",
         }
     }
 

@@ -15,7 +15,42 @@ pub const HELP_TEXT: &str = "Commands (fields separated by |, the command last):
 <auth token> | unsubscribe - stop sending them\n\
 <auth token> | status - is this chat subscribed, and from which level\n\
 <auth_uid> | <bot name> | <bot token> | <auth token> | register - register a bot (admins only)\n\
-help - this list";
+help - this list\n\
+Controls of this chat (any member; every bot it is subscribed to):\n\
+/status - bots, level, mute, records waiting\n\
+/level WARNING - only records of this level and above\n\
+/mute 1h - hold records (counted, not sent) for 1h; /unmute - end it, with one summary\n\
+/unsubscribe - stop receiving records";
+
+/// One bot's delivery to this chat, as the chat controls report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatState {
+    pub bot: BotName,
+    pub min_level: LogLevel,
+    /// Stored time (UTC) the mute ends, while muted.
+    pub muted_until: Option<String>,
+    /// Records queued for this chat and not yet sent.
+    pub waiting: i64,
+    pub active: bool,
+}
+
+impl fmt::Display for ChatState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} and above", self.bot, self.min_level.as_str())?;
+        if let Some(until) = &self.muted_until {
+            let until = until.get(..16).unwrap_or(until).replace('T', " ");
+            write!(f, ", muted until {until} UTC")?;
+        }
+        write!(f, ", {} waiting", self.waiting)
+    }
+}
+
+fn lines(f: &mut fmt::Formatter<'_>, states: &[ChatState]) -> fmt::Result {
+    for state in states {
+        write!(f, "\n{state}")?;
+    }
+    Ok(())
+}
 
 /// What to answer a chat command with. Display gives the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +78,16 @@ pub enum Reply {
         bot: BotName,
         min_level: Option<LogLevel>,
     },
+    /// A chat control in a chat subscribed to nothing.
+    NoSubscriptions,
+    ChatStatus(Vec<ChatState>),
+    ChatUnsubscribed(Vec<ChatState>),
+    LevelChanged {
+        level: LogLevel,
+        states: Vec<ChatState>,
+    },
+    Muted(Vec<ChatState>),
+    Unmuted(Vec<ChatState>),
     UnknownToken,
     NotAnAdmin,
     LimitReached {
@@ -88,6 +133,32 @@ impl fmt::Display for Reply {
                 f,
                 "Bot {bot}: this chat is not subscribed. Subscribe with: <auth token> | subscription"
             ),
+            Reply::NoSubscriptions => f.write_str(
+                "This chat is not subscribed to any bot. Subscribe with: <auth token> | subscription",
+            ),
+            Reply::ChatStatus(states) => {
+                f.write_str("This chat receives records from:")?;
+                lines(f, states)
+            }
+            Reply::ChatUnsubscribed(states) => {
+                f.write_str("This chat is unsubscribed from:")?;
+                for state in states {
+                    write!(f, " {}", state.bot)?;
+                }
+                f.write_str(". Subscribe again with: <auth token> | subscription")
+            }
+            Reply::LevelChanged { level, states } => {
+                write!(f, "This chat now gets records of level {} and above:", level.as_str())?;
+                lines(f, states)
+            }
+            Reply::Muted(states) => {
+                f.write_str("Muted: records are counted, not sent, until the time below; then (or at /unmute) one summary says how many arrived.")?;
+                lines(f, states)
+            }
+            Reply::Unmuted(states) => {
+                f.write_str("Unmuted. What arrived while muted comes as one summary.")?;
+                lines(f, states)
+            }
             Reply::UnknownToken => f.write_str("Unknown auth token."),
             Reply::NotAnAdmin => f.write_str("Only admins can register bots."),
             Reply::LimitReached { limit } => write!(
@@ -223,6 +294,6 @@ mod tests {
         ] {
             assert!(reply.to_string().len() < 200, "{reply}");
         }
-        assert!(HELP_TEXT.len() < 600);
+        assert!(HELP_TEXT.len() < 1000);
     }
 }

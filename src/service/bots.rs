@@ -450,7 +450,9 @@ impl LogbotService {
                 bot_token,
                 auth_token,
             } => {
-                if !from_uid.is_empty() && auth_uid.as_str() != from_uid {
+                // A sender the door could not name is nobody's admin: without this, anyone
+                // able to leave the sender out could register in an admin's name.
+                if from_uid.trim().is_empty() || auth_uid.as_str() != from_uid {
                     Err(ServiceError::Forbidden(
                         "auth_uid must be your own user id".into(),
                     ))
@@ -492,6 +494,7 @@ impl LogbotService {
             Command::Status { auth_token } => {
                 self.chat_status(auth_token.expose_secret(), chat_id).await
             }
+            Command::Control(control) => self.chat_control(origin, control).await,
         };
         match result {
             Ok(reply) => Ok(CommandOutcome {

@@ -194,11 +194,15 @@ fn check_record(
 
 /// The chats a batch's records go to, worked out once per batch for each level (indexed by
 /// `level as usize`): every active subscription whose `minLevel` the level meets. A
-/// subscription whose level cannot be read gets everything rather than nothing.
+/// subscription whose level cannot be read gets everything rather than nothing. A chat with
+/// two subscriptions to the bot (a migrated group that had its own) is queued once per
+/// record, for the oldest of them.
 fn deliveries_by_level(subscriptions: &[ChatSubscription]) -> [Vec<NewDelivery>; 5] {
+    let mut chats = std::collections::HashSet::new();
     let targets: Vec<(Option<LogLevel>, NewDelivery)> = subscriptions
         .iter()
         .filter(|subscription| subscription.active)
+        .filter(|subscription| chats.insert(subscription.chat_id.clone()))
         .map(|subscription| {
             let min_level = LogLevel::parse_name(&subscription.min_level).ok();
             let delivery = NewDelivery {
@@ -352,5 +356,42 @@ impl LogbotService {
             records,
             total_count,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subscription(id: &str, chat: &str, level: &str) -> ChatSubscription {
+        ChatSubscription {
+            id: id.into(),
+            agg_version: 1,
+            bot: "1".into(),
+            chat_id: chat.into(),
+            subscriber_uid: None,
+            min_level: level.into(),
+            active: true,
+            created_at: "2026-11-22T08:00:00.000".into(),
+            thread_id: None,
+            muted_until: None,
+            muted_since: None,
+        }
+    }
+
+    #[test]
+    fn a_record_is_queued_once_per_chat() {
+        let subscriptions = [
+            subscription("1", "-100", "INFO"),
+            subscription("2", "-100", "DEBUG"),
+            subscription("3", "7", "ERROR"),
+        ];
+        let by_level = deliveries_by_level(&subscriptions);
+        let error: Vec<(&str, &str)> = by_level[LogLevel::Error as usize]
+            .iter()
+            .map(|delivery| (delivery.subscription.as_str(), delivery.chat_id.as_str()))
+            .collect();
+        assert_eq!(error, [("1", "-100"), ("3", "7")]);
+        assert!(by_level[LogLevel::Debug as usize].is_empty());
     }
 }

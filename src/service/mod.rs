@@ -3,6 +3,7 @@
 //! chat events) goes through here, so the rules are applied once. Persistence is DataSpace's.
 
 mod bots;
+mod controls;
 mod error;
 mod logs;
 mod users;

@@ -154,7 +154,7 @@ fn cases() -> Vec<Case> {
         case("registerBot as a stranger", graphql_vars("mutation($i: RegisterBotInput!) { registerBot(input: $i) { name } }", json!({"i": {"adminUid": "mallory", "name": "evil", "botToken": "123:abcdefgh", "authToken": "evil-token-123"}})), Status(200)).has("FORBIDDEN"),
         case("subscribeChat with a wrong token", graphql_vars("mutation($s: SubscribeChatInput!) { subscribeChat(input: $s) { chatId } }", json!({"s": {"authToken": "wrong-token-0123", "chatId": "1"}})), Status(200)).has("errors"),
         case("subscribeChat, chatId of 10 KB", graphql_vars("mutation($s: SubscribeChatInput!) { subscribeChat(input: $s) { chatId } }", json!({"s": {"authToken": "hb-auth-token-0123456789", "chatId": "1".repeat(10_000)}})), Status(200)).has("errors"),
-        case("executeCommand register with empty sender", graphql("mutation { executeCommand(text: \"hostile-admin | squat | 123:abcdefgh | squat-token-1 | register\", chatId: \"c9\", fromUid: \"\") { ok reply } }"), Status(200)).has("\"ok\":false").waits("chats-out: an empty sender is not the admin"),
+        case("executeCommand register with empty sender", graphql("mutation { executeCommand(text: \"hostile-admin | squat | 123:abcdefgh | squat-token-1 | register\", chatId: \"c9\", fromUid: \"\") { ok reply } }"), Status(200)).has("\"ok\":false"),
         case("executeCommand of 1000 fields", graphql_vars("mutation($t: String!) { executeCommand(text: $t, chatId: \"c\", fromUid: \"u\") { ok reply } }", json!({"t": "a|".repeat(1000) + "register"})), Status(200)),
         case("createLogUser, password of 100 KB", graphql_vars("mutation($p: String!) { createLogUser(username: \"long-pass\", password: $p) { username } }", json!({"p": "p".repeat(100_000)})), NotServerError).writes(),
         // --- cond injection through every search filter
@@ -183,7 +183,7 @@ async fn hostile_graphql_http() {
 }
 
 #[tokio::test]
-#[ignore = "waits for hard-graphql (inspection, nesting, cost model) and hard-doors (idempotency namespaces), chats-out (empty sender)"]
+#[ignore = "waits for hard-graphql (inspection, nesting, cost model) and hard-doors (idempotency namespaces)"]
 async fn hostile_graphql_http_waiting() {
     let mut target = Target::start(&[]).await;
     run(&mut target, cases(), Selection::Waiting).await;

@@ -12,6 +12,7 @@ mod dataspace_client;
 mod dataspace_local;
 mod dataspace_sdl;
 mod dataspace_upgrade;
+mod delivery_floods;
 mod delivery_migration;
 mod delivery_pruning;
 mod delivery_queue;

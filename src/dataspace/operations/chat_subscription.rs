@@ -27,6 +27,8 @@ subscription_operation!(CreateChatSubscription);
 subscription_operation!(UpdateChatSubscription);
 subscription_operation!(DeleteChatSubscription);
 subscription_operation!(CreateManyChatSubscription);
+subscription_operation!(SearchActiveSubscriptionsOfChat);
+subscription_operation!(SearchMutedSubscriptions);
 
 /// A chat's subscription to a bot's records.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +49,16 @@ pub struct ChatSubscription {
     pub muted_until: Option<String>,
     /// When the last mute began.
     pub muted_since: Option<String>,
+}
+
+impl ChatSubscription {
+    /// Whether the chat's records are held (`/mute`) at `now`.
+    pub fn is_muted(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.muted_until
+            .as_deref()
+            .and_then(super::parse_datetime)
+            .is_some_and(|until| until > now)
+    }
 }
 
 /// A subscription to create.
@@ -93,6 +105,8 @@ convert_fields!(
     get_chat_subscription::ChatSubscriptionFields,
     create_chat_subscription::ChatSubscriptionFields,
     update_chat_subscription::ChatSubscriptionFields,
+    search_active_subscriptions_of_chat::ChatSubscriptionFields,
+    search_muted_subscriptions::ChatSubscriptionFields,
 );
 convert_fields!(
     create_chat_subscription::_CreateChatSubscriptionInput,
@@ -149,6 +163,34 @@ impl DataSpaceClient {
         };
         let found = self
             .run::<SearchActiveSubscriptionsByBot>(variables, Retry::Safe)
+            .await?;
+        let elems = found.search_chat_subscription.elems.into_iter();
+        Ok(elems.map(ChatSubscription::from).collect())
+    }
+
+    /// A chat's active subscriptions, to any bot, oldest first.
+    pub async fn active_subscriptions_of_chat(
+        &self,
+        chat_id: &str,
+    ) -> Result<Vec<ChatSubscription>, DataSpaceError> {
+        let variables = search_active_subscriptions_of_chat::Variables {
+            chat_id: chat_id.to_owned(),
+        };
+        let found = self
+            .run::<SearchActiveSubscriptionsOfChat>(variables, Retry::Safe)
+            .await?;
+        let elems = found.search_chat_subscription.elems.into_iter();
+        Ok(elems.map(ChatSubscription::from).collect())
+    }
+
+    /// Active subscriptions with a mute set (current or ended), at most `limit`.
+    pub async fn muted_subscriptions(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<ChatSubscription>, DataSpaceError> {
+        let variables = search_muted_subscriptions::Variables { limit };
+        let found = self
+            .run::<SearchMutedSubscriptions>(variables, Retry::Safe)
             .await?;
         let elems = found.search_chat_subscription.elems.into_iter();
         Ok(elems.map(ChatSubscription::from).collect())

@@ -32,6 +32,8 @@ delivery_operation!(UpdateDelivery);
 delivery_operation!(DeadLetterDelivery);
 delivery_operation!(SearchPendingDeliveriesOfChat);
 delivery_operation!(SearchDoneDeliveriesBefore);
+delivery_operation!(CountPendingDeliveriesOfChat);
+delivery_operation!(SearchNewestPendingDeliveries);
 
 /// Waiting to be sent (or re-sent after a failure).
 pub const PENDING: &str = "PENDING";
@@ -99,6 +101,7 @@ convert_fields!(
     update_delivery::DeliveryFields,
     dead_letter_delivery::DeliveryFields,
     search_pending_deliveries_of_chat::DeliveryFields,
+    search_newest_pending_deliveries::DeliveryFields,
 );
 sort_input!(search_delivery);
 
@@ -346,6 +349,65 @@ impl DataSpaceClient {
         Ok(Page::convert(found.elems, found.count))
     }
 
+    /// The newest pending deliveries, newest first.
+    pub async fn newest_pending_deliveries(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, DataSpaceError> {
+        let variables = search_newest_pending_deliveries::Variables { limit };
+        let found = self
+            .run::<SearchNewestPendingDeliveries>(variables, Retry::Safe)
+            .await?;
+        Ok(found
+            .search_delivery
+            .elems
+            .into_iter()
+            .map(Delivery::from)
+            .collect())
+    }
+
+    /// Finishes several deliveries at once (`SENT` when one message carried them all, `DEAD`
+    /// when their chat is gone): one packet per [`MIGRATION_BATCH`], keyed by `key` and the
+    /// packet's number, so a retry writes nothing twice. The caller holds the chat (the lease
+    /// of its oldest delivery), so no version is named.
+    pub async fn finish_deliveries(
+        &self,
+        ids: &[String],
+        status: &str,
+        key: &str,
+    ) -> Result<(), DataSpaceError> {
+        let now = super::now();
+        for (packet, chunk) in ids.chunks(MIGRATION_BATCH).enumerate() {
+            let mut variables = Map::with_capacity(chunk.len() + 1);
+            variables.insert("key".into(), Value::from(format!("{key}:{packet}")));
+            let mut document = String::from("mutation FinishDeliveries($key: String!");
+            for (index, id) in chunk.iter().enumerate() {
+                document.push_str(&format!(", $d{index}: _UpdateDeliveryInput!"));
+                let mut input = json!({"id": id, "status": status, "leaseUntil": now});
+                if status == SENT {
+                    input["sentAt"] = Value::from(now.as_str());
+                }
+                variables.insert(format!("d{index}"), input);
+            }
+            document.push_str(") { packet(idempotencePacketId: $key) { isIdempotenceResponse");
+            for index in 0..chunk.len() {
+                document.push_str(&format!(
+                    " u{index}: updateDelivery(input: $d{index}) {{ id }}"
+                ));
+            }
+            document.push_str(" } }");
+            let data: Value = self
+                .run_document("FinishDeliveries", &document, &variables, Retry::Safe)
+                .await?;
+            if data.get("packet").is_none_or(Value::is_null) {
+                return Err(DataSpaceError::Invalid(
+                    "the finishing packet returned no packet".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Deliveries matching a program-written condition (see [`Search`]).
     pub async fn search_deliveries(
         &self,
@@ -474,6 +536,22 @@ fn audit_input(event: NewAuditEvent) -> Result<Value, DataSpaceError> {
 impl DataSpaceClient {
     /// A chat's pending deliveries from a bot, oldest first: at most `limit` of them, or all
     /// (read page by page) with `None`.
+    /// How many deliveries wait for one chat of a bot.
+    pub async fn count_pending_deliveries_of_chat(
+        &self,
+        bot_id: &str,
+        chat_id: &str,
+    ) -> Result<i64, DataSpaceError> {
+        let variables = count_pending_deliveries_of_chat::Variables {
+            bot: bot_id.to_owned(),
+            chat_id: chat_id.to_owned(),
+        };
+        let found = self
+            .run::<CountPendingDeliveriesOfChat>(variables, Retry::Safe)
+            .await?;
+        Ok(found.search_delivery.count)
+    }
+
     pub async fn pending_deliveries_of_chat(
         &self,
         bot_id: &str,

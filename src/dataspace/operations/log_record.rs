@@ -421,6 +421,37 @@ impl DataSpaceClient {
         Ok(Page::convert(found.elems, found.count))
     }
 
+    /// The records with these ids (ids as DataSpace gave them: digits only; any other is
+    /// left out), in id order.
+    pub async fn log_records_by_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<LogRecord>, DataSpaceError> {
+        let mut records = Vec::with_capacity(ids.len());
+        let ids: Vec<&String> = ids
+            .iter()
+            .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        for chunk in ids.chunks(500) {
+            // Only digits reach the condition, so it can be written here.
+            let list = chunk
+                .iter()
+                .map(|id| format!("'{id}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let page = self
+                .search_log_records_by(Search {
+                    cond: Some(format!("it.$id $in [{list}]")),
+                    limit: Some(chunk.len() as i64),
+                    offset: None,
+                    sort: vec![super::SortBy::asc("it.$id")],
+                })
+                .await?;
+            records.extend(page.elems);
+        }
+        Ok(records)
+    }
+
     /// The record with this id, if any.
     pub async fn get_log_record(&self, id: &str) -> Result<Option<LogRecord>, DataSpaceError> {
         let variables = get_log_record::Variables {

@@ -24,6 +24,8 @@ pub struct Received {
     pub chat_id: String,
     pub text: String,
     pub parse_mode: Option<String>,
+    /// The forum topic (`message_thread_id`), if one was named.
+    pub thread_id: Option<i64>,
     pub at: Instant,
     /// The HTTP status it answered.
     pub status: u16,
@@ -43,6 +45,8 @@ pub struct Behaviour {
     pub migrated: HashMap<String, i64>,
     /// Time taken to answer each message.
     pub delay: Duration,
+    /// Chats that blocked or removed the bot: answered 403 every time.
+    pub gone: HashSet<String>,
 }
 
 #[derive(Clone, Default)]
@@ -125,7 +129,12 @@ async fn send_message(
     }
     let (status, answer) = {
         let mut behaviour = fake.behaviour.lock().unwrap();
-        if behaviour.always_fail.contains(&chat_id) {
+        if behaviour.gone.contains(&chat_id) {
+            (
+                403,
+                json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was kicked from the group chat"}),
+            )
+        } else if behaviour.always_fail.contains(&chat_id) {
             (
                 500,
                 json!({"ok": false, "error_code": 500, "description": "Internal Server Error"}),
@@ -152,6 +161,7 @@ async fn send_message(
         chat_id,
         text: body["text"].as_str().unwrap_or_default().to_owned(),
         parse_mode: body["parse_mode"].as_str().map(str::to_owned),
+        thread_id: body["message_thread_id"].as_i64(),
         at: Instant::now(),
         status,
         reply_to: body["reply_parameters"]["message_id"].as_i64(),
@@ -204,6 +214,11 @@ impl GatewayProcess {
             .env("LOGBOT__DELIVERY__POLL_INTERVAL_MS", "100")
             .env("LOGBOT__DELIVERY__BACKOFF_BASE_MS", "100")
             .env("LOGBOT__DELIVERY__BACKOFF_CAP_MS", "300")
+            // One message per record, as these tests count them; delivery_floods turns
+            // coalescing and digests on.
+            .env("LOGBOT__DELIVERY__COALESCE", "false")
+            .env("LOGBOT__DELIVERY__DIGEST_AFTER", "1000000")
+            .env("LOGBOT__DELIVERY__DIGEST_AFTER_WAIT_MS", "86400000")
             .env("RUST_LOG", "info,logbot_gateway=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
