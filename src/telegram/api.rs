@@ -53,14 +53,17 @@ impl ApiError {
 }
 
 /// The commands shown in Telegram's command menu (`setMyCommands`).
-const COMMAND_MENU: [(&str, &str); 5] = [
+const COMMAND_MENU: [(&str, &str); 8] = [
     ("help", "What this bot does and its commands"),
     (
         "subscription",
         "<auth token>: send this chat the bot's records",
     ),
-    ("unsubscribe", "<auth token>: stop sending them"),
-    ("status", "<auth token>: is this chat subscribed"),
+    ("status", "What this chat receives, and what is waiting"),
+    ("level", "<LEVEL>: the lowest level sent to this chat"),
+    ("mute", "<1h>: count records instead of sending them"),
+    ("unmute", "Send again, with one summary of what arrived"),
+    ("unsubscribe", "Stop sending records to this chat"),
     (
         "register",
         "<uid> | <name> | <bot token> | <auth token>: register a bot",

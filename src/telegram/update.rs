@@ -7,7 +7,7 @@
 //!   (`<token> | subscription`), so both forms work;
 //! - `my_chat_member` (the bot left, was kicked or blocked) and `migrate_to_chat_id`.
 
-use crate::domain::command::CommandAction;
+use crate::domain::command::{Command, CommandAction};
 use serde_json::Value;
 
 /// The bot reading the update, as `getMe` describes it.
@@ -151,15 +151,24 @@ pub fn to_grammar(text: &str, me: &Me) -> Option<String> {
         if elsewhere {
             return None;
         }
+        let written = if rest.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{word} {rest}")
+        };
         return Some(match CommandAction::parse(word) {
             // `/start <payload>` (a deep link) and `/help anything` just ask for help.
             Some(CommandAction::Help) => word.to_owned(),
-            // `/subscription <token>`: the fields come first in the grammar.
-            Some(action) if action.field_count() > 1 && !rest.is_empty() => {
+            // `/subscription <token>`: the grammar wants the fields first. Only when the text
+            // is not a command as written (`/level WARNING` is).
+            Some(action)
+                if action.field_count() > 1
+                    && !rest.is_empty()
+                    && Command::parse(&written).is_err() =>
+            {
                 format!("{rest} | {word}")
             }
-            _ if rest.is_empty() => word.to_owned(),
-            _ => format!("{word} {rest}"),
+            _ => written,
         });
     }
     // `<token> | subscription@otherbot` is for the other bot.
@@ -226,6 +235,11 @@ mod tests {
             Some("abc | subscription")
         );
         assert_eq!(grammar("/level WARNING").as_deref(), Some("level WARNING"));
+        assert_eq!(grammar("/status").as_deref(), Some("status"));
+        assert_eq!(
+            grammar("/status abcdefgh1").as_deref(),
+            Some("abcdefgh1 | status")
+        );
         assert_eq!(grammar("/help@OtherBot"), None);
         assert_eq!(grammar("abc | subscription@OtherBot"), None);
         assert_eq!(grammar("@OtherBot abc | subscription"), None);

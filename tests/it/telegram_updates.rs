@@ -144,6 +144,59 @@ async fn telegram_the_whole_story_from_register_to_a_record_in_the_group() {
     )
     .await;
 
+    // 5. `/level ERROR` filters.
+    let in_group = |r: &Received| r.chat_id == group.to_string() && r.token == new_bot;
+    let level = updates.message(
+        new_bot,
+        group,
+        "group",
+        9,
+        &format!("/level@{} ERROR", username(new_bot)),
+    );
+    wait_reply(&fake, level, "the /level reply").await;
+    gateway
+        .send_logs(
+            "billing",
+            &[("WARNING", "only a warning"), ("ERROR", "after the level")],
+        )
+        .await;
+    fake.wait_until(Duration::from_secs(10), "the ERROR record", |received| {
+        received
+            .iter()
+            .any(|r| in_group(r) && r.text.contains("after the level"))
+    })
+    .await;
+    assert!(
+        !fake
+            .accepted()
+            .iter()
+            .any(|r| in_group(r) && r.text.contains("only a warning")),
+        "a WARNING reached a chat at ERROR"
+    );
+
+    // 6. `/mute` then `/unmute` gives one summary.
+    let mute = updates.message(new_bot, group, "group", 9, "/mute 1h");
+    wait_reply(&fake, mute, "the /mute reply").await;
+    gateway
+        .send_logs("billing", &[("ERROR", "muted one"), ("ERROR", "muted two")])
+        .await;
+    let sent_before_unmute = fake.accepted().len();
+    let unmute = updates.message(new_bot, group, "group", 9, "/unmute");
+    wait_reply(&fake, unmute, "the /unmute reply").await;
+    fake.wait_until(Duration::from_secs(10), "the summary", |received| {
+        received
+            .iter()
+            .any(|r| in_group(r) && r.text.starts_with("While this chat was muted: 2"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after: Vec<Received> = fake.accepted()[sent_before_unmute..]
+        .iter()
+        .filter(|r| in_group(r) && r.reply_to.is_none())
+        .cloned()
+        .collect();
+    assert_eq!(after.len(), 1, "one summary and nothing else: {after:#?}");
+
     // A subscription made in a forum topic is the topic's, and is answered there.
     let forum = -1_000_800;
     let topic_message = 4242;

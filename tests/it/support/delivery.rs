@@ -31,7 +31,6 @@ pub struct Received {
     pub status: u16,
     /// `reply_parameters.message_id`: the message this one answers.
     pub reply_to: Option<i64>,
-    pub thread_id: Option<i64>,
 }
 
 #[derive(Default)]
@@ -165,7 +164,6 @@ async fn send_message(
         at: Instant::now(),
         status,
         reply_to: body["reply_parameters"]["message_id"].as_i64(),
-        thread_id: body["message_thread_id"].as_i64(),
     });
     (StatusCode::from_u16(status).unwrap(), Json(answer)).into_response()
 }
