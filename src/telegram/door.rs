@@ -39,6 +39,19 @@ pub struct ServedBot {
 }
 
 impl ServedBot {
+    /// A registered bot is served while it is an ACTIVE Telegram bot.
+    fn registered(bot: Bot) -> Option<Self> {
+        if bot.messenger != Messenger::Telegram.as_str() || bot.status != "ACTIVE" {
+            return None;
+        }
+        let token = bot.bot_token.clone();
+        let served = Self::new(bot.name.clone(), Some(bot), token);
+        if served.is_none() {
+            tracing::warn!("a registered Telegram bot's token has no bot id");
+        }
+        served
+    }
+
     fn new(path: String, bot: Option<Bot>, token: String) -> Option<Self> {
         let key = token.split_once(':')?.0.to_owned();
         (!key.is_empty() && key.chars().all(|c| c.is_ascii_digit())).then_some(Self {
@@ -91,17 +104,9 @@ impl Door {
             let page = self.service.bots(None, BOTS_PAGE as usize, after).await?;
             let Some(last) = page.elems.last() else { break };
             after = last.id.parse().ok();
-            for bot in page.elems {
-                if bot.messenger != Messenger::Telegram.as_str() || bot.status != "ACTIVE" {
-                    continue;
-                }
-                let token = bot.bot_token.clone();
-                match ServedBot::new(bot.name.clone(), Some(bot), token) {
-                    Some(served) if !bots.iter().any(|known| known.key == served.key) => {
-                        bots.push(served)
-                    }
-                    Some(_) => {}
-                    None => tracing::warn!("a registered Telegram bot's token has no bot id"),
+            for served in page.elems.into_iter().filter_map(ServedBot::registered) {
+                if !bots.iter().any(|known| known.key == served.key) {
+                    bots.push(served);
                 }
             }
             if after.is_none() {
@@ -116,14 +121,11 @@ impl Door {
         if path == HOME_BOT {
             return Ok(self.home_bot());
         }
-        let Some(bot) = self.service.bot_by_name(path).await? else {
-            return Ok(None);
-        };
-        if bot.messenger != Messenger::Telegram.as_str() || bot.status != "ACTIVE" {
-            return Ok(None);
-        }
-        let token = bot.bot_token.clone();
-        Ok(ServedBot::new(bot.name.clone(), Some(bot), token))
+        Ok(self
+            .service
+            .bot_by_name(path)
+            .await?
+            .and_then(ServedBot::registered))
     }
 
     /// Who the bot is (`getMe`), asked once per bot.

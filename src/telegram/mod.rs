@@ -17,6 +17,7 @@ pub mod webhook;
 use crate::config::TelegramUpdates;
 use crate::server::AppState;
 use axum::Router;
+use door::Door;
 use std::sync::Arc;
 
 fn door(state: &AppState) -> Option<Arc<Door>> {
@@ -28,8 +29,6 @@ fn door(state: &AppState) -> Option<Arc<Door>> {
         }
     }
 }
-
-use door::Door;
 
 /// The webhook route, merged into the gateway's router.
 pub fn routes(state: &AppState) -> Router<AppState> {
