@@ -546,3 +546,56 @@ async fn telegram_two_replicas_poll_each_bot_once_and_take_over_a_dead_ones_bots
     assert!(took < Duration::from_secs(10), "{took:?}");
     drop(alive);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_a_group_that_became_a_supergroup_moves_its_subscription() {
+    let fake = FakeTelegram::default();
+    let api = fake.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = GatewayProcess::start(dir.path(), &api, &fast(&[])).await;
+    let token = "500:MIGRATING";
+    gateway
+        .register_bot("migrating", token, "migrating-auth-token")
+        .await;
+    gateway
+        .subscribe("migrating-auth-token", "-800", "INFO")
+        .await;
+    fake.updates.push(
+        token,
+        json!({"message": {"message_id": 3, "date": 0, "chat": {"id": -800, "type": "group"},
+            "from": {"id": 9}, "migrate_to_chat_id": -100_800}}),
+    );
+    let db = database(dir.path());
+    wait_for(Duration::from_secs(10), "the subscription moved", || {
+        db.query_row(
+            "SELECT count(*) FROM ChatSubscription WHERE chatId = '-100800' AND active = 1",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .unwrap()
+            == 1
+    })
+    .await;
+    let audit: i64 = db
+        .query_row(
+            "SELECT count(*) FROM AuditEvent WHERE action = 'migrate_chat' AND actorUid = 'telegram'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(audit, 1);
+    gateway
+        .send_logs("migrating", &[("ERROR", "after the upgrade")])
+        .await;
+    fake.wait_until(
+        Duration::from_secs(10),
+        "the record in the supergroup",
+        |received| {
+            received
+                .iter()
+                .any(|r| r.chat_id == "-100800" && r.text.contains("after the upgrade"))
+        },
+    )
+    .await;
+    assert!(fake.accepted_in("-800").is_empty());
+}
