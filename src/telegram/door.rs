@@ -210,11 +210,15 @@ impl Door {
             }
             Incoming::Left { chat_id, status } => {
                 if let Some(registered) = &bot.bot {
-                    let why =
-                        format!("the bot was {status} from the chat (Telegram my_chat_member)");
+                    let why = match status.as_str() {
+                        "kicked" => {
+                            "the bot was kicked from the chat, or blocked (Telegram my_chat_member: kicked)"
+                        }
+                        _ => "the bot left the chat (Telegram my_chat_member: left)",
+                    };
                     let ended = self
                         .service
-                        .end_chat_subscriptions(registered, chat_id, &why)
+                        .end_chat_subscriptions(registered, chat_id, why)
                         .await?;
                     tracing::info!(bot = %bot.path, chat = %chat_id, ended, "the bot left a chat; its subscriptions there ended");
                 }
