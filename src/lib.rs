@@ -15,6 +15,7 @@
 //! - [`service`]: the use cases every door goes through.
 //! - [`api`]: the public GraphQL schema and its transport; [`function`]: the function contract.
 //! - [`compat`]: the other doors (`/send_logs`, Web PubSub CloudEvents, VK chat events).
+//! - [`telegram`]: Telegram updates in (long polling or webhook), into the command grammar.
 //! - [`bus`]: live fan-out, in-process or over Redis.
 //! - [`delivery`]: the durable delivery queue and the worker that sends records to chats.
 //! - [`config`], [`metrics`], [`server`] (wiring), [`http_server`] (connection limits, read
@@ -37,3 +38,4 @@ pub mod metrics;
 pub mod server;
 pub mod service;
 mod sync;
+pub mod telegram;

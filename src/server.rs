@@ -153,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::compat::routes())
+        .merge(crate::telegram::routes(&state))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
@@ -366,6 +367,7 @@ pub struct RunningGateway {
     task: JoinHandle<()>,
     embedded: Option<RunningDataSpace>,
     delivery: Option<crate::delivery::DeliveryHandle>,
+    telegram: Option<crate::telegram::poller::Supervisor>,
 }
 
 impl RunningGateway {
@@ -393,6 +395,7 @@ impl RunningGateway {
         Ok(Self {
             addr,
             base_url: format!("http://{addr}"),
+            telegram: crate::telegram::start(&gateway.state),
             state: gateway.state,
             shutdown: Some(shutdown),
             task,
@@ -412,8 +415,15 @@ impl RunningGateway {
             let _ = shutdown.send(());
         }
         let _ = (&mut self.task).await;
-        let (delivery, embedded) = (self.delivery.take(), self.embedded.take());
+        let (telegram, delivery, embedded) = (
+            self.telegram.take(),
+            self.delivery.take(),
+            self.embedded.take(),
+        );
         let rest = async move {
+            if let Some(telegram) = telegram {
+                telegram.stop().await;
+            }
             if let Some(delivery) = delivery {
                 delivery.stop().await;
             }
@@ -423,7 +433,7 @@ impl RunningGateway {
         };
         if tokio::time::timeout(grace, rest).await.is_err() {
             tracing::warn!(
-                "the delivery worker or the embedded DataSpace did not stop in the shutdown grace"
+                "the Telegram door, the delivery worker or the embedded DataSpace did not stop in the shutdown grace"
             );
         }
     }

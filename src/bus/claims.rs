@@ -56,6 +56,26 @@ impl LocalClaims {
         Some(claim)
     }
 
+    /// Whether `claim` is the one held on its key (lapsed or not).
+    pub(super) fn holds(&self, claim: &Claim) -> bool {
+        lock(&self.held)
+            .get(&claim.key)
+            .is_some_and(|(_, token)| *token == claim.token)
+    }
+
+    /// Extends `claim` to `ttl` from now, if it is still the one held on its key; an expired
+    /// claim nobody took since is taken again.
+    pub(super) fn renew(&self, claim: &Claim, ttl: Duration) -> bool {
+        let mut held = lock(&self.held);
+        match held.get_mut(&claim.key) {
+            Some((expiry, token)) if *token == claim.token => {
+                *expiry = Instant::now() + ttl;
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub(super) fn release(&self, claim: &Claim) {
         let mut held = lock(&self.held);
         if held
@@ -86,6 +106,25 @@ mod tests {
             claims.claim("short", Duration::ZERO).is_some(),
             "an expired claim is free"
         );
+    }
+
+    #[test]
+    fn only_the_holder_renews() {
+        let claims = LocalClaims::default();
+        let first = claims.claim("k", Duration::ZERO).unwrap();
+        assert!(
+            claims.renew(&first, MINUTE),
+            "its own lapsed claim, not taken since"
+        );
+        assert!(
+            claims.claim("k", MINUTE).is_none(),
+            "renewed, so still held"
+        );
+        claims.release(&first);
+        let second = claims.claim("k", Duration::ZERO).unwrap();
+        let third = claims.claim("k", MINUTE).unwrap();
+        assert!(!claims.renew(&second, MINUTE), "taken over by the third");
+        assert!(claims.renew(&third, MINUTE));
     }
 
     #[test]

@@ -21,6 +21,10 @@ use tokio::sync::broadcast;
 /// The channel committed log records are published on (JSON of `service::StoredRecord`).
 pub const RECORDS_CHANNEL: &str = "records";
 
+/// The channel a newly registered bot's name is published on, so that every replica's chat
+/// doors (Telegram polling) look at the bots again at once.
+pub const BOTS_CHANNEL: &str = "events.bot_registered";
+
 /// Messages each listener may fall behind before it starts losing them.
 pub const LISTENER_BUFFER: usize = 256;
 
@@ -254,6 +258,25 @@ impl Bus {
         }
     }
 
+    /// Extends a held claim to `ttl` from now; false when it lapsed and someone else took it
+    /// (a lease holder then stops). A Redis failure keeps the claim: while Redis is down nobody
+    /// can take it over, and once it answers again the claim is renewed or found lost.
+    pub async fn renew(&self, claim: &Claim, ttl: Duration) -> bool {
+        if let Some(redis) = &self.redis {
+            match redis.renew(claim, ttl).await {
+                Ok(held) => return held,
+                Err(error) => {
+                    tracing::warn!(%error, "Redis could not renew a claim; keeping it for now")
+                }
+            }
+            // A claim taken locally while Redis failed is renewed locally.
+            if !self.local_claims.holds(claim) {
+                return true;
+            }
+        }
+        self.local_claims.renew(claim, ttl)
+    }
+
     /// Gives a claim up, so that the next [`Bus::claim`] of its key succeeds. A claim that has
     /// lapsed and been taken by someone else is left to them.
     pub async fn release(&self, claim: Claim) {
@@ -310,6 +333,18 @@ impl RedisBus {
             .arg(self.claim_key(&claim.key))
             .arg(&claim.token);
         self.query::<i64>(&command).await.map(|_| ())
+    }
+
+    async fn renew(&self, claim: &Claim, ttl: Duration) -> redis::RedisResult<bool> {
+        // Extends the key only while it still holds this claim's token, in one step.
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end")
+            .arg(1)
+            .arg(self.claim_key(&claim.key))
+            .arg(&claim.token)
+            .arg(ttl.as_millis().max(1) as u64);
+        Ok(self.query::<i64>(&command).await? == 1)
     }
 
     fn claim_key(&self, key: &str) -> String {

@@ -53,6 +53,7 @@ pub struct Settings {
     pub vk: VkSettings,
     pub bus: BusSettings,
     pub delivery: DeliverySettings,
+    pub telegram: TelegramSettings,
     pub send_logs: SendLogsSettings,
     pub limits: LimitSettings,
     pub graphql: GraphqlSettings,
@@ -235,6 +236,63 @@ pub struct DeliverySettings {
     pub digest_after_wait: Duration,
     /// The longest pause a messenger may ask for (Telegram `retry_after`), default 1 h.
     pub max_retry_after: Duration,
+}
+
+/// `[telegram]`: how Telegram updates (the commands chats write to the bots) come in.
+#[derive(Debug, Clone)]
+pub struct TelegramSettings {
+    /// `polling` (default: works behind NAT), `webhook` (needs `public_url` and
+    /// `webhook_secret`) or `off` (a replica that only ingests and delivers).
+    pub updates: TelegramUpdates,
+    /// The gateway's public base URL; webhooks are set to `<public_url>/events/telegram/<bot id>`.
+    pub public_url: Option<Url>,
+    /// The server secret each bot's webhook `secret_token` is derived from (HMAC of the bot
+    /// token), so the token itself never travels in a header.
+    pub webhook_secret: Option<SecretString>,
+    /// A bot served from the configuration rather than DataSpace, so that the first admin has a
+    /// bot to write `register` to.
+    pub home_bot_token: Option<SecretString>,
+    /// `poll_timeout_s`: how long one `getUpdates` long poll waits, default 25 s.
+    pub poll_timeout: Duration,
+    /// `lease_ms`: how long a replica's claim to poll a bot lasts unrenewed, default 10 s (it
+    /// renews every third of it; a dead replica's bots are taken over within about this long).
+    pub lease: Duration,
+    /// `rescan_ms`: how often the registered bots are listed again, default 5 s (a bot
+    /// registered on this replica or announced on the bus is seen at once).
+    pub rescan: Duration,
+    /// `max_update_bytes`: body limit of a webhook update, default 256 KiB.
+    pub max_update_bytes: usize,
+}
+
+/// `[telegram] updates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TelegramUpdates {
+    Polling,
+    Webhook,
+    Off,
+}
+
+impl fmt::Display for TelegramUpdates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Polling => "polling",
+            Self::Webhook => "webhook",
+            Self::Off => "off",
+        })
+    }
+}
+
+impl std::str::FromStr for TelegramUpdates {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "polling" => Ok(Self::Polling),
+            "webhook" => Ok(Self::Webhook),
+            "off" => Ok(Self::Off),
+            _ => Err(format!("{text:?} is not polling, webhook or off")),
+        }
+    }
 }
 
 /// `[send_logs]`: the LoggerBot wire format (PROTOCOLS §7).

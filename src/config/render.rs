@@ -176,6 +176,35 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
             ]),
         ),
         (
+            "telegram",
+            entries([
+                ("updates", s.telegram.updates.to_string()),
+                (
+                    "public_url",
+                    s.telegram
+                        .public_url
+                        .as_ref()
+                        .map(Url::to_string)
+                        .unwrap_or_default(),
+                ),
+                (
+                    "webhook_secret",
+                    masked(s.telegram.webhook_secret.is_some()),
+                ),
+                (
+                    "home_bot_token",
+                    masked(s.telegram.home_bot_token.is_some()),
+                ),
+                (
+                    "poll_timeout_s",
+                    s.telegram.poll_timeout.as_secs().to_string(),
+                ),
+                ("lease_ms", millis(s.telegram.lease)),
+                ("rescan_ms", millis(s.telegram.rescan)),
+                ("max_update_bytes", s.telegram.max_update_bytes.to_string()),
+            ]),
+        ),
+        (
             "send_logs",
             entries([
                 (

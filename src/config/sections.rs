@@ -20,6 +20,7 @@ pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {
         vk: read_vk(&mut reader)?,
         bus: read_bus(&mut reader)?,
         delivery: read_delivery(&mut reader)?,
+        telegram: read_telegram(&mut reader)?,
         send_logs: read_send_logs(&mut reader)?,
         limits: read_limits(&mut reader)?,
         graphql: read_graphql(&mut reader)?,
@@ -32,6 +33,7 @@ pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {
     check_dataspace_credentials(&settings.dataspace, &settings.origins)?;
     check_long_poll(&settings.vk, &settings.origins)?;
     check_callback_secret(&settings.vk, &settings.origins)?;
+    check_webhook(&settings.telegram, &settings.origins)?;
     Ok(settings)
 }
 
@@ -252,6 +254,23 @@ fn read_delivery(r: &mut Reader) -> Result<DeliverySettings, ConfigError> {
     })
 }
 
+fn read_telegram(r: &mut Reader) -> Result<TelegramSettings, ConfigError> {
+    const S: &str = "telegram";
+    Ok(TelegramSettings {
+        updates: r.or_default(S, "updates", TelegramUpdates::Polling, str::parse)?,
+        public_url: r.optional(S, "public_url", values::http_url)?,
+        webhook_secret: r.optional(S, "webhook_secret", values::secret)?,
+        home_bot_token: r.optional(S, "home_bot_token", values::secret)?,
+        // Telegram's own bound on the long poll is 50 s.
+        poll_timeout: r.or_default(S, "poll_timeout_s", Duration::from_secs(25), |text| {
+            values::number_in(0, 50)(text).map(Duration::from_secs)
+        })?,
+        lease: r.or_default(S, "lease_ms", Duration::from_secs(10), values::millis)?,
+        rescan: r.or_default(S, "rescan_ms", Duration::from_secs(5), values::millis)?,
+        max_update_bytes: r.or_default(S, "max_update_bytes", 256 * 1024, positive)?,
+    })
+}
+
 fn read_send_logs(r: &mut Reader) -> Result<SendLogsSettings, ConfigError> {
     Ok(SendLogsSettings {
         default_bot: r.optional("send_logs", "default_bot", values::text)?,
@@ -405,6 +424,25 @@ fn check_callback_secret(vk: &VkSettings, origins: &ValueOrigins) -> Result<(), 
         origins.of("vk.confirmation").error_source(),
         "is not set but vk.confirmation is: /events/vk would accept anyone's events; set the \
          Callback API secret, or vk.allow_unsigned_events = true to accept them anyway",
+    ))
+}
+
+/// A webhook is set to an address Telegram can reach, with a secret to check it by.
+fn check_webhook(telegram: &TelegramSettings, origins: &ValueOrigins) -> Result<(), ConfigError> {
+    let missing = match (
+        telegram.public_url.is_some(),
+        telegram.webhook_secret.is_some(),
+    ) {
+        _ if telegram.updates != TelegramUpdates::Webhook => return Ok(()),
+        (true, true) => return Ok(()),
+        (false, false) => "telegram.public_url and telegram.webhook_secret are not",
+        (false, true) => "telegram.public_url is not",
+        (true, false) => "telegram.webhook_secret is not",
+    };
+    Err(ConfigError::new(
+        "telegram.updates",
+        origins.of("telegram.updates").error_source(),
+        format!("is webhook but {missing} set; Telegram needs an address and a secret to send to"),
     ))
 }
 

@@ -60,6 +60,7 @@ pub mod chat_subscription;
 pub mod delivery;
 pub mod log_record;
 pub mod log_user;
+pub mod telegram_offset;
 
 pub use audit_event::{AuditEvent, AuditEventUpdate, NewAuditEvent};
 pub use bot::{Bot, BotUpdate, NewBot};

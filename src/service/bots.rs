@@ -2,6 +2,7 @@
 //! every attempt), subscription by auth token, and the chat command grammar on top of them.
 
 use super::{LogbotService, ServiceError};
+use crate::bus::BOTS_CHANNEL;
 use crate::dataspace::DataSpaceError;
 use crate::dataspace::operations::{
     Bot, ChatSubscription, ChatSubscriptionUpdate, NewAuditEvent, NewBot, NewChatSubscription,
@@ -174,6 +175,12 @@ impl LogbotService {
             &details,
         )
         .await;
+        // Tells every replica's chat doors (Telegram polling) to look at the bots again now.
+        if let Ok(bot) = &outcome
+            && let Err(error) = self.bus.publish(BOTS_CHANNEL, &bot.name).await
+        {
+            tracing::warn!(%error, "could not announce a registered bot");
+        }
         outcome
     }
 
@@ -537,6 +544,39 @@ impl LogbotService {
             bot: bot_name_of(&bot),
             min_level,
         })
+    }
+
+    /// Ends a bot's subscriptions of a chat the bot is gone from (removed from the group, or
+    /// blocked by the user), each with an AuditEvent saying why; how many ended.
+    pub async fn end_chat_subscriptions(
+        &self,
+        bot: &Bot,
+        chat_id: &str,
+        why: &str,
+    ) -> Result<usize, ServiceError> {
+        let mut ended = 0;
+        for subscription in self.client.find_subscriptions(&bot.id, chat_id).await? {
+            if !subscription.active {
+                continue;
+            }
+            let key = format!(
+                "end-subscription:{}:{}",
+                subscription.id, subscription.agg_version
+            );
+            self.client
+                .deactivate_subscription(&subscription.id, Some(&key))
+                .await?;
+            self.audit(
+                chat_id,
+                AuditAction::UnsubscribeChat,
+                &bot.name,
+                AuditOutcome::Accepted,
+                &format!("chat {chat_id}: {why}"),
+            )
+            .await;
+            ended += 1;
+        }
+        Ok(ended)
     }
 
     /// Writes an audit event; a failure to audit is logged, not shown to the caller.

@@ -25,6 +25,12 @@ const STEPS: &[Step] = &[
               ALTER TABLE \"ChatSubscription\" ADD COLUMN \"mutedSince\" TEXT;
               ALTER TABLE \"Delivery\" ADD COLUMN \"threadId\" TEXT;",
     },
+    // Telegram updates in: each bot's durable getUpdates offset.
+    Step {
+        version: 2,
+        sql: "CREATE TABLE IF NOT EXISTS \"TelegramOffset\" (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, \"aggVersion\" INTEGER NOT NULL, \"botId\" TEXT NOT NULL, \"offset\" INTEGER NOT NULL, \"updatedAt\" TEXT NOT NULL);
+              CREATE UNIQUE INDEX IF NOT EXISTS \"TelegramOffset_botId\" ON \"TelegramOffset\" (\"botId\");",
+    },
 ];
 
 /// The schema version this release writes.

@@ -156,13 +156,25 @@ pub static DELIVERY: ClassMeta = ClassMeta {
     ],
 };
 
-pub static CLASSES: [&ClassMeta; 6] = [
+/// How far each Telegram bot's updates have been handled (the `getUpdates` offset), so that a
+/// restart neither loses nor repeats a command.
+pub static TELEGRAM_OFFSET: ClassMeta = ClassMeta {
+    name: "TelegramOffset",
+    fields: &[
+        unique("botId"),
+        field("offset", Integer, true),
+        field("updatedAt", DateTime, true),
+    ],
+};
+
+pub static CLASSES: [&ClassMeta; 7] = [
     &BOT,
     &CHAT_SUBSCRIPTION,
     &LOG_RECORD,
     &LOG_USER,
     &AUDIT_EVENT,
     &DELIVERY,
+    &TELEGRAM_OFFSET,
 ];
 
 impl ClassMeta {

@@ -512,6 +512,15 @@ dataspace_class! {
     packet: DeliveryPacket { "createDelivery", "updateDelivery", "deleteDelivery", "getDelivery", "createManyDelivery" }
 }
 
+dataspace_class! {
+    meta: model::TELEGRAM_OFFSET, entity: TelegramOffsetEntity, create: TelegramOffsetCreate, update: TelegramOffsetUpdate,
+    collection: TelegramOffsetCollection = "_EC_TelegramOffset",
+    query: TelegramOffsetQuery { "searchTelegramOffset" },
+    packet: TelegramOffsetPacket {
+        "createTelegramOffset", "updateTelegramOffset", "deleteTelegramOffset", "getTelegramOffset", "createManyTelegramOffset"
+    }
+}
+
 #[derive(MergedObject, Default)]
 #[graphql(name = "_Query")]
 pub struct Query(
@@ -521,6 +530,7 @@ pub struct Query(
     LogUserQuery,
     AuditEventQuery,
     DeliveryQuery,
+    TelegramOffsetQuery,
 );
 
 /// `isIdempotenceResponse` and `aggVersion` of a packet.
@@ -547,6 +557,7 @@ pub struct Packet(
     LogUserPacket,
     AuditEventPacket,
     DeliveryPacket,
+    TelegramOffsetPacket,
 );
 
 pub struct Mutation;
@@ -574,6 +585,7 @@ impl Mutation {
                 .or_else(|| LogUserPacket::operation(name, &mut arguments))
                 .or_else(|| AuditEventPacket::operation(name, &mut arguments))
                 .or_else(|| DeliveryPacket::operation(name, &mut arguments))
+                .or_else(|| TelegramOffsetPacket::operation(name, &mut arguments))
                 .ok_or_else(|| validation(format!("unknown packet operation {name}")))??;
             operations.push((field.alias().unwrap_or(name).to_owned(), operation));
         }
@@ -595,7 +607,8 @@ impl Mutation {
             LogRecordPacket(outcome.clone()),
             LogUserPacket(outcome.clone()),
             AuditEventPacket(outcome.clone()),
-            DeliveryPacket(outcome),
+            DeliveryPacket(outcome.clone()),
+            TelegramOffsetPacket(outcome),
         )))
     }
 }
@@ -938,4 +951,37 @@ pub struct DeliveryUpdate {
     sent_at: Option<DateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     thread_id: Option<String>,
+}
+
+#[derive(SimpleObject, Deserialize, Debug)]
+#[graphql(name = "_E_TelegramOffset")]
+#[serde(rename_all = "camelCase")]
+pub struct TelegramOffsetEntity {
+    id: ID,
+    agg_version: Long,
+    bot_id: String,
+    offset: Long,
+    updated_at: DateTime,
+}
+
+#[derive(InputObject, Serialize)]
+#[graphql(name = "_CreateTelegramOffsetInput")]
+#[serde(rename_all = "camelCase")]
+pub struct TelegramOffsetCreate {
+    bot_id: String,
+    offset: Long,
+    updated_at: DateTime,
+}
+
+#[derive(InputObject, Serialize)]
+#[graphql(name = "_UpdateTelegramOffsetInput")]
+#[serde(rename_all = "camelCase")]
+pub struct TelegramOffsetUpdate {
+    id: ID,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bot_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<Long>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<DateTime>,
 }

@@ -19,6 +19,7 @@ pub async fn start_gateway(configure: impl FnOnce(&mut Settings)) -> TestGateway
     settings.dataspace.data_dir = data.path().to_path_buf();
     // No chat delivery: tests reach nothing beyond loopback (tests/it/delivery_* cover it).
     settings.delivery.worker = false;
+    settings.telegram.updates = logbot_gateway::config::TelegramUpdates::Off;
     configure(&mut settings);
     serve(&settings, data).await
 }

@@ -29,6 +29,8 @@ pub struct Received {
     pub at: Instant,
     /// The HTTP status it answered.
     pub status: u16,
+    /// `reply_parameters.message_id`: the message this one answers.
+    pub reply_to: Option<i64>,
 }
 
 #[derive(Default)]
@@ -52,6 +54,8 @@ pub struct FakeTelegram {
     pub behaviour: Arc<Mutex<Behaviour>>,
     /// While set, messages are held unanswered (and not counted) for good.
     pub frozen: Arc<AtomicBool>,
+    /// The updates side (`getUpdates`, `setWebhook`, ...): see `support::telegram_updates`.
+    pub updates: Arc<super::telegram_updates::Updates>,
 }
 
 impl FakeTelegram {
@@ -59,6 +63,7 @@ impl FakeTelegram {
     pub async fn start(&self) -> String {
         let app = axum::Router::new()
             .route("/{bot}/sendMessage", post(send_message))
+            .merge(super::telegram_updates::routes())
             .with_state(self.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -158,6 +163,7 @@ async fn send_message(
         thread_id: body["message_thread_id"].as_i64(),
         at: Instant::now(),
         status,
+        reply_to: body["reply_parameters"]["message_id"].as_i64(),
     });
     (StatusCode::from_u16(status).unwrap(), Json(answer)).into_response()
 }

@@ -9,3 +9,4 @@ pub mod hostile;
 pub mod process;
 pub mod redis;
 pub mod signing;
+pub mod telegram_updates;
