@@ -6,6 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use logbot_gateway::domain::command::ChatControl;
 use logbot_gateway::domain::{AuthToken, BotToken, Command, CommandAction};
 
 /// The decoration the grammar ignores (`/`, `!`, trailing `|`), enough to find the fields.
@@ -45,6 +46,8 @@ fn with_other_tokens(command: &Command) -> Command {
             auth_token: other_auth(),
         },
         Command::Help => Command::Help,
+        // A chat control carries no token.
+        Command::Control(control) => Command::Control(*control),
     }
 }
 
@@ -69,6 +72,12 @@ fn canonical_text(command: &Command) -> String {
         | Command::Unsubscribe { auth_token }
         | Command::Status { auth_token } => format!("{} | {action}", auth_token.expose_secret()),
         Command::Help => action.to_owned(),
+        // Controls are words without `|`, as typed in a chat.
+        Command::Control(ChatControl::Level(level)) => format!("{action} {}", level.as_str()),
+        Command::Control(ChatControl::Mute(duration)) => {
+            format!("{action} {}s", duration.as_secs())
+        }
+        Command::Control(_) => action.to_owned(),
     };
     format!("/{text}")
 }
@@ -106,7 +115,10 @@ fuzz_target!(|data: &[u8]| {
                 CommandAction::Subscribe | CommandAction::Unsubscribe | CommandAction::Status => {
                     &[0]
                 }
-                CommandAction::Help => &[],
+                CommandAction::Help
+                | CommandAction::Level
+                | CommandAction::Mute
+                | CommandAction::Unmute => &[],
             };
             for &position in token_positions {
                 let Some(field) = fields.get(position).filter(|field| field.len() >= 8) else {
