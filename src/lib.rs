@@ -17,7 +17,8 @@
 //! - [`compat`]: the other doors (`/send_logs`, Web PubSub CloudEvents, VK chat events).
 //! - [`bus`]: live fan-out, in-process or over Redis.
 //! - [`delivery`]: the durable delivery queue and the worker that sends records to chats.
-//! - [`config`], [`metrics`], [`server`] (wiring, graceful shutdown), [`cli`] (the command line).
+//! - [`config`], [`metrics`], [`server`] (wiring, graceful shutdown), [`outage`] (503s and
+//!   readiness while a dependency is down), [`cli`] (the command line).
 
 pub mod api;
 pub mod apig;
@@ -31,6 +32,7 @@ pub mod domain;
 pub mod function;
 pub mod json;
 pub mod metrics;
+pub mod outage;
 pub mod server;
 pub mod service;
 mod sync;

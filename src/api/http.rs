@@ -82,6 +82,31 @@ impl Failure {
         }
     }
 
+    /// A response that met an unavailable dependency: 503 whatever the media type, its errors
+    /// as they are and no `data` (what it holds may not have been stored, and a 5xx answer
+    /// carries none), so no client reads it as a success. `None` for any other response.
+    fn unavailable(response: &async_graphql::Response) -> Option<Self> {
+        let unavailable = response.errors.iter().any(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .is_some_and(|code| {
+                    *code == async_graphql::Value::from(crate::service::UNAVAILABLE_CODE)
+                })
+        });
+        unavailable.then(|| Self {
+            json_status: StatusCode::SERVICE_UNAVAILABLE,
+            graphql_status: StatusCode::SERVICE_UNAVAILABLE,
+            errors: server_errors_json(response.errors.clone(), "INTERNAL_SERVER_ERROR"),
+            allow: None,
+        })
+    }
+
+    fn is_unavailable(&self) -> bool {
+        self.graphql_status == StatusCode::SERVICE_UNAVAILABLE
+    }
+
     fn persisted_query_not_found() -> Self {
         // 200 as Apollo's servers answer it: the client reads the code and retries with the query.
         Self {
@@ -425,7 +450,11 @@ pub async fn run(
     )
     .await
     .map_err(|_| timeout_failure(schema, request_id))?;
-    prepared.outcome.classify(response)
+    let response = prepared.outcome.classify(response)?;
+    match Failure::unavailable(&response) {
+        Some(failure) => Err(failure),
+        None => Ok(response),
+    }
 }
 
 fn json_response(media: MediaType, body: String) -> Response {
@@ -548,13 +577,19 @@ pub async fn post_json(
                 .into_response(media);
             }
             let mut results = Vec::with_capacity(items.len());
+            // One operation of the batch unavailable makes the whole answer a 503 (the others
+            // are in the body as they ran), so that a client retrying on status retries it.
+            let mut unavailable = false;
             for (index, item) in items.into_iter().enumerate() {
                 let result = match Params::from_json(item) {
                     Ok(params) => {
                         let id = format!("{request_id}.{index}");
                         match run(schema, params, Allowed::QueriesAndMutations, &id).await {
                             Ok(response) => BatchItem::Executed(response),
-                            Err(failure) => failure.into(),
+                            Err(failure) => {
+                                unavailable |= failure.is_unavailable();
+                                failure.into()
+                            }
                         }
                     }
                     Err(message) => Failure::bad_request(message).into(),
@@ -565,7 +600,11 @@ pub async fn post_json(
                 tracing::error!(%error, "could not encode a GraphQL batch response");
                 INTERNAL_ERROR_BODY.to_owned()
             });
-            json_response(media, body)
+            let mut response = json_response(media, body);
+            if unavailable {
+                *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            }
+            response
         }
         value => {
             let params = match Params::from_json(value) {

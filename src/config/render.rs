@@ -121,6 +121,8 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                     "channel_prefix",
                     s.bus.channel_prefix.clone().unwrap_or_default(),
                 ),
+                ("reconnect_max_ms", millis(s.bus.reconnect_max)),
+                ("ping_interval_ms", millis(s.bus.ping_interval)),
             ]),
         ),
         (
@@ -220,6 +222,7 @@ fn limit_entries(s: &Settings) -> Entries {
             l.ws_subscriptions_per_connection.to_string(),
         ),
         ("max_records_per_batch", l.max_records_per_batch.to_string()),
+        ("retry_after_s", l.retry_after.as_secs().to_string()),
     ])
 }
 

@@ -165,6 +165,18 @@ fn read_bus(r: &mut Reader) -> Result<BusSettings, ConfigError> {
     Ok(BusSettings {
         redis_url: r.optional("bus", "redis_url", values::redis_url)?,
         channel_prefix: r.optional("bus", "channel_prefix", values::text)?,
+        reconnect_max: r.or_default(
+            "bus",
+            "reconnect_max_ms",
+            Duration::from_secs(1),
+            values::millis,
+        )?,
+        ping_interval: r.or_default(
+            "bus",
+            "ping_interval_ms",
+            Duration::from_secs(1),
+            values::millis,
+        )?,
     })
 }
 
@@ -246,6 +258,9 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
             positive,
         )?,
         max_records_per_batch: r.or_default(S, "max_records_per_batch", 1000, positive)?,
+        retry_after: r.or_default(S, "retry_after_s", Duration::from_secs(2), |text| {
+            values::number_in(1u64, 3600)(text).map(Duration::from_secs)
+        })?,
     })
 }
 
