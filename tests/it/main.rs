@@ -23,6 +23,7 @@ mod doors_function;
 mod doors_send_logs;
 mod doors_vk;
 mod doors_webpubsub;
+mod faults_doors;
 mod gateway;
 mod hostile_connections;
 mod hostile_dataspace;
