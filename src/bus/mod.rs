@@ -478,35 +478,35 @@ async fn listen(listener: Listener, pubsub: PubSub) {
     loop {
         let connection = match pubsub.take() {
             Some(connection) => connection,
-            None => match tokio::time::timeout(
-                REDIS_CONNECT_TIMEOUT,
-                subscribe_all(&client, &prefix),
-            )
-            .await
-            {
-                Ok(Ok(connection)) => {
-                    tracing::info!("Redis bus subscription restored");
-                    pause = FIRST_RECONNECT_PAUSE;
-                    connection
-                }
-                outcome => {
-                    let error = match outcome {
-                        Ok(Err(error)) => error.to_string(),
-                        _ => "no answer".to_owned(),
-                    };
-                    tracing::warn!(%error, ?pause, "Redis bus: cannot subscribe, retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(reconnect.max_pause.max(FIRST_RECONNECT_PAUSE));
-                    if local.strong_count() == 0 {
-                        return;
+            None => {
+                match tokio::time::timeout(REDIS_CONNECT_TIMEOUT, subscribe_all(&client, &prefix))
+                    .await
+                {
+                    Ok(Ok(connection)) => {
+                        tracing::info!("Redis bus subscription restored");
+                        pause = FIRST_RECONNECT_PAUSE;
+                        connection
                     }
-                    continue;
+                    outcome => {
+                        let error = match outcome {
+                            Ok(Err(error)) => error.to_string(),
+                            _ => "no answer".to_owned(),
+                        };
+                        tracing::warn!(%error, ?pause, "Redis bus: cannot subscribe, retrying");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(reconnect.max_pause.max(FIRST_RECONNECT_PAUSE));
+                        if local.strong_count() == 0 {
+                            return;
+                        }
+                        continue;
+                    }
                 }
-            },
+            }
         };
         subscribed.store(true, Ordering::Release);
         let (mut sink, mut messages) = connection.split();
-        let mut ping = tokio::time::interval(reconnect.ping_interval.max(Duration::from_millis(10)));
+        let mut ping =
+            tokio::time::interval(reconnect.ping_interval.max(Duration::from_millis(10)));
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let lost = loop {
             tokio::select! {

@@ -55,7 +55,8 @@ fn direct(function: &str, parameters: Value) -> Value {
 /// Each door's request for something that needs DataSpace: (name, request).
 fn door_requests(app: &App) -> Vec<(&'static str, reqwest::RequestBuilder)> {
     let http = &app.http;
-    let send_log = "mutation { sendLog(input: {bot: \"fb\", level: ERROR, message: \"lost?\"}) { id } }";
+    let send_log =
+        "mutation { sendLog(input: {bot: \"fb\", level: ERROR, message: \"lost?\"}) { id } }";
     let signal = json!({"event_metadata": {"event_id": "s1", "event_type": "yandex.cloud.events.messagequeue.QueueMessage",
         "created_at": "2026-11-22T08:00:00Z"},
         "details": {"queue_id": "yrn:yc:ymq:ru-central1:f:logs", "message": {"message_id": "m-s1",
@@ -159,7 +160,10 @@ async fn every_door_answers_503_with_retry_after_while_dataspace_is_down() {
             json!({}),
         )
         .await;
-    assert_eq!(user["data"]["createLogUser"]["username"], "fault-user", "{user}");
+    assert_eq!(
+        user["data"]["createLogUser"]["username"], "fault-user",
+        "{user}"
+    );
     let ready = send(app.http.get(app.url("/readyz"))).await;
     assert_eq!(ready.status, 200, "{}", ready.body);
 
@@ -185,7 +189,10 @@ async fn every_door_answers_503_with_retry_after_while_dataspace_is_down() {
                 errors["errors"][0]["extensions"]["code"], "DATASPACE_UNAVAILABLE",
                 "{door}: {body}"
             );
-            assert!(errors.get("data").is_none(), "{door}: no data in a 503: {body}");
+            assert!(
+                errors.get("data").is_none(),
+                "{door}: no data in a 503: {body}"
+            );
         }
     }
 
@@ -209,7 +216,10 @@ async fn every_door_answers_503_with_retry_after_while_dataspace_is_down() {
     assert_eq!(report["ready"], false, "{report}");
     assert_eq!(report["bus"], "ok", "{report}");
     assert!(
-        report["dataspace"].as_str().unwrap().contains("unavailable"),
+        report["dataspace"]
+            .as_str()
+            .unwrap()
+            .contains("unavailable"),
         "{report}"
     );
     app.stop().await;
