@@ -171,7 +171,7 @@ fn cases() -> Vec<Case> {
         case(
             "100 pipelined requests",
             raw(
-                &"GET /healthz HTTP/1.1\nHost: x\n\n"
+                "GET /healthz HTTP/1.1\nHost: x\n\n"
                     .repeat(99)
                     .replace('\n', "\r\n")
                     .trim_end_matches(['\r', '\n']),
