@@ -12,6 +12,8 @@
 //! - A document that does not parse or validate never executes: 400 with
 //!   `application/graphql-response+json`, 200 with `application/json`, and no `data` entry.
 //! - Batches (a JSON array) up to `[limits] batch_size`; APQ over GET and POST.
+//! - A response with a `DATASPACE_UNAVAILABLE` error is a 503 without `data` (it may not have
+//!   been stored); `Retry-After` is added by [`crate::outage::retry_after`].
 
 use super::ApiSchema;
 use super::apq::{self, ApqError};
