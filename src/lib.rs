@@ -19,7 +19,8 @@
 //! - [`bus`]: live fan-out, in-process or over Redis.
 //! - [`delivery`]: the durable delivery queue and the worker that sends records to chats.
 //! - [`config`], [`metrics`], [`server`] (wiring), [`http_server`] (connection limits, read
-//!   deadlines, bounded graceful shutdown), [`cli`] (the command line).
+//!   deadlines, bounded graceful shutdown), [`outage`] (503s and readiness while a dependency
+//!   is down), [`cli`] (the command line).
 
 pub mod api;
 pub mod apig;
@@ -35,6 +36,7 @@ pub mod graphql_document;
 pub mod http_server;
 pub mod json;
 pub mod metrics;
+pub mod outage;
 pub mod server;
 pub mod service;
 mod sync;

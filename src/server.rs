@@ -23,13 +23,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-/// How long `/readyz` waits for DataSpace before calling the gateway not ready.
-const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Everything a request handler needs.
 #[derive(Clone)]
@@ -150,13 +147,17 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", post(graphql_post).get(graphql_get))
         .route("/", post(function_root))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(crate::outage::readyz))
         .route("/metrics", get(metrics))
         .merge(crate::compat::routes())
         .merge(crate::telegram::routes(&state))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::outage::retry_after,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
@@ -336,17 +337,6 @@ async fn function_root(
     )
     .await;
     (response.status, response.headers, response.payload).into_response()
-}
-
-async fn readyz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(READY_TIMEOUT, state.service.dataspace_ready()).await {
-        Ok(true) => (StatusCode::OK, "ready").into_response(),
-        _ => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "DataSpace is not answering",
-        )
-            .into_response(),
-    }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -24,7 +24,7 @@ pub fn to_graphql(error: ServiceError, request_id: Option<&RequestId>) -> async_
         if let Some(field) = &field {
             extensions.set("field", field.as_str());
         }
-        if code == "INTERNAL_SERVER_ERROR" || code == "DATASPACE_UNAVAILABLE" {
+        if code == "INTERNAL_SERVER_ERROR" || code == crate::service::UNAVAILABLE_CODE {
             extensions.set("requestId", request_id.as_str());
         }
     })

@@ -12,6 +12,8 @@
 //! - A document that does not parse or validate never executes: 400 with
 //!   `application/graphql-response+json`, 200 with `application/json`, and no `data` entry.
 //! - Batches (a JSON array) up to `[limits] batch_size`; APQ over GET and POST.
+//! - A response with a `DATASPACE_UNAVAILABLE` error is a 503 without `data` (it may not have
+//!   been stored); `Retry-After` is added by [`crate::outage::retry_after`].
 
 use super::ApiSchema;
 use super::apq::{self, ApqError};
@@ -81,6 +83,31 @@ impl Failure {
             errors,
             allow: None,
         }
+    }
+
+    /// A response that met an unavailable dependency: 503 whatever the media type, its errors
+    /// as they are and no `data` (what it holds may not have been stored, and a 5xx answer
+    /// carries none), so no client reads it as a success. `None` for any other response.
+    fn unavailable(response: &async_graphql::Response) -> Option<Self> {
+        let unavailable = response.errors.iter().any(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .is_some_and(|code| {
+                    *code == async_graphql::Value::from(crate::service::UNAVAILABLE_CODE)
+                })
+        });
+        unavailable.then(|| Self {
+            json_status: StatusCode::SERVICE_UNAVAILABLE,
+            graphql_status: StatusCode::SERVICE_UNAVAILABLE,
+            errors: server_errors_json(response.errors.clone(), "INTERNAL_SERVER_ERROR"),
+            allow: None,
+        })
+    }
+
+    fn is_unavailable(&self) -> bool {
+        self.graphql_status == StatusCode::SERVICE_UNAVAILABLE
     }
 
     fn persisted_query_not_found() -> Self {
@@ -444,7 +471,11 @@ pub async fn run(
     )
     .await
     .map_err(|_| timeout_failure(schema, request_id))?;
-    Ok((prepared.operation, prepared.outcome.classify(response)?))
+    let response = prepared.outcome.classify(response)?;
+    match Failure::unavailable(&response) {
+        Some(failure) => Err(failure),
+        None => Ok((prepared.operation, response)),
+    }
 }
 
 /// The encoded response, within what `bytes` has left: a query's answer that does not fit is
@@ -595,6 +626,9 @@ pub async fn post_json(
             }
             let (records, mut bytes) = budgets(schema);
             let mut results = Vec::with_capacity(items.len());
+            // One operation of the batch unavailable makes the whole answer a 503 (the others
+            // are in the body as they ran), so that a client retrying on status retries it.
+            let mut unavailable = false;
             for (index, item) in items.into_iter().enumerate() {
                 let result = match Params::from_json(item) {
                     Ok(params) => {
@@ -602,14 +636,21 @@ pub async fn post_json(
                         match run(schema, params, Allowed::QueriesAndMutations, &id, &records).await
                         {
                             Ok((operation, response)) => bounded(operation, &response, &mut bytes),
-                            Err(failure) => encode_item(&failure.into()),
+                            Err(failure) => {
+                                unavailable |= failure.is_unavailable();
+                                encode_item(&failure.into())
+                            }
                         }
                     }
                     Err(message) => encode_item(&Failure::bad_request(message).into()),
                 };
                 results.push(result);
             }
-            json_response(media, format!("[{}]", results.join(",")))
+            let mut response = json_response(media, format!("[{}]", results.join(",")));
+            if unavailable {
+                *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            }
+            response
         }
         value => {
             let params = match Params::from_json(value) {

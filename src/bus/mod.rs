@@ -14,6 +14,7 @@ use claims::LocalClaims;
 use futures_util::StreamExt;
 use redis::aio::PubSub;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -115,8 +116,44 @@ struct RedisBus {
     client: redis::Client,
     prefix: String,
     publisher: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    /// True while the listener's subscription is in place (false from a lost connection until
+    /// it is subscribed again).
+    subscribed: Arc<AtomicBool>,
+    /// How long a health PING may take.
+    ping_timeout: Duration,
     listener: tokio::task::JoinHandle<()>,
 }
+
+/// How the Redis bus notices a lost connection and gets it back (`[bus] reconnect_max_ms`,
+/// `ping_interval_ms`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reconnect {
+    /// The longest pause between reconnection attempts (they double from 50 ms).
+    pub max_pause: Duration,
+    /// How often the subscriber connection is PINGed; one unanswered for this long is lost.
+    pub ping_interval: Duration,
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Self {
+            max_pause: Duration::from_secs(1),
+            ping_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Reconnect {
+    pub fn from_settings(settings: &BusSettings) -> Self {
+        Self {
+            max_pause: settings.reconnect_max,
+            ping_interval: settings.ping_interval,
+        }
+    }
+}
+
+/// The first pause before reconnecting to Redis; doubled up to [`Reconnect::max_pause`].
+const FIRST_RECONNECT_PAUSE: Duration = Duration::from_millis(50);
 
 impl Drop for RedisBus {
     fn drop(&mut self) {
@@ -138,15 +175,25 @@ impl Bus {
                     .channel_prefix
                     .as_deref()
                     .unwrap_or(DEFAULT_CHANNEL_PREFIX);
-                Self::redis(url, prefix).await
+                Self::redis_with(url, prefix, Reconnect::from_settings(settings)).await
             }
             None => Ok(Self::in_process()),
         }
     }
 
-    /// A bus over Redis pub/sub, channels named `prefix + channel`. Waits until the
-    /// subscription is in place, so nothing published after this returns is missed.
+    /// A bus over Redis pub/sub, channels named `prefix + channel`, reconnecting as
+    /// [`Reconnect::default`] says.
     pub async fn redis(url: &str, prefix: &str) -> Result<Self, BusError> {
+        Self::redis_with(url, prefix, Reconnect::default()).await
+    }
+
+    /// A bus over Redis pub/sub. Waits until the subscription is in place, so nothing
+    /// published after this returns is missed.
+    pub async fn redis_with(
+        url: &str,
+        prefix: &str,
+        reconnect: Reconnect,
+    ) -> Result<Self, BusError> {
         let unavailable = |error: &dyn std::fmt::Display| {
             BusError::Unavailable(format!("Redis ([bus] redis_url): {error}"))
         };
@@ -156,10 +203,15 @@ impl Bus {
             .await
             .map_err(|_| unavailable(&"no answer within 5 s"))?
             .map_err(|error| unavailable(&error))?;
+        let subscribed = Arc::new(AtomicBool::new(true));
         let listener = tokio::spawn(listen(
-            client.clone(),
-            prefix.to_owned(),
-            Arc::downgrade(&local),
+            Listener {
+                client: client.clone(),
+                prefix: prefix.to_owned(),
+                local: Arc::downgrade(&local),
+                subscribed: subscribed.clone(),
+                reconnect,
+            },
             pubsub,
         ));
         Ok(Self {
@@ -169,9 +221,20 @@ impl Bus {
                 client,
                 prefix: prefix.to_owned(),
                 publisher: tokio::sync::Mutex::new(None),
+                subscribed,
+                ping_timeout: reconnect.ping_interval,
                 listener,
             })),
         })
+    }
+
+    /// Whether the bus works right now (for `/readyz`): the in-process bus always does; the
+    /// Redis one while its subscription is in place and Redis answers a PING.
+    pub async fn health(&self) -> Result<(), BusError> {
+        match &self.redis {
+            None => Ok(()),
+            Some(redis) => redis.health().await,
+        }
     }
 
     /// Publishes a message on a channel. With no listener it is dropped, by design: the bus is
@@ -295,6 +358,36 @@ impl Bus {
 }
 
 impl RedisBus {
+    async fn health(&self) -> Result<(), BusError> {
+        if !self.subscribed.load(Ordering::Acquire) {
+            return Err(BusError::Unavailable(
+                "Redis subscription lost, reconnecting".into(),
+            ));
+        }
+        // Twice: the first PING after Redis came back may meet the connection it dropped
+        // (that failure resets it).
+        let mut outcome = Ok(());
+        for _ in 0..2 {
+            outcome = match tokio::time::timeout(
+                self.ping_timeout,
+                self.query::<String>(&redis::cmd("PING")),
+            )
+            .await
+            {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(error)) => Err(BusError::Unavailable(format!("Redis PING: {error}"))),
+                Err(_) => {
+                    *self.publisher.lock().await = None;
+                    Err(BusError::Unavailable(format!(
+                        "Redis PING unanswered within {} ms",
+                        self.ping_timeout.as_millis()
+                    )))
+                }
+            };
+        }
+        outcome
+    }
+
     async fn publish(&self, channel: &str, message: &str) -> redis::RedisResult<()> {
         let mut command = redis::cmd("PUBLISH");
         command
@@ -395,49 +488,96 @@ async fn subscribe_all(client: &redis::Client, prefix: &str) -> redis::RedisResu
     Ok(pubsub)
 }
 
-/// Hands Redis messages to the local listeners until the bus is dropped; reconnects (with a
-/// back-off) when the connection is lost.
-async fn listen(
+/// What the listener task needs besides its first subscription.
+struct Listener {
     client: redis::Client,
     prefix: String,
     local: std::sync::Weak<LocalChannels>,
-    pubsub: PubSub,
-) {
+    subscribed: Arc<AtomicBool>,
+    reconnect: Reconnect,
+}
+
+/// Hands Redis messages to the local listeners until the bus is dropped. Reconnects (pauses
+/// doubling up to `reconnect.max_pause`) when the connection closes or a PING goes
+/// unanswered, so listeners resume without knowing (missing what was published meanwhile).
+async fn listen(listener: Listener, pubsub: PubSub) {
+    let Listener {
+        client,
+        prefix,
+        local,
+        subscribed,
+        reconnect,
+    } = listener;
     let mut pubsub = Some(pubsub);
-    let mut backoff = Duration::from_millis(100);
+    let mut pause = FIRST_RECONNECT_PAUSE;
     loop {
         let connection = match pubsub.take() {
             Some(connection) => connection,
-            None => match subscribe_all(&client, &prefix).await {
-                Ok(connection) => {
-                    tracing::info!("Redis bus subscription restored");
-                    backoff = Duration::from_millis(100);
-                    connection
+            None => {
+                match tokio::time::timeout(REDIS_CONNECT_TIMEOUT, subscribe_all(&client, &prefix))
+                    .await
+                {
+                    Ok(Ok(connection)) => {
+                        tracing::info!("Redis bus subscription restored");
+                        pause = FIRST_RECONNECT_PAUSE;
+                        connection
+                    }
+                    outcome => {
+                        let error = match outcome {
+                            Ok(Err(error)) => error.to_string(),
+                            _ => "no answer".to_owned(),
+                        };
+                        tracing::warn!(%error, ?pause, "Redis bus: cannot subscribe, retrying");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(reconnect.max_pause.max(FIRST_RECONNECT_PAUSE));
+                        if local.strong_count() == 0 {
+                            return;
+                        }
+                        continue;
+                    }
                 }
-                Err(error) => {
-                    tracing::warn!(%error, "Redis bus: cannot subscribe, retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    continue;
-                }
-            },
-        };
-        let mut messages = connection.into_on_message();
-        while let Some(message) = messages.next().await {
-            let Some(local) = local.upgrade() else { return };
-            let channel = message.get_channel_name();
-            let Some(channel) = channel.strip_prefix(prefix.as_str()) else {
-                continue;
-            };
-            match message.get_payload::<String>() {
-                Ok(payload) => local.deliver(channel, Arc::from(payload)),
-                Err(error) => tracing::warn!(%error, "Redis bus: undecodable message"),
             }
-        }
+        };
+        subscribed.store(true, Ordering::Release);
+        let (mut sink, mut messages) = connection.split();
+        let mut ping =
+            tokio::time::interval(reconnect.ping_interval.max(Duration::from_millis(10)));
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let lost = loop {
+            tokio::select! {
+                message = messages.next() => {
+                    let Some(message) = message else { break "connection closed" };
+                    let Some(local) = local.upgrade() else { return };
+                    let channel = message.get_channel_name();
+                    let Some(channel) = channel.strip_prefix(prefix.as_str()) else {
+                        continue;
+                    };
+                    match message.get_payload::<String>() {
+                        Ok(payload) => local.deliver(channel, Arc::from(payload)),
+                        Err(error) => tracing::warn!(%error, "Redis bus: undecodable message"),
+                    }
+                }
+                _ = ping.tick() => {
+                    if local.strong_count() == 0 {
+                        return;
+                    }
+                    let answered = tokio::time::timeout(
+                        reconnect.ping_interval,
+                        sink.ping::<redis::Value>(),
+                    )
+                    .await;
+                    if !matches!(answered, Ok(Ok(_))) {
+                        break "PING unanswered";
+                    }
+                }
+            }
+        };
+        subscribed.store(false, Ordering::Release);
         if local.strong_count() == 0 {
             return;
         }
         tracing::warn!(
+            reason = lost,
             "Redis bus connection lost; reconnecting (messages published meanwhile are not delivered here)"
         );
     }

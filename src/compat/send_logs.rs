@@ -40,6 +40,7 @@ fn answer(status: StatusCode, detail: Option<String>) -> Response {
         StatusCode::BAD_REQUEST => "BadRequest",
         StatusCode::FORBIDDEN => "Forbidden",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "UnsupportedMediaType",
+        StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailable",
         _ => "InternalServerError",
     };
     let mut body = json!({"code": status.as_u16(), "message": message});
@@ -158,8 +159,9 @@ fn failure(error: ServiceError) -> Response {
         ServiceError::NotFound { .. }
         | ServiceError::LimitReached(_)
         | ServiceError::Forbidden(_) => forbidden(error.to_string()),
+        // Not a 500: nothing is wrong with the request, and the client retries on any non-400.
         ServiceError::Unavailable => answer(
-            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::SERVICE_UNAVAILABLE,
             Some("DataSpace is unavailable, try again later".into()),
         ),
         other => {

@@ -168,7 +168,7 @@ pub struct VkSettings {
 }
 
 /// `[bus]`: live fan-out across replicas.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct BusSettings {
     /// `redis://` or `rediss://`; `None` is the in-process bus (one replica).
     pub redis_url: Option<String>,
@@ -177,6 +177,13 @@ pub struct BusSettings {
     /// (`records`, `events.<type>`). Replicas that share a Redis must share it; deployments (or
     /// test runs) sharing one Redis keep apart with their own.
     pub channel_prefix: Option<String>,
+    /// `reconnect_max_ms`: the longest pause between attempts to reconnect to Redis after the
+    /// connection is lost (the pauses double from 50 ms up to it), default 1 s.
+    pub reconnect_max: Duration,
+    /// `ping_interval_ms`: how often the subscriber connection is checked with a PING (a Redis
+    /// that stops answering without closing the socket is noticed within two of these),
+    /// default 1 s.
+    pub ping_interval: Duration,
 }
 
 /// By hand, because a Redis URL may carry a password.
@@ -188,6 +195,8 @@ impl fmt::Debug for BusSettings {
                 &self.redis_url.as_deref().map(render::redact_url_password),
             )
             .field("channel_prefix", &self.channel_prefix)
+            .field("reconnect_max", &self.reconnect_max)
+            .field("ping_interval", &self.ping_interval)
             .finish()
     }
 }
@@ -350,6 +359,9 @@ pub struct LimitSettings {
     /// The embedded DataSpace's reads: `dataspace_readers` (default 4) and
     /// `dataspace_read_timeout_ms` (default 10 s).
     pub dataspace_reads: crate::dataspace::local::ReadLimits,
+    /// `retry_after_s`: the `Retry-After` of every 503 (DataSpace or the bus unavailable, a
+    /// limit that clears with time), in seconds, default 2.
+    pub retry_after: Duration,
 }
 
 /// `[graphql]`: developer conveniences of our API.

@@ -140,6 +140,8 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                     "channel_prefix",
                     s.bus.channel_prefix.clone().unwrap_or_default(),
                 ),
+                ("reconnect_max_ms", millis(s.bus.reconnect_max)),
+                ("ping_interval_ms", millis(s.bus.ping_interval)),
             ]),
         ),
         (
@@ -294,6 +296,7 @@ fn limit_entries(s: &Settings) -> Entries {
             "dataspace_read_timeout_ms",
             millis(l.dataspace_reads.timeout),
         ),
+        ("retry_after_s", l.retry_after.as_secs().to_string()),
     ])
 }
 

@@ -189,6 +189,18 @@ fn read_bus(r: &mut Reader) -> Result<BusSettings, ConfigError> {
     Ok(BusSettings {
         redis_url: r.optional("bus", "redis_url", values::redis_url)?,
         channel_prefix: r.optional("bus", "channel_prefix", values::text)?,
+        reconnect_max: r.or_default(
+            "bus",
+            "reconnect_max_ms",
+            Duration::from_secs(1),
+            values::millis,
+        )?,
+        ping_interval: r.or_default(
+            "bus",
+            "ping_interval_ms",
+            Duration::from_secs(1),
+            values::millis,
+        )?,
     })
 }
 
@@ -336,6 +348,9 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
                 values::millis,
             )?,
         },
+        retry_after: r.or_default(S, "retry_after_s", Duration::from_secs(2), |text| {
+            values::number_in(1u64, 3600)(text).map(Duration::from_secs)
+        })?,
     })
 }
 

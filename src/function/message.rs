@@ -1,5 +1,6 @@
-//! The message protocol (`{"MESSAGE_NAME", "DATA"}`): always HTTP 200, with the outcome in
-//! the envelope's CODE and STATUS.
+//! The message protocol (`{"MESSAGE_NAME", "DATA"}`): HTTP 200 with the outcome in the
+//! envelope's CODE and STATUS, except while DataSpace is unavailable: then HTTP 503 (CODE 503),
+//! so that a platform retrying on status does not take a record that was not stored for done.
 
 use super::FunctionResponse;
 use crate::domain::logger_info::LoggerInfo;
@@ -8,8 +9,13 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 fn envelope(name: &str, code: u16, data: Value) -> FunctionResponse {
+    let status = if code == 503 {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     FunctionResponse::json(
-        StatusCode::OK,
+        status,
         &json!({"CODE": code, "DATA": data, "MESSAGE_NAME": name, "STATUS": code == 200}),
     )
 }
@@ -91,6 +97,9 @@ async fn logger_info(service: &LogbotService, data: Option<&Value>) -> FunctionR
         ),
         Err(ServiceError::InvalidInput { field, message }) => {
             envelope(NAME, 400, json!({"desc": format!("{field}: {message}")}))
+        }
+        Err(error @ ServiceError::Unavailable) => {
+            envelope(NAME, 503, json!({"desc": error.to_string()}))
         }
         Err(error) => {
             tracing::error!(%error, "LOGGER_INFO failed");

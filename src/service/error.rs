@@ -3,6 +3,10 @@
 
 use crate::dataspace::DataSpaceError;
 
+/// The `extensions.code` of [`ServiceError::Unavailable`]: the GraphQL doors answer a response
+/// carrying it with HTTP 503 (the request may not have been stored; try again).
+pub const UNAVAILABLE_CODE: &str = "DATASPACE_UNAVAILABLE";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServiceError {
     /// The caller's input is wrong; `field` names which part.
@@ -45,7 +49,7 @@ impl ServiceError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::LimitReached(_) => "LIMIT_REACHED",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Unavailable => "DATASPACE_UNAVAILABLE",
+            Self::Unavailable => UNAVAILABLE_CODE,
             Self::Busy(_) => "BUSY",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }

@@ -10,7 +10,7 @@ mod refusals;
 mod users;
 
 pub use bots::{CommandOrigin, CommandOutcome, RegisterBot, SubscribeChat};
-pub use error::ServiceError;
+pub use error::{ServiceError, UNAVAILABLE_CODE};
 pub use logs::{
     Ingested, LogPage, LogQuery, LogSource, Oversize, PlatformEvent, RecordInput, StoredRecord,
 };
@@ -113,10 +113,5 @@ impl LogbotService {
         if let Err(error) = self.bus.publish_many(RECORDS_CHANNEL, &messages).await {
             tracing::warn!(%error, "could not announce committed records");
         }
-    }
-
-    /// True while DataSpace answers a trivial signed query.
-    pub async fn dataspace_ready(&self) -> bool {
-        self.client.ping().await.is_ok()
     }
 }

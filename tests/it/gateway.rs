@@ -681,14 +681,7 @@ async fn the_binary_serves_with_the_embedded_dataspace_and_stops_cleanly_on_sigt
     );
     assert!(data.path().join("dataspace.sqlite").exists());
 
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::support::process::signal(child.id().unwrap(), nix::sys::signal::Signal::SIGTERM);
     let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
         .await
         .expect("exits after SIGTERM")

@@ -48,10 +48,20 @@ pub struct StandaloneDataSpace {
     pub url: String,
 }
 
+/// Sends `signal` to process `pid` (the tests' SIGKILL, SIGSTOP, SIGCONT and SIGTERM).
+pub fn signal(pid: u32, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("a pid fits an i32"));
+    nix::sys::signal::kill(pid, signal).expect("the signal is delivered");
+}
+
 impl StandaloneDataSpace {
-    /// Starts it and waits until it accepts connections.
+    /// Starts it on a free port and waits until it accepts connections.
     pub async fn start(db: &Path) -> Self {
-        let port = free_port();
+        Self::start_on(db, free_port()).await
+    }
+
+    /// Starts it on `port` (again, after a kill) and waits until it accepts connections.
+    pub async fn start_on(db: &Path, port: u16) -> Self {
         let child = Command::new(binary())
             .args(["dataspace", "--listen", &format!("127.0.0.1:{port}")])
             .args([
@@ -83,6 +93,16 @@ impl StandaloneDataSpace {
             child,
             url: format!("http://127.0.0.1:{port}/graphql"),
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no shutdown, whatever was in flight is cut off.
+    pub fn kill(mut self) {
+        signal(self.child.id(), nix::sys::signal::Signal::SIGKILL);
+        let _ = self.child.wait();
     }
 }
 
