@@ -278,16 +278,16 @@ impl Door {
             };
             text = format!("{text}\n\n{note}");
         }
-        let mut attempt = self
-            .api
-            .reply(
+        let send = || {
+            self.api.reply(
                 &bot.token,
                 &message.chat_id,
                 message.message_id,
                 message.thread_id,
                 &text,
             )
-            .await;
+        };
+        let mut attempt = send().await;
         // One retry after a 429's pause; a reply is not worth more.
         if let Err(
             error @ ApiError::Refused {
@@ -297,16 +297,7 @@ impl Door {
         ) = &attempt
         {
             tokio::time::sleep(error.pause(Duration::ZERO)).await;
-            attempt = self
-                .api
-                .reply(
-                    &bot.token,
-                    &message.chat_id,
-                    message.message_id,
-                    message.thread_id,
-                    &text,
-                )
-                .await;
+            attempt = send().await;
         }
         if let Err(error) = attempt {
             tracing::warn!(%error, bot = %bot.path, "could not send a command reply to Telegram");
