@@ -295,7 +295,7 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
     Ok(LimitSettings {
         body_bytes: r.or_default(S, "body_bytes", 1024 * 1024, positive)?,
         query_depth: r.or_default(S, "query_depth", 12, positive)?,
-        complexity: r.or_default(S, "complexity", 5000, positive)?,
+        complexity: r.or_default(S, "complexity", 12_000, positive)?,
         aliases: r.or_default(S, "aliases", 30, positive)?,
         root_fields: r.or_default(S, "root_fields", 20, positive)?,
         batch_size: r.or_default(S, "batch_size", 10, positive)?,

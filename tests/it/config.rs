@@ -128,7 +128,7 @@ fn defaults_without_a_file() {
             limits.root_fields,
             limits.batch_size
         ],
-        [12, 5000, 30, 20, 10]
+        [12, 12_000, 30, 20, 10]
     );
     assert_eq!(limits.request_timeout, Duration::from_millis(15000));
     assert_eq!(limits.ws_connections, 1000);

@@ -110,6 +110,27 @@ async fn first_multiplies_complexity() {
     gateway.stop().await;
 }
 
+/// The default `complexity` lets through the biggest page a client may ask for: `logs` at its
+/// maximum `first` with every field of a record (the clients' own query), while 20 aliased
+/// `bots(first: 100)` (hostile_graphql) stay over it.
+#[tokio::test]
+async fn the_largest_legitimate_page_fits_the_default_complexity() {
+    let gateway = start(&[]).await;
+    let (status, body) = gateway
+        .query(
+            "{ logs(filter: {bot: \"x\"}, first: 500) { totalCount pageInfo { hasNextPage endCursor } \
+             edges { cursor node { id bot level message eventAt receivedAt requestId statusCode \
+             source { userName pid processName processDescription } attributes } } } }",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !codes(&body).iter().any(|code| code == "LIMIT_EXCEEDED"),
+        "{body}"
+    );
+    gateway.stop().await;
+}
+
 #[tokio::test]
 async fn persisted_queries_are_kept_by_bytes_and_only_after_the_checks() {
     let gateway = start(&[("LOGBOT__LIMITS__APQ_BYTES", "40")]).await;
