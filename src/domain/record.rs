@@ -1,6 +1,6 @@
-//! A new log record, as a door hands it over to be stored and delivered.
+//! A new log record, as a door hands it over to be stored and delivered. Every door builds
+//! its records here, so the rules below are the only ones a record is held to.
 
-use crate::domain::names::BotName;
 use crate::domain::{FieldError, LogLevel};
 use chrono::{DateTime, Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -200,14 +200,15 @@ fn optional_text(
 }
 
 /// A log record that passed every check and is ready to be stored. Built with
-/// [`NewLogRecord::builder`]; `receivedAt` is the storing side's business.
+/// [`NewLogRecord::builder`]. Which bot it goes to is the batch's (one ingest is for one
+/// bot), and `receivedAt` is the storing side's business.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewLogRecord {
-    bot: BotName,
     level: LogLevel,
     message: String,
-    event_at: NaiveDateTime,
+    /// `None`: the event time is the time the record is received.
+    event_at: Option<NaiveDateTime>,
     request_id: Option<String>,
     status_code: Option<u16>,
     source: LogSource,
@@ -216,26 +217,16 @@ pub struct NewLogRecord {
 
 impl NewLogRecord {
     /// Starts a record with its required parts; [`NewLogRecordBuilder::build`] checks them all.
-    pub fn builder(
-        bot: BotName,
-        level: LogLevel,
-        message: impl Into<String>,
-        event_at: NaiveDateTime,
-    ) -> NewLogRecordBuilder {
+    pub fn builder(level: LogLevel, message: impl Into<String>) -> NewLogRecordBuilder {
         NewLogRecordBuilder {
-            bot,
             level,
             message: message.into(),
-            event_at,
+            event_at: None,
             request_id: None,
             status_code: None,
             source: LogSource::default(),
             attributes: serde_json::Map::new(),
         }
-    }
-
-    pub fn bot(&self) -> &BotName {
-        &self.bot
     }
 
     pub fn level(&self) -> LogLevel {
@@ -247,8 +238,9 @@ impl NewLogRecord {
         &self.message
     }
 
-    /// When the event happened, UTC.
-    pub fn event_at(&self) -> NaiveDateTime {
+    /// When the event happened, UTC; `None` when the sender did not say (then it is the time
+    /// the record is received).
+    pub fn event_at(&self) -> Option<NaiveDateTime> {
         self.event_at
     }
 
@@ -273,17 +265,28 @@ impl NewLogRecord {
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until build() is called"]
 pub struct NewLogRecordBuilder {
-    bot: BotName,
     level: LogLevel,
     message: String,
-    event_at: NaiveDateTime,
+    event_at: Option<NaiveDateTime>,
     request_id: Option<String>,
-    status_code: Option<u16>,
+    /// Wider than the stored `u16`, so that a door passes what it got and `build` says what
+    /// is wrong with it.
+    status_code: Option<i64>,
     source: LogSource,
     attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 impl NewLogRecordBuilder {
+    pub fn event_at(mut self, event_at: NaiveDateTime) -> Self {
+        self.event_at = Some(event_at);
+        self
+    }
+
+    pub fn maybe_event_at(mut self, event_at: Option<NaiveDateTime>) -> Self {
+        self.event_at = event_at;
+        self
+    }
+
     pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
         self.request_id = Some(request_id.into());
         self
@@ -294,12 +297,12 @@ impl NewLogRecordBuilder {
         self
     }
 
-    pub fn status_code(mut self, status_code: u16) -> Self {
-        self.status_code = Some(status_code);
+    pub fn status_code(mut self, status_code: impl Into<i64>) -> Self {
+        self.status_code = Some(status_code.into());
         self
     }
 
-    pub fn maybe_status_code(mut self, status_code: Option<u16>) -> Self {
+    pub fn maybe_status_code(mut self, status_code: Option<i64>) -> Self {
         self.status_code = status_code;
         self
     }
@@ -333,7 +336,7 @@ impl NewLogRecordBuilder {
             message.to_owned()
         };
 
-        let event_at = check_event_year(self.event_at)?;
+        let event_at = self.event_at.map(check_event_year).transpose()?;
 
         let request_id = match self.request_id {
             None => None,
@@ -356,14 +359,16 @@ impl NewLogRecordBuilder {
             }
         };
 
-        if let Some(code) = self.status_code
-            && !(100..=599).contains(&code)
-        {
-            return Err(FieldError::new(
-                "status_code",
-                format!("must be an HTTP status from 100 to 599, got {code}"),
-            ));
-        }
+        let status_code = match self.status_code {
+            None => None,
+            Some(code @ 100..=599) => Some(code as u16),
+            Some(code) => {
+                return Err(FieldError::new(
+                    "status_code",
+                    format!("must be an HTTP status from 100 to 599, got {code}"),
+                ));
+            }
+        };
 
         let source = self.source.parse()?;
 
@@ -381,12 +386,11 @@ impl NewLogRecordBuilder {
         }
 
         Ok(NewLogRecord {
-            bot: self.bot,
             level: self.level,
             message,
             event_at,
             request_id,
-            status_code: self.status_code,
+            status_code,
             source,
             attributes: self.attributes,
         })
@@ -406,12 +410,13 @@ mod tests {
             .unwrap()
     }
 
-    fn bot() -> BotName {
-        BotName::parse("df").unwrap()
+    fn base() -> NewLogRecordBuilder {
+        NewLogRecord::builder(LogLevel::Info, "hello").event_at(at(2022, 8, 14, 15, 0, 0))
     }
 
-    fn base() -> NewLogRecordBuilder {
-        NewLogRecord::builder(bot(), LogLevel::Info, "hello", at(2022, 8, 14, 15, 0, 0))
+    /// A record of `message` that happened at `event_at`.
+    fn record(message: impl Into<String>, event_at: NaiveDateTime) -> NewLogRecordBuilder {
+        NewLogRecord::builder(LogLevel::Info, message).event_at(event_at)
     }
 
     // --- truncate_message ---
@@ -443,11 +448,7 @@ mod tests {
         assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS);
         assert!(cut.ends_with('…'));
         // A truncated message is always accepted.
-        assert!(
-            NewLogRecord::builder(bot(), LogLevel::Info, cut, at(2022, 1, 1, 0, 0, 0))
-                .build()
-                .is_ok()
-        );
+        assert!(record(cut, at(2022, 1, 1, 0, 0, 0)).build().is_ok());
     }
 
     // --- parse_event_time ---
@@ -583,10 +584,9 @@ mod tests {
             .attributes(attrs.clone())
             .build()
             .unwrap();
-        assert_eq!(record.bot().as_str(), "df");
         assert_eq!(record.level(), LogLevel::Info);
         assert_eq!(record.message(), "hello");
-        assert_eq!(record.event_at(), at(2022, 8, 14, 15, 0, 0));
+        assert_eq!(record.event_at(), Some(at(2022, 8, 14, 15, 0, 0)));
         assert_eq!(record.request_id(), Some("RP123"));
         assert_eq!(record.status_code(), Some(200));
         assert_eq!(record.source().user_name.as_deref(), Some("alice"));
@@ -610,54 +610,36 @@ mod tests {
             .unwrap();
         assert_eq!(none, record);
         assert_eq!(base().request_id("   ").build().unwrap().request_id(), None);
+        let unknown_time = NewLogRecord::builder(LogLevel::Info, "m").build().unwrap();
+        assert_eq!(unknown_time.event_at(), None);
     }
 
     #[test]
     fn message_rules() {
         for empty in ["", "   ", "\n\t"] {
-            let err = NewLogRecord::builder(bot(), LogLevel::Info, empty, at(2022, 1, 1, 0, 0, 0))
-                .build()
-                .unwrap_err();
+            let err = record(empty, at(2022, 1, 1, 0, 0, 0)).build().unwrap_err();
             assert_eq!(err.to_string(), "message: must not be empty");
         }
-        let keep = NewLogRecord::builder(
-            bot(),
-            LogLevel::Error,
-            "  Traceback:\n    line 1\n",
-            at(2022, 1, 1, 0, 0, 0),
-        )
-        .build()
-        .unwrap();
+        let keep = NewLogRecord::builder(LogLevel::Error, "  Traceback:\n    line 1\n")
+            .event_at(at(2022, 1, 1, 0, 0, 0))
+            .build()
+            .unwrap();
         assert_eq!(keep.message(), "  Traceback:\n    line 1");
 
         let max = "ы".repeat(MAX_MESSAGE_CHARS);
-        assert!(
-            NewLogRecord::builder(bot(), LogLevel::Info, max.clone(), at(2022, 1, 1, 0, 0, 0))
-                .build()
-                .is_ok()
-        );
-        let err = NewLogRecord::builder(
-            bot(),
-            LogLevel::Info,
-            format!("{max}ы"),
-            at(2022, 1, 1, 0, 0, 0),
-        )
-        .build()
-        .unwrap_err();
+        assert!(record(max.clone(), at(2022, 1, 1, 0, 0, 0)).build().is_ok());
+        let err = record(format!("{max}ы"), at(2022, 1, 1, 0, 0, 0))
+            .build()
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "message: must be at most 16384 characters, got 16385"
         );
         // Trailing white space does not count against the limit.
         assert!(
-            NewLogRecord::builder(
-                bot(),
-                LogLevel::Info,
-                format!("{max}\n\n"),
-                at(2022, 1, 1, 0, 0, 0)
-            )
-            .build()
-            .is_ok()
+            record(format!("{max}\n\n"), at(2022, 1, 1, 0, 0, 0))
+                .build()
+                .is_ok()
         );
     }
 
@@ -690,7 +672,7 @@ mod tests {
                 Some(ok)
             );
         }
-        for bad in [0, 99, 600, 999, u16::MAX] {
+        for bad in [0, 99, 600, 999, i64::from(u16::MAX), -200, i64::MAX] {
             let err = base().status_code(bad).build().unwrap_err();
             assert_eq!(err.field(), "status_code");
             assert!(err.problem().contains("100 to 599"), "{err}");
@@ -699,20 +681,10 @@ mod tests {
 
     #[test]
     fn event_year_rules() {
-        assert!(
-            NewLogRecord::builder(bot(), LogLevel::Info, "m", at(1970, 1, 1, 0, 0, 0))
-                .build()
-                .is_ok()
-        );
-        assert!(
-            NewLogRecord::builder(bot(), LogLevel::Info, "m", at(2100, 12, 31, 23, 59, 59))
-                .build()
-                .is_ok()
-        );
+        assert!(record("m", at(1970, 1, 1, 0, 0, 0)).build().is_ok());
+        assert!(record("m", at(2100, 12, 31, 23, 59, 59)).build().is_ok());
         for y in [1969, 2101, 1] {
-            let err = NewLogRecord::builder(bot(), LogLevel::Info, "m", at(y, 6, 1, 0, 0, 0))
-                .build()
-                .unwrap_err();
+            let err = record("m", at(y, 6, 1, 0, 0, 0)).build().unwrap_err();
             assert_eq!(err.field(), "event_at");
         }
     }
@@ -801,7 +773,6 @@ mod tests {
             .build()
             .unwrap();
         let value = serde_json::to_value(&record).unwrap();
-        assert_eq!(value["bot"], "df");
         assert_eq!(value["level"], "INFO");
         assert_eq!(value["eventAt"], "2022-08-14T15:00:00");
         assert_eq!(value["requestId"], "RP1");

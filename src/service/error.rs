@@ -2,6 +2,7 @@
 //! layer exposes as `extensions.code`; messages name the field or object involved.
 
 use crate::dataspace::DataSpaceError;
+use crate::domain::FieldError;
 
 /// The `extensions.code` of [`ServiceError::Unavailable`]: the GraphQL doors answer a response
 /// carrying it with HTTP 503 (the request may not have been stored; try again).
@@ -75,6 +76,13 @@ impl ServiceError {
             Self::InvalidInput { field, .. } | Self::AlreadyExists { field, .. } => Some(field),
             _ => None,
         }
+    }
+}
+
+/// A domain check that refused the caller's input.
+impl From<FieldError> for ServiceError {
+    fn from(error: FieldError) -> Self {
+        Self::invalid(error.field(), error.problem())
     }
 }
 

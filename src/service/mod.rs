@@ -11,9 +11,7 @@ mod users;
 
 pub use bots::{CommandOrigin, CommandOutcome, RegisterBot, SubscribeChat};
 pub use error::{ServiceError, UNAVAILABLE_CODE};
-pub use logs::{
-    Ingested, LogPage, LogQuery, LogSource, Oversize, PlatformEvent, RecordInput, StoredRecord,
-};
+pub use logs::{Ingested, LogPage, LogQuery, PlatformEvent, StoredRecord};
 
 use crate::bus::{Bus, RECORDS_CHANNEL};
 use crate::dataspace::DataSpaceClient;
