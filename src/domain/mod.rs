@@ -14,7 +14,8 @@
 //! - [`logger_info`]: the `log_info` text of the LOGGER_INFO message.
 //! - [`command`]: the `... | action` chat command grammar.
 //! - [`registration`]: who may register bots and how many; audit actions and outcomes.
-//! - [`entities`]: new bots, subscriptions and audit events as they are about to be stored.
+//! - [`entities`]: new bots, `/send_logs` users and audit events as they are about to be
+//!   stored, and a bot's status.
 //! - [`replies`]: the short texts a chat gets back.
 
 pub mod command;
@@ -30,7 +31,7 @@ pub mod replies;
 pub mod secrets;
 
 pub use command::{Command, CommandAction, CommandError};
-pub use entities::{BotStatus, NewAuditEvent, NewBot, NewLogUser, NewSubscription};
+pub use entities::{BotStatus, NewAuditEvent, NewBot, NewLogUser};
 pub use error::FieldError;
 pub use level::LogLevel;
 pub use logger_info::LoggerInfo;

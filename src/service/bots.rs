@@ -5,10 +5,10 @@ use super::{LogbotService, ServiceError};
 use crate::bus::BOTS_CHANNEL;
 use crate::dataspace::DataSpaceError;
 use crate::dataspace::operations::{
-    Bot, ChatSubscription, ChatSubscriptionUpdate, NewAuditEvent, NewBot, NewChatSubscription,
-    Page, now,
+    self as rows, Bot, ChatSubscription, ChatSubscriptionUpdate, NewChatSubscription, Page, now,
 };
 use crate::domain::command::Command;
+use crate::domain::entities::{BotStatus, NewAuditEvent, NewBot};
 use crate::domain::level::LogLevel;
 use crate::domain::messenger::Messenger;
 use crate::domain::names::{AuthToken, BotName, BotToken, ChatId, ThreadId, Uid};
@@ -38,6 +38,11 @@ pub struct SubscribeChat {
     pub min_level: LogLevel,
     /// The forum topic the subscription delivers to (Telegram `message_thread_id`).
     pub thread_id: Option<String>,
+}
+
+impl SubscribeChat {
+    /// The level a subscription starts with when the subscriber does not say: all but DEBUG.
+    pub const DEFAULT_MIN_LEVEL: LogLevel = LogLevel::Info;
 }
 
 /// Where a chat command came from, as the door read it from the messenger's update.
@@ -134,6 +139,20 @@ impl LogbotService {
             })
     }
 
+    /// [`require_bot`](Self::require_bot) for taking records: a bot that does not serve
+    /// (DISABLED) is refused as an unknown one.
+    pub(super) async fn require_serving_bot(&self, name: &str) -> Result<Bot, ServiceError> {
+        let bot = self.require_bot(name).await?;
+        if BotStatus::serves(&bot.status) {
+            Ok(bot)
+        } else {
+            Err(ServiceError::NotFound {
+                what: "bot",
+                name: name.to_owned(),
+            })
+        }
+    }
+
     /// Bots, optionally of one owner, in registration order after the cursor id.
     pub async fn bots(
         &self,
@@ -222,28 +241,21 @@ impl LogbotService {
                     admin.as_str()
                 )),
             })?;
-        let new_bot = NewBot {
-            name: name.as_str().to_owned(),
-            owner_uid: admin.as_str().to_owned(),
-            messenger: request.messenger.as_str().to_owned(),
-            bot_token: bot_token.expose_secret().to_owned(),
-            auth_token_hash: secrets::hash_auth_token(&auth_token),
-            created_at: now(),
-            status: "ACTIVE".to_owned(),
-        };
+        let new_bot = NewBot::new(name, admin, request.messenger, bot_token, &auth_token);
         self.client
-            .create_bot(new_bot, None)
+            .create_bot(rows::NewBot::from(&new_bot), None)
             .await
             .map_err(|error| match error {
                 DataSpaceError::UniqueViolation(_) => ServiceError::AlreadyExists {
                     field: "name".into(),
-                    message: format!("a bot named {:?} already exists", name.as_str()),
+                    message: format!("a bot named {:?} already exists", new_bot.name().as_str()),
                 },
                 other => other.into(),
             })
     }
 
     /// The bot whose auth token this is, compared against the stored hash in constant time.
+    /// A bot that does not serve (DISABLED) has no token that works.
     async fn bot_by_auth_token(&self, token: &str) -> Result<Bot, ServiceError> {
         let token = AuthToken::parse(token).map_err(|_| unknown_token())?;
         let hash = secrets::hash_auth_token(&token);
@@ -252,7 +264,9 @@ impl LogbotService {
             .find_bot_by_auth_token_hash(&hash)
             .await?
             .ok_or_else(unknown_token)?;
-        if secrets::auth_token_matches(&token, &bot.auth_token_hash) {
+        if secrets::auth_token_matches(&token, &bot.auth_token_hash)
+            && BotStatus::serves(&bot.status)
+        {
             Ok(bot)
         } else {
             Err(unknown_token())
@@ -498,7 +512,7 @@ impl LogbotService {
                     auth_token: auth_token.expose_secret().to_owned(),
                     chat_id: chat_id.to_owned(),
                     subscriber_uid: Some(from_uid.to_owned()),
-                    min_level: LogLevel::Info,
+                    min_level: SubscribeChat::DEFAULT_MIN_LEVEL,
                     thread_id: origin.thread_id.clone(),
                 })
                 .await
@@ -588,7 +602,6 @@ impl LogbotService {
         outcome: AuditOutcome,
         details: &str,
     ) {
-        let clip = |text: &str, max: usize| text.chars().take(max).collect::<String>();
         let mut details = details.to_owned();
         if let AuditOutcome::Refused(_) = outcome {
             match self.refusals.admit(std::time::Instant::now()) {
@@ -602,20 +615,8 @@ impl LogbotService {
                 }
             }
         }
-        let details = details.as_str();
-        let event = NewAuditEvent {
-            actor_uid: if actor.trim().is_empty() {
-                "unknown".into()
-            } else {
-                clip(actor, 128)
-            },
-            action: action.as_str().to_owned(),
-            target: (!target.is_empty()).then(|| clip(target, 256)),
-            outcome: outcome.as_str().to_owned(),
-            at: now(),
-            details: (!details.is_empty()).then(|| clip(details, 1024)),
-        };
-        if let Err(error) = self.client.create_audit_event(event, None).await {
+        let event = NewAuditEvent::new(actor, action, Some(target), outcome, Some(&details));
+        if let Err(error) = self.client.create_audit_event(event.into(), None).await {
             tracing::error!(%error, action = action.as_str(), "could not write audit event");
         }
     }

@@ -90,31 +90,6 @@ pub struct LogPage {
     pub total_count: i64,
 }
 
-/// The row a checked record is stored as: an absent event time is the time it was received,
-/// and no attributes are stored as none.
-fn row(record: &NewLogRecord, received_at: &str) -> rows::NewLogRecord {
-    let source = record.source();
-    let attributes = record.attributes();
-    rows::NewLogRecord {
-        level: record.level().as_str().to_owned(),
-        message: record.message().to_owned(),
-        event_at: record.event_at().map_or_else(
-            || received_at.to_owned(),
-            |at| format_datetime(at.and_utc()),
-        ),
-        received_at: received_at.to_owned(),
-        request_id: record.request_id().map(str::to_owned),
-        status_code: record.status_code().map(i64::from),
-        source_user_name: source.user_name.clone(),
-        source_pid: source.pid,
-        source_process_name: source.process_name.clone(),
-        source_process_description: source.process_description.clone(),
-        // A Map of Values always serializes.
-        attributes: (!attributes.is_empty())
-            .then(|| serde_json::Value::Object(attributes.clone()).to_string()),
-    }
-}
-
 /// The chats a batch's records go to, worked out once per batch for each level (indexed by
 /// `level as usize`): every active subscription whose `minLevel` the level meets. A
 /// subscription whose level cannot be read gets everything rather than nothing. A chat with
@@ -232,12 +207,12 @@ impl LogbotService {
                 ),
             ));
         }
-        let bot = self.require_bot(bot_name).await?;
+        let bot = self.require_serving_bot(bot_name).await?;
         let received_at = format_datetime(Utc::now());
         let levels: Vec<LogLevel> = inputs.iter().map(NewLogRecord::level).collect();
         let records: Vec<rows::NewLogRecord> = inputs
             .iter()
-            .map(|record| row(record, &received_at))
+            .map(|record| super::rows::log_record(record, &received_at))
             .collect();
         // Scoped by bot so two bots' senders cannot collide on a key.
         let key = idempotency_key.map(|key| format!("sendLogs:{}:{key}", bot.id));

@@ -7,6 +7,7 @@ mod controls;
 mod error;
 mod logs;
 mod refusals;
+mod rows;
 mod users;
 
 pub use bots::{CommandOrigin, CommandOutcome, RegisterBot, SubscribeChat};

@@ -7,6 +7,7 @@ use super::update::{self, CommandMessage, Incoming, Me};
 use crate::config::TelegramSettings;
 use crate::dataspace::operations::{Bot, NewAuditEvent, format_datetime};
 use crate::domain::command::CommandAction;
+use crate::domain::entities::BotStatus;
 use crate::domain::messenger::Messenger;
 use crate::service::{CommandOrigin, LogbotService, ServiceError};
 use chrono::Utc;
@@ -41,7 +42,7 @@ pub struct ServedBot {
 impl ServedBot {
     /// A registered bot is served while it is an ACTIVE Telegram bot.
     fn registered(bot: Bot) -> Option<Self> {
-        if bot.messenger != Messenger::Telegram.as_str() || bot.status != "ACTIVE" {
+        if bot.messenger != Messenger::Telegram.as_str() || !BotStatus::serves(&bot.status) {
             return None;
         }
         let token = bot.bot_token.clone();
