@@ -157,7 +157,8 @@ fn failure(error: ServiceError) -> Response {
         ServiceError::InvalidInput { .. } => bad_request(error.to_string()),
         ServiceError::NotFound { .. }
         | ServiceError::LimitReached(_)
-        | ServiceError::Forbidden(_) => forbidden(error.to_string()),
+        | ServiceError::Forbidden(_)
+        | ServiceError::NotAnAdmin(_) => forbidden(error.to_string()),
         // Not a 500: nothing is wrong with the request, and the client retries on any non-400.
         ServiceError::Unavailable => answer(
             StatusCode::SERVICE_UNAVAILABLE,

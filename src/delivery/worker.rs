@@ -15,6 +15,7 @@ use crate::dataspace::operations::{
 };
 use crate::dataspace::{Backoff, DataSpaceClient, DataSpaceError};
 use crate::domain::messenger::Messenger;
+use crate::domain::registration::{AuditAction, AuditOutcome};
 use crate::metrics::Metrics;
 use crate::sync::lock;
 use chrono::Utc;
@@ -738,9 +739,15 @@ impl Inner {
         });
         let audit = NewAuditEvent {
             actor_uid: "delivery-worker".into(),
-            action: "end_subscription".into(),
+            action: AuditAction::EndSubscription.as_str().into(),
             target: Some(format!("chat:{}", current.chat_id)),
-            outcome: if ended.is_ok() { "ended" } else { "failed" }.into(),
+            outcome: if ended.is_ok() {
+                AuditOutcome::Ended
+            } else {
+                AuditOutcome::Failed
+            }
+            .as_str()
+            .into(),
             at: format_datetime(Utc::now()),
             details: Some(details.to_string()),
         };
@@ -1039,9 +1046,9 @@ impl Inner {
             });
             Some(NewAuditEvent {
                 actor_uid: "delivery-worker".into(),
-                action: "migrate_chat".into(),
+                action: AuditAction::MigrateChat.as_str().into(),
                 target: Some(format!("chat:{from}")),
-                outcome: "migrated".into(),
+                outcome: AuditOutcome::Migrated.as_str().into(),
                 at: format_datetime(Utc::now()),
                 details: Some(details.to_string()),
             })
@@ -1170,9 +1177,9 @@ impl Inner {
         });
         let audit = NewAuditEvent {
             actor_uid: "delivery-worker".into(),
-            action: "deliver_record".into(),
+            action: AuditAction::DeliverRecord.as_str().into(),
             target: Some(format!("chat:{}", current.chat_id)),
-            outcome: "dead_letter".into(),
+            outcome: AuditOutcome::DeadLetter.as_str().into(),
             at: now,
             details: Some(details.to_string()),
         };

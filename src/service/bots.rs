@@ -103,7 +103,7 @@ const REGISTRATION_LOCK_WAIT: std::time::Duration = std::time::Duration::from_se
 /// The audit word for a refused attempt.
 fn refusal(error: &ServiceError) -> RefusalReason {
     match error {
-        ServiceError::Forbidden(_) => RefusalReason::NotAnAdmin,
+        ServiceError::NotAnAdmin(_) | ServiceError::Forbidden(_) => RefusalReason::NotAnAdmin,
         ServiceError::LimitReached(_) => RefusalReason::LimitReached,
         ServiceError::AlreadyExists { .. } => RefusalReason::BotNameTaken,
         ServiceError::Unauthenticated(_) => RefusalReason::UnknownToken,
@@ -232,7 +232,7 @@ impl LogbotService {
         self.registration
             .check(&admin, u32::try_from(owned).unwrap_or(u32::MAX))
             .map_err(|refused| match refused {
-                RegistrationRefused::NotAnAdmin => ServiceError::Forbidden(format!(
+                RegistrationRefused::NotAnAdmin => ServiceError::NotAnAdmin(format!(
                     "{} is not allowed to register bots",
                     admin.as_str()
                 )),
@@ -631,9 +631,29 @@ fn bot_name_of(bot: &Bot) -> BotName {
 fn refused_reply(error: &ServiceError) -> String {
     match error {
         ServiceError::Unauthenticated(_) => Reply::UnknownToken.to_string(),
-        ServiceError::Forbidden(message) if message.contains("not allowed") => {
-            Reply::NotAnAdmin.to_string()
-        }
+        ServiceError::NotAnAdmin(_) => Reply::NotAnAdmin.to_string(),
         other => format!("Refused: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reply_to_a_refusal_follows_its_type_not_its_words() {
+        assert_eq!(
+            refused_reply(&ServiceError::NotAnAdmin("anything".into())),
+            Reply::NotAnAdmin.to_string()
+        );
+        let other = ServiceError::Forbidden("you are not allowed to do that".into());
+        assert_eq!(
+            refused_reply(&other),
+            "Refused: you are not allowed to do that"
+        );
+        assert_eq!(
+            refusal(&ServiceError::NotAnAdmin(String::new())),
+            RefusalReason::NotAnAdmin
+        );
     }
 }
