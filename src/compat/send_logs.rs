@@ -115,14 +115,15 @@ async fn send_logs(State(state): State<AppState>, headers: HeaderMap, raw: Bytes
     if inputs.is_empty() {
         return answer(StatusCode::OK, None);
     }
-    let bot = match bot_of(&state, user.bot.as_deref()).await {
-        Ok(bot) => bot,
-        Err(response) => return response,
-    };
     // One request, one batch: all stored or none. The client sends no key, so the body is
     // the key: its retry after a lost answer is the same bytes and is stored once.
     let key = request_key(username, &raw);
-    match state.service.ingest(&bot, inputs, Some(&key)).await {
+    let default_bot = state.settings.send_logs.default_bot.as_deref();
+    match state
+        .service
+        .ingest_for_log_user(&user, default_bot, inputs, &key)
+        .await
+    {
         Ok(_) => answer(StatusCode::OK, None),
         Err(error) => failure(error),
     }
@@ -133,23 +134,6 @@ fn request_key(username: &str, body: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     let user: String = username.chars().take(64).collect();
     format!("send_logs:{user}:{}", hex::encode(Sha256::digest(body)))
-}
-
-/// The bot a user's records go to: the user's own, else the configured default.
-async fn bot_of(state: &AppState, bot_id: Option<&str>) -> Result<String, Response> {
-    if let Some(id) = bot_id {
-        return match state.service.client().get_bot(id).await {
-            Ok(Some(bot)) => Ok(bot.name),
-            Ok(None) => Err(forbidden("the bot this user sends to no longer exists")),
-            Err(error) => Err(failure(error.into())),
-        };
-    }
-    match &state.settings.send_logs.default_bot {
-        Some(bot) => Ok(bot.clone()),
-        None => Err(forbidden(
-            "this user is bound to no bot and [send_logs] default_bot is not set",
-        )),
-    }
 }
 
 fn failure(error: ServiceError) -> Response {

@@ -93,14 +93,12 @@ impl DeliveryHandle {
 }
 
 #[derive(Clone)]
-struct CachedBot {
+struct SendingBot {
     name: String,
     messenger: Messenger,
     token: secrecy::SecretString,
 }
 
-/// How long a bot's name, messenger and token are reused before being read again.
-const BOT_CACHE_TTL: Duration = Duration::from_secs(30);
 /// Rendered records kept at most; beyond, the cache starts again empty.
 const RECORD_CACHE_LIMIT: usize = 4096;
 /// The shortest pause between two polls, so a burst of commits does not turn into a burst of
@@ -119,7 +117,6 @@ struct Inner {
     pacing: Pacing,
     /// Names this process in `leaseOwner`.
     owner: String,
-    bots: Mutex<HashMap<String, (Option<CachedBot>, Instant)>>,
     /// Records as sent, by record id: a record goes to each of its chats rendered once.
     rendered: Mutex<HashMap<String, Rendered>>,
     busy_chats: Mutex<HashSet<ChatKey>>,
@@ -195,7 +192,6 @@ pub fn start_with(
         metrics: DeliveryMetrics::register(metrics),
         pacing: Pacing::default(),
         owner: uuid::Uuid::new_v4().to_string(),
-        bots: Mutex::default(),
         rendered: Mutex::default(),
         busy_chats: Mutex::default(),
         permits: Arc::new(Semaphore::new(options.concurrency.max(1))),
@@ -595,7 +591,7 @@ impl Inner {
         &self,
         carried: &[Delivery],
         text: &str,
-        bot: &CachedBot,
+        bot: &SendingBot,
         stop: &mut watch::Receiver<bool>,
     ) -> Flow {
         let head = &carried[0];
@@ -809,29 +805,24 @@ impl Inner {
             .await
     }
 
-    async fn bot(&self, id: &str) -> Result<Option<CachedBot>, DataSpaceError> {
-        if let Some((bot, read_at)) = lock(&self.bots).get(id)
-            && read_at.elapsed() < BOT_CACHE_TTL
-        {
-            return Ok(bot.clone());
-        }
-        let bot = self.client.get_bot(id).await?.and_then(|bot| {
+    /// The bot a delivery goes out through, from the client's bot cache; `None` when it is
+    /// gone or its messenger cannot be read.
+    async fn bot(&self, id: &str) -> Result<Option<SendingBot>, DataSpaceError> {
+        Ok(self.client.cached_bot(id).await?.and_then(|bot| {
             let messenger = Messenger::parse(&bot.messenger).ok()?;
-            Some(CachedBot {
+            Some(SendingBot {
                 name: bot.name,
                 messenger,
                 token: bot.bot_token.into(),
             })
-        });
-        lock(&self.bots).insert(id.to_owned(), (bot.clone(), Instant::now()));
-        Ok(bot)
+        }))
     }
 
     /// The parts to send for a record, rendered for `bot`; `None` when the record is gone.
     async fn parts(
         &self,
         id: &str,
-        bot: &CachedBot,
+        bot: &SendingBot,
     ) -> Result<Option<Arc<[String]>>, DataSpaceError> {
         if let Some(rendered) = lock(&self.rendered).get(id)
             && rendered.messenger == bot.messenger

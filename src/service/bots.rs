@@ -15,9 +15,6 @@ use crate::domain::names::{AuthToken, BotName, BotToken, ChatId, ThreadId, Uid};
 use crate::domain::registration::{AuditAction, AuditOutcome, RefusalReason, RegistrationRefused};
 use crate::domain::replies::Reply;
 use crate::domain::secrets;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 /// A registration request as the doors hand it over (still unparsed text).
 #[derive(Clone)]
@@ -63,38 +60,6 @@ pub struct CommandOutcome {
     pub reply: String,
 }
 
-/// How long a looked-up bot is reused before DataSpace is asked again.
-const BOT_CACHE_TTL: Duration = Duration::from_secs(5);
-/// Bound on cached names, so a caller cycling through names cannot grow memory.
-const BOT_CACHE_CAPACITY: usize = 4096;
-
-/// Recently looked-up bots by name (found ones only, so a new bot is seen at once).
-#[derive(Default)]
-pub(super) struct BotCache {
-    entries: Mutex<HashMap<String, (Instant, Bot)>>,
-}
-
-impl BotCache {
-    fn get(&self, name: &str) -> Option<Bot> {
-        let entries = crate::sync::lock(&self.entries);
-        entries
-            .get(name)
-            .filter(|(at, _)| at.elapsed() < BOT_CACHE_TTL)
-            .map(|(_, bot)| bot.clone())
-    }
-
-    fn put(&self, bot: &Bot) {
-        let mut entries = crate::sync::lock(&self.entries);
-        if entries.len() >= BOT_CACHE_CAPACITY {
-            entries.retain(|_, (at, _)| at.elapsed() < BOT_CACHE_TTL);
-            if entries.len() >= BOT_CACHE_CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(bot.name.clone(), (Instant::now(), bot.clone()));
-    }
-}
-
 /// How long a registration may hold its admin's lock before it lapses (far longer than the
 /// count and the create take), and how long another registration waits for it.
 const REGISTRATION_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
@@ -120,14 +85,7 @@ impl LogbotService {
         let Ok(name) = BotName::parse(name) else {
             return Ok(None);
         };
-        if let Some(bot) = self.bot_cache.get(name.as_str()) {
-            return Ok(Some(bot));
-        }
-        let found = self.client.find_bot_by_name(name.as_str()).await?;
-        if let Some(bot) = &found {
-            self.bot_cache.put(bot);
-        }
-        Ok(found)
+        Ok(self.client.cached_bot_by_name(name.as_str()).await?)
     }
 
     pub async fn require_bot(&self, name: &str) -> Result<Bot, ServiceError> {
@@ -142,15 +100,20 @@ impl LogbotService {
     /// [`require_bot`](Self::require_bot) for taking records: a bot that does not serve
     /// (DISABLED) is refused as an unknown one.
     pub(super) async fn require_serving_bot(&self, name: &str) -> Result<Bot, ServiceError> {
-        let bot = self.require_bot(name).await?;
-        if BotStatus::serves(&bot.status) {
-            Ok(bot)
-        } else {
-            Err(ServiceError::NotFound {
+        serving(self.require_bot(name).await?, name)
+    }
+
+    /// The bot of this id if it serves (see [`require_serving_bot`](Self::require_serving_bot)).
+    pub(super) async fn require_serving_bot_by_id(&self, id: &str) -> Result<Bot, ServiceError> {
+        let bot = self
+            .client
+            .cached_bot(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
                 what: "bot",
-                name: name.to_owned(),
-            })
-        }
+                name: id.to_owned(),
+            })?;
+        serving(bot, id)
     }
 
     /// Bots, optionally of one owner, in registration order after the cursor id.
@@ -619,6 +582,18 @@ impl LogbotService {
         if let Err(error) = self.client.create_audit_event(event.into(), None).await {
             tracing::error!(%error, action = action.as_str(), "could not write audit event");
         }
+    }
+}
+
+/// The bot, if its status lets it serve; else refused as unknown (`named` as the caller did).
+fn serving(bot: Bot, named: &str) -> Result<Bot, ServiceError> {
+    if BotStatus::serves(&bot.status) {
+        Ok(bot)
+    } else {
+        Err(ServiceError::NotFound {
+            what: "bot",
+            name: named.to_owned(),
+        })
     }
 }
 

@@ -4,7 +4,8 @@
 
 use super::{LogbotService, ServiceError};
 use crate::dataspace::operations::{
-    self as rows, ChatSubscription, LogRecord, LogRecordFilter, NewDelivery, format_datetime,
+    self as rows, Bot, ChatSubscription, LogRecord, LogRecordFilter, LogUser, NewDelivery,
+    format_datetime,
 };
 use crate::domain::level::LogLevel;
 use crate::domain::record::{LogSource, NewLogRecord};
@@ -174,7 +175,40 @@ impl LogbotService {
         if let Some(key) = idempotency_key {
             check_caller_key(key)?;
         }
-        self.store_batch(bot_name, records, idempotency_key.map(str::to_owned))
+        self.check_batch_size(&records)?;
+        let bot = self.require_serving_bot(bot_name).await?;
+        self.store_batch(&bot, records, idempotency_key.map(str::to_owned))
+            .await
+    }
+
+    /// [`ingest`](Self::ingest) for a `/send_logs` user: into the bot the user is bound to
+    /// (looked up by id), else into `default_bot` (`[send_logs] default_bot`).
+    pub async fn ingest_for_log_user(
+        &self,
+        user: &LogUser,
+        default_bot: Option<&str>,
+        records: Vec<NewLogRecord>,
+        idempotency_key: &str,
+    ) -> Result<Ingested, ServiceError> {
+        check_caller_key(idempotency_key)?;
+        self.check_batch_size(&records)?;
+        let bot = match (&user.bot, default_bot) {
+            (Some(id), _) => match self.require_serving_bot_by_id(id).await {
+                Err(ServiceError::NotFound { .. }) => {
+                    return Err(ServiceError::Forbidden(
+                        "the bot this user sends to no longer exists".into(),
+                    ));
+                }
+                found => found?,
+            },
+            (None, Some(name)) => self.require_serving_bot(name).await?,
+            (None, None) => {
+                return Err(ServiceError::Forbidden(
+                    "this user is bound to no bot and [send_logs] default_bot is not set".into(),
+                ));
+            }
+        };
+        self.store_batch(&bot, records, Some(idempotency_key.to_owned()))
             .await
     }
 
@@ -185,15 +219,13 @@ impl LogbotService {
         records: Vec<NewLogRecord>,
         event: PlatformEvent<'_>,
     ) -> Result<Ingested, ServiceError> {
-        self.store_batch(bot_name, records, Some(event.key())).await
+        self.check_batch_size(&records)?;
+        let bot = self.require_serving_bot(bot_name).await?;
+        self.store_batch(&bot, records, Some(event.key())).await
     }
 
-    async fn store_batch(
-        &self,
-        bot_name: &str,
-        inputs: Vec<NewLogRecord>,
-        idempotency_key: Option<String>,
-    ) -> Result<Ingested, ServiceError> {
+    /// A batch holds 1 to `[limits] max_records_per_batch` records.
+    fn check_batch_size(&self, inputs: &[NewLogRecord]) -> Result<(), ServiceError> {
         if inputs.is_empty() {
             return Err(ServiceError::invalid("records", "the batch is empty"));
         }
@@ -207,7 +239,15 @@ impl LogbotService {
                 ),
             ));
         }
-        let bot = self.require_serving_bot(bot_name).await?;
+        Ok(())
+    }
+
+    async fn store_batch(
+        &self,
+        bot: &Bot,
+        inputs: Vec<NewLogRecord>,
+        idempotency_key: Option<String>,
+    ) -> Result<Ingested, ServiceError> {
         let received_at = format_datetime(Utc::now());
         let levels: Vec<LogLevel> = inputs.iter().map(NewLogRecord::level).collect();
         let records: Vec<rows::NewLogRecord> = inputs

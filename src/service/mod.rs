@@ -52,8 +52,6 @@ pub struct LogbotService {
     refusals: refusals::RefusalBudget,
     metrics: Metrics,
     bus: Bus,
-    /// Bots by name, briefly: most calls name a bot, and bots are read far more than changed.
-    bot_cache: bots::BotCache,
     /// Notified when a batch that may have queued deliveries is stored: wakes this process's
     /// delivery worker (see [`LogbotService::delivery_wake`]).
     delivery_wake: Arc<Notify>,
@@ -74,7 +72,6 @@ impl LogbotService {
             limits,
             metrics,
             bus,
-            bot_cache: bots::BotCache::default(),
             delivery_wake: Arc::default(),
         }
     }
