@@ -10,9 +10,8 @@
 //! `createLogUser` mutation's `bot`), else `[send_logs] default_bot`; a user with neither gets
 //! a 403 naming the problem.
 
-use crate::domain::record::{
-    LogSource, MAX_MESSAGE_CHARS, NewLogRecord, parse_event_time, truncate_message,
-};
+use crate::domain::event_time::parse_event_time;
+use crate::domain::record::{LogSource, MAX_MESSAGE_CHARS, NewLogRecord, truncate_message};
 use crate::json::records::{self, refused_at};
 use crate::server::AppState;
 use crate::service::ServiceError;

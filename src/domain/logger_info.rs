@@ -1,6 +1,7 @@
 //! The `log_info` text of a LOGGER_INFO message: `request id | DD.MM.YYYY HH:MM | status code`.
 
-use crate::domain::record::{MAX_REQUEST_ID_CHARS, NewLogRecord, parse_event_time};
+use crate::domain::event_time::parse_event_time;
+use crate::domain::record::{MAX_REQUEST_ID_CHARS, NewLogRecord};
 use crate::domain::{FieldError, LogLevel};
 use chrono::NaiveDateTime;
 

@@ -4,9 +4,9 @@
 //! with the same HTTP status, its message naming what was wrong and what is available.
 
 use super::{FunctionContext, FunctionResponse};
+use crate::domain::event_time::parse_event_time;
 use crate::domain::level::LogLevel;
 use crate::domain::messenger::Messenger;
-use crate::domain::record::parse_event_time;
 use crate::json::records;
 use crate::service::{LogQuery, RegisterBot, ServiceError, SubscribeChat};
 use axum::http::StatusCode;

@@ -14,8 +14,9 @@
 
 use super::direct::{fail, ok, service_failure};
 use super::{FunctionContext, FunctionResponse};
+use crate::domain::event_time::parse_event_time;
 use crate::domain::level::LogLevel;
-use crate::domain::record::{MAX_MESSAGE_CHARS, NewLogRecord, parse_event_time, truncate_message};
+use crate::domain::record::{MAX_MESSAGE_CHARS, NewLogRecord, truncate_message};
 use crate::json::records;
 use crate::service::{PlatformEvent, ServiceError};
 use axum::http::StatusCode;

@@ -5,8 +5,9 @@
 //! checked by [`NewLogRecord::builder`], as every door's are.
 
 use crate::domain::FieldError;
+use crate::domain::event_time::parse_event_time;
 use crate::domain::level::LogLevel;
-use crate::domain::record::{LogSource, NewLogRecord, parse_event_time};
+use crate::domain::record::{LogSource, NewLogRecord};
 use crate::json::kind;
 use crate::service::{Ingested, LogbotService, ServiceError};
 use serde_json::{Map, Value, json};

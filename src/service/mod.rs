@@ -3,6 +3,7 @@
 //! chat events) goes through here, so the rules are applied once. Persistence is DataSpace's.
 
 mod bots;
+mod commands;
 mod controls;
 mod error;
 mod logs;
@@ -10,7 +11,8 @@ mod refusals;
 mod rows;
 mod users;
 
-pub use bots::{CommandOrigin, CommandOutcome, RegisterBot, SubscribeChat};
+pub use bots::{RegisterBot, SubscribeChat};
+pub use commands::{CommandOrigin, CommandOutcome};
 pub use error::{ServiceError, UNAVAILABLE_CODE};
 pub use logs::{Ingested, LogPage, LogQuery, PlatformEvent, StoredRecord};
 
