@@ -12,8 +12,9 @@ use axum::routing::post;
 use logbot_gateway::config::Settings;
 use logbot_gateway::domain::level::LogLevel;
 use logbot_gateway::domain::messenger::Messenger;
+use logbot_gateway::domain::record::NewLogRecord;
 use logbot_gateway::server::{Gateway, RunningGateway};
-use logbot_gateway::service::{LogSource, Oversize, RecordInput, RegisterBot, SubscribeChat};
+use logbot_gateway::service::{RegisterBot, SubscribeChat};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -137,20 +138,18 @@ async fn run() {
     let started = Instant::now();
     for batch in 0..RECORDS / BATCH {
         let inputs = (0..BATCH)
-            .map(|n| RecordInput {
-                level: LogLevel::Error,
-                message: format!("bench record {} {}", batch * BATCH + n, "x".repeat(150)),
-                event_at: None,
-                request_id: Some(format!("RP{batch}-{n}")),
-                status_code: Some(500),
-                source: LogSource::default(),
-                attributes: None,
+            .map(|n| {
+                NewLogRecord::builder(
+                    LogLevel::Error,
+                    format!("bench record {} {}", batch * BATCH + n, "x".repeat(150)),
+                )
+                .request_id(format!("RP{batch}-{n}"))
+                .status_code(500)
+                .build()
+                .unwrap()
             })
             .collect();
-        service
-            .ingest("bench", inputs, None, Oversize::Reject)
-            .await
-            .unwrap();
+        service.ingest("bench", inputs, None).await.unwrap();
     }
     let ingested = started.elapsed();
     wait_for(&fake, total, Duration::from_secs(600)).await;

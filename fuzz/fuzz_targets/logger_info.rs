@@ -7,7 +7,7 @@
 
 use chrono::Timelike;
 use libfuzzer_sys::fuzz_target;
-use logbot_gateway::domain::{BotName, LogLevel, LoggerInfo};
+use logbot_gateway::domain::{LogLevel, LoggerInfo};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -29,7 +29,6 @@ fuzz_target!(|data: &[u8]| {
         .and_then(|time| time.with_nanosecond(0))
         .unwrap();
     assert_eq!(again.event_at(), minute, "{message:?}");
-    let bot = BotName::parse("fuzz-bot").unwrap();
-    info.into_record(bot)
+    info.into_record()
         .unwrap_or_else(|error| panic!("a parsed log_info makes no record: {error}"));
 });

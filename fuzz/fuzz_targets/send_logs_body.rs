@@ -1,5 +1,5 @@
 //! `/send_logs` bodies (`src/compat/send_logs.rs`), and the JSON records of the other doors
-//! (`src/compat/records.rs`: Web PubSub `sendlog`, queue signals), from raw bytes.
+//! (`src/json/records.rs`: Web PubSub `sendlog`, queue signals), from raw bytes.
 //!
 //! Beyond "no panic": when a body is accepted, there is one record per entry of `data.logs`,
 //! every message is non-empty and at most `max_message_chars` characters, and every record
@@ -7,7 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use logbot_gateway::compat::{records, send_logs};
+use logbot_gateway::compat::send_logs;
+use logbot_gateway::json::records;
 use serde_json::Value;
 
 const MAX_CHARS: usize = 64;
@@ -31,8 +32,8 @@ fuzz_target!(|data: &[u8]| {
         .map(str::trim)
         .filter(|user| !user.is_empty());
     for record in &records {
-        let chars = record.message.chars().count();
+        let chars = record.message().chars().count();
         assert!(chars >= 1 && chars <= MAX_CHARS, "{chars} characters");
-        assert_eq!(record.source.user_name.as_deref(), user);
+        assert_eq!(record.source().user_name.as_deref(), user);
     }
 });

@@ -6,34 +6,34 @@ use super::types::{
     LogSourceInput, LogUser, RegisterBotInput, SendLogsResult, SubscribeChatInput,
     UnsubscribeChatInput,
 };
-use crate::service::{
-    CommandOrigin, LogSource, LogbotService, Oversize, RecordInput, RegisterBot, SubscribeChat,
-};
+use crate::domain::record::{LogSource, NewLogRecord};
+use crate::service::{CommandOrigin, LogbotService, RegisterBot, ServiceError, SubscribeChat};
 use async_graphql::{Context, Object};
 use std::sync::Arc;
 
-fn source(input: Option<LogSourceInput>) -> LogSource {
-    input
-        .map(|source| LogSource {
+impl From<LogSourceInput> for LogSource {
+    fn from(source: LogSourceInput) -> Self {
+        Self {
             user_name: source.user_name,
             pid: source.pid,
             process_name: source.process_name,
             process_description: source.process_description,
-        })
-        .unwrap_or_default()
+        }
+    }
 }
 
-impl From<LogRecordInput> for RecordInput {
-    fn from(input: LogRecordInput) -> Self {
-        Self {
-            level: input.level.into(),
-            message: input.message,
-            event_at: input.event_at.map(|at| at.0),
-            request_id: input.request_id,
-            status_code: input.status_code.map(i64::from),
-            source: source(input.source),
-            attributes: input.attributes.map(|json| json.0),
-        }
+impl LogRecordInput {
+    /// The record this input stands for, checked by the domain; a refusal names the field
+    /// as `records[<index>].<field>`.
+    fn into_record(self, index: usize) -> Result<NewLogRecord, ServiceError> {
+        NewLogRecord::builder(self.level.into(), self.message)
+            .maybe_event_at(self.event_at.map(|at| at.0))
+            .maybe_request_id(self.request_id)
+            .maybe_status_code(self.status_code.map(i64::from))
+            .source(self.source.map(LogSource::from).unwrap_or_default())
+            .attributes(self.attributes.map(|json| json.0).unwrap_or_default())
+            .build()
+            .map_err(|error| error.within(&format!("records[{index}]")).into())
     }
 }
 
@@ -102,9 +102,9 @@ impl Mutation {
         input: LogInput,
     ) -> async_graphql::Result<LogRecord> {
         let service = ctx.data::<Arc<LogbotService>>()?;
-        let record = RecordInput::from(input.record);
+        let record = input.record.into_record(0).graphql(ctx)?;
         let ingested = service
-            .ingest(&input.bot, vec![record], None, Oversize::Reject)
+            .ingest(&input.bot, vec![record], None)
             .await
             .graphql(ctx)?;
         let stored = ingested
@@ -125,9 +125,14 @@ impl Mutation {
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<SendLogsResult> {
         let service = ctx.data::<Arc<LogbotService>>()?;
-        let inputs = records.into_iter().map(RecordInput::from).collect();
+        let records = records
+            .into_iter()
+            .enumerate()
+            .map(|(index, record)| record.into_record(index))
+            .collect::<Result<Vec<_>, _>>()
+            .graphql(ctx)?;
         let ingested = service
-            .ingest(&bot, inputs, idempotency_key.as_deref(), Oversize::Reject)
+            .ingest(&bot, records, idempotency_key.as_deref())
             .await
             .graphql(ctx)?;
         Ok(SendLogsResult {

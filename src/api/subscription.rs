@@ -104,7 +104,7 @@ impl Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::LogSource;
+    use crate::domain::record::LogSource;
 
     #[test]
     fn the_head_reads_bot_and_level_of_a_stored_record() {

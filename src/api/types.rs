@@ -36,7 +36,7 @@ pub struct DateTime(pub NaiveDateTime);
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(text) => crate::domain::record::parse_event_time(text)
+            Value::String(text) => crate::domain::event_time::parse_event_time(text)
                 .map(DateTime)
                 .map_err(|error| InputValueError::custom(error.to_string())),
             _ => Err(InputValueError::expected_type(value)),

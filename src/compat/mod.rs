@@ -1,12 +1,13 @@
 //! The other doors: senders that cannot change their wire format. Each parses its format into
-//! the service's types and goes through [`crate::service::LogbotService`] like GraphQL does.
+//! [`crate::domain`] types and goes through [`crate::service::LogbotService`] like GraphQL does.
 //!
 //! - [`send_logs`]: `POST /send_logs` (and `//send_logs`), the LoggerBot Python client;
 //! - [`webpubsub`]: `/eventhandler`, Web PubSub CloudEvents;
-//! - [`vk`]: `POST /events/vk`, VK Callback API events, and the optional Bots Long Poll loop;
-//! - [`records`]: log records as JSON, shared by the doors that carry them.
+//! - [`vk`]: `POST /events/vk`, VK Callback API events, and the optional Bots Long Poll loop.
+//!
+//! Log records as JSON, which these doors share with [`crate::function`], are
+//! [`crate::json::records`].
 
-pub mod records;
 pub mod send_logs;
 pub mod vk;
 pub mod webpubsub;

@@ -10,9 +10,11 @@
 //! `createLogUser` mutation's `bot`), else `[send_logs] default_bot`; a user with neither gets
 //! a 403 naming the problem.
 
-use super::records;
+use crate::domain::event_time::parse_event_time;
+use crate::domain::record::{LogSource, MAX_MESSAGE_CHARS, NewLogRecord, truncate_message};
+use crate::json::records::{self, refused_at};
 use crate::server::AppState;
-use crate::service::{LogSource, Oversize, RecordInput, ServiceError};
+use crate::service::ServiceError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -112,16 +114,13 @@ async fn send_logs(State(state): State<AppState>, headers: HeaderMap, raw: Bytes
     if inputs.is_empty() {
         return answer(StatusCode::OK, None);
     }
-    let bot = match bot_of(&state, user.bot.as_deref()).await {
-        Ok(bot) => bot,
-        Err(response) => return response,
-    };
     // One request, one batch: all stored or none. The client sends no key, so the body is
     // the key: its retry after a lost answer is the same bytes and is stored once.
     let key = request_key(username, &raw);
+    let default_bot = state.settings.send_logs.default_bot.as_deref();
     match state
         .service
-        .ingest(&bot, inputs, Some(&key), Oversize::Truncate)
+        .ingest_for_log_user(&user, default_bot, inputs, &key)
         .await
     {
         Ok(_) => answer(StatusCode::OK, None),
@@ -136,29 +135,13 @@ fn request_key(username: &str, body: &[u8]) -> String {
     format!("send_logs:{user}:{}", hex::encode(Sha256::digest(body)))
 }
 
-/// The bot a user's records go to: the user's own, else the configured default.
-async fn bot_of(state: &AppState, bot_id: Option<&str>) -> Result<String, Response> {
-    if let Some(id) = bot_id {
-        return match state.service.client().get_bot(id).await {
-            Ok(Some(bot)) => Ok(bot.name),
-            Ok(None) => Err(forbidden("the bot this user sends to no longer exists")),
-            Err(error) => Err(failure(error.into())),
-        };
-    }
-    match &state.settings.send_logs.default_bot {
-        Some(bot) => Ok(bot.clone()),
-        None => Err(forbidden(
-            "this user is bound to no bot and [send_logs] default_bot is not set",
-        )),
-    }
-}
-
 fn failure(error: ServiceError) -> Response {
     match error {
         ServiceError::InvalidInput { .. } => bad_request(error.to_string()),
         ServiceError::NotFound { .. }
         | ServiceError::LimitReached(_)
-        | ServiceError::Forbidden(_) => forbidden(error.to_string()),
+        | ServiceError::Forbidden(_)
+        | ServiceError::NotAnAdmin(_) => forbidden(error.to_string()),
         // Not a 500: nothing is wrong with the request, and the client retries on any non-400.
         ServiceError::Unavailable => answer(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -171,25 +154,14 @@ fn failure(error: ServiceError) -> Response {
     }
 }
 
-fn optional_text(
-    object: &Map<String, Value>,
-    name: &str,
-    path: &str,
-) -> Result<Option<String>, String> {
-    match object.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.trim().to_owned()).filter(|t| !t.is_empty())),
-        Some(other) => Err(format!(
-            "{path}{name}: must be a string, got {}",
-            crate::json::kind(other)
-        )),
-    }
-}
-
-/// `data.logs` as records, with the process metadata of `data` as their source. Public
-/// (hidden) for the fuzz target `send_logs_body`.
+/// `data.logs` as records, with the process metadata of `data` as their source. A message
+/// longer than `max_chars` is cut (the client cannot handle a refusal), an empty one is
+/// [`EMPTY_MESSAGE`]. Public (hidden) for the fuzz target `send_logs_body`.
 #[doc(hidden)]
-pub fn parse_logs(data: &Map<String, Value>, max_chars: usize) -> Result<Vec<RecordInput>, String> {
+pub fn parse_logs(
+    data: &Map<String, Value>,
+    max_chars: usize,
+) -> Result<Vec<NewLogRecord>, String> {
     let logs = match data.get("logs") {
         Some(Value::Array(logs)) => logs,
         Some(other) => {
@@ -200,25 +172,16 @@ pub fn parse_logs(data: &Map<String, Value>, max_chars: usize) -> Result<Vec<Rec
         }
         None => return Err("data.logs: is required".into()),
     };
-    let pid = match data.get("pid") {
-        None | Some(Value::Null) => None,
-        Some(value) => match value
-            .as_i64()
-            .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
-        {
-            Some(pid) => Some(pid),
-            None => return Err("data.pid: must be an integer".into()),
-        },
-    };
     let source = LogSource {
-        user_name: optional_text(data, "user", "data.")?,
-        pid,
-        process_name: optional_text(data, "p_name", "data.")?,
+        user_name: records::text(data, &["user"], "data.")?,
+        pid: records::integer(data, &["pid"], "data.")?,
+        process_name: records::text(data, &["p_name"], "data.")?,
         process_description: None,
     };
     // The time the client posted the batch: the event time of a log that has none.
-    let post_time = optional_text(data, "post_time", "data.")?
-        .and_then(|text| crate::domain::record::parse_event_time(&text).ok());
+    let post_time =
+        records::text(data, &["post_time"], "data.")?.and_then(|text| parse_event_time(&text).ok());
+    let max_chars = max_chars.min(MAX_MESSAGE_CHARS);
     logs.iter()
         .enumerate()
         .map(|(index, log)| {
@@ -230,39 +193,29 @@ pub fn parse_logs(data: &Map<String, Value>, max_chars: usize) -> Result<Vec<Rec
                 ));
             };
             let level = records::level(log.get("level"), &format!("{path}level"))?;
-            let message = match log.get("msg").or_else(|| log.get("message")) {
-                Some(Value::String(text)) => text.clone(),
-                None | Some(Value::Null) => String::new(),
-                Some(other) => {
-                    return Err(format!(
-                        "{path}msg: must be a string, got {}",
-                        crate::json::kind(other)
-                    ));
-                }
-            };
+            let message = records::text(log, &["msg", "message"], &path)?.unwrap_or_default();
             let message = if message.trim().is_empty() {
                 EMPTY_MESSAGE.to_owned()
             } else {
-                crate::domain::record::truncate_message(&message, max_chars)
+                truncate_message(&message, max_chars)
             };
-            let event_at = match optional_text(log, "event_at", &path)? {
+            // An empty time is no time, as the client sends it.
+            let event_at = match records::text(log, &["event_at"], &path)?
+                .filter(|text| !text.trim().is_empty())
+            {
                 Some(text) => Some(
-                    crate::domain::record::parse_event_time(&text)
+                    parse_event_time(&text)
                         .map_err(|error| format!("{path}event_at: {}", error.problem()))?,
                 ),
                 None => post_time,
             };
             let mut source = source.clone();
-            source.process_description = optional_text(log, "p_description", &path)?;
-            Ok(RecordInput {
-                level,
-                message,
-                event_at,
-                request_id: None,
-                status_code: None,
-                source,
-                attributes: None,
-            })
+            source.process_description = records::text(log, &["p_description"], &path)?;
+            NewLogRecord::builder(level, message)
+                .maybe_event_at(event_at)
+                .source(source)
+                .build()
+                .map_err(|error| refused_at(&path, error))
         })
         .collect()
 }
@@ -288,19 +241,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(logs.len(), 2);
-        assert_eq!(logs[0].level, LogLevel::Warning);
-        assert_eq!(logs[0].source.pid, Some(42));
-        assert_eq!(logs[0].source.process_description.as_deref(), Some("d"));
-        assert_eq!(logs[1].level, LogLevel::Critical);
-        assert_eq!(logs[1].message, EMPTY_MESSAGE);
-        assert_eq!(logs[1].event_at.unwrap().to_string(), "2024-05-01 10:00:00");
+        assert_eq!(logs[0].level(), LogLevel::Warning);
+        assert_eq!(logs[0].source().pid, Some(42));
+        assert_eq!(logs[0].source().process_description.as_deref(), Some("d"));
+        assert_eq!(logs[1].level(), LogLevel::Critical);
+        assert_eq!(logs[1].message(), EMPTY_MESSAGE);
+        assert_eq!(
+            logs[1].event_at().unwrap().to_string(),
+            "2024-05-01 10:00:00"
+        );
     }
 
     #[test]
     fn long_messages_are_cut() {
         let long = "x".repeat(5000);
         let logs = parse_logs(&data(json!({"logs": [{"level": 40, "msg": long}]})), 100).unwrap();
-        assert_eq!(logs[0].message.chars().count(), 100);
+        assert_eq!(logs[0].message().chars().count(), 100);
+        // Never past what any record may hold, whatever the setting.
+        let longer = "x".repeat(MAX_MESSAGE_CHARS + 1);
+        let logs = parse_logs(
+            &data(json!({"logs": [{"level": 40, "msg": longer}]})),
+            usize::MAX,
+        )
+        .unwrap();
+        assert_eq!(logs[0].message().chars().count(), MAX_MESSAGE_CHARS);
     }
 
     #[test]
@@ -318,6 +282,10 @@ mod tests {
                 "data.logs[0].event_at",
             ),
             (json!({"pid": "x", "logs": []}), "data.pid"),
+            (
+                json!({"pid": -3, "logs": [{"msg": "a"}]}),
+                "data.logs[0].source.pid",
+            ),
         ] {
             let error = parse_logs(&data(body), 10).err().unwrap();
             assert!(error.starts_with(field), "{error}");

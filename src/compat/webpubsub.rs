@@ -7,9 +7,9 @@
 //! are acknowledged; a user `message` in text is a chat command (its reply in text/plain, the
 //! chat being the Web PubSub user); a user `sendlog` event in JSON ingests a record or a batch.
 
-use super::records;
+use crate::json::records;
 use crate::server::AppState;
-use crate::service::{Oversize, ServiceError};
+use crate::service::ServiceError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -413,7 +413,7 @@ async fn user(state: &AppState, headers: &HeaderMap, event: &str, body: &[u8]) -
                     return text(StatusCode::BAD_REQUEST, format!("sendlog: {problem}"));
                 }
             };
-            match batch.ingest(&state.service, Oversize::Reject).await {
+            match batch.ingest(&state.service).await {
                 Ok(ingested) => {
                     (StatusCode::OK, axum::Json(records::accepted(&ingested))).into_response()
                 }

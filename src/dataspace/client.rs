@@ -79,6 +79,8 @@ pub struct DataSpaceClient {
     retries: u32,
     backoff: Backoff,
     metrics: Option<Metrics>,
+    /// Shared by every clone (see [`super::bot_cache`]).
+    pub(super) bots: std::sync::Arc<super::bot_cache::BotCache>,
 }
 
 impl DataSpaceClient {
@@ -107,6 +109,7 @@ impl DataSpaceClient {
             retries: settings.retries,
             backoff: Backoff::default(),
             metrics: None,
+            bots: Default::default(),
         })
     }
 

@@ -1,5 +1,6 @@
 //! DataSpace: the embedded local server and (beside it) the typed, signed client.
 
+mod bot_cache;
 pub mod client;
 pub mod error;
 pub mod local;

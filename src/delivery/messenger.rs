@@ -143,12 +143,11 @@ impl Messengers {
     }
 }
 
-/// `application/x-www-form-urlencoded` text of `pairs` (through `Url`'s query serializer, to
-/// need no form feature or crate of its own).
+/// `application/x-www-form-urlencoded` text of `pairs`.
 pub(crate) fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
-    let mut url = Url::parse("http://form.invalid/").expect("a valid URL");
-    url.query_pairs_mut().extend_pairs(pairs);
-    url.query().unwrap_or_default().to_owned()
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 fn transport_error(error: reqwest::Error) -> String {

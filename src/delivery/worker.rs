@@ -15,6 +15,7 @@ use crate::dataspace::operations::{
 };
 use crate::dataspace::{Backoff, DataSpaceClient, DataSpaceError};
 use crate::domain::messenger::Messenger;
+use crate::domain::registration::{AuditAction, AuditOutcome};
 use crate::metrics::Metrics;
 use crate::sync::lock;
 use chrono::Utc;
@@ -91,15 +92,20 @@ impl DeliveryHandle {
     }
 }
 
+mod chats;
+mod content;
+mod outcomes;
+mod planning;
+
+use planning::{Plan, plan};
+
 #[derive(Clone)]
-struct CachedBot {
+struct SendingBot {
     name: String,
     messenger: Messenger,
     token: secrecy::SecretString,
 }
 
-/// How long a bot's name, messenger and token are reused before being read again.
-const BOT_CACHE_TTL: Duration = Duration::from_secs(30);
 /// Rendered records kept at most; beyond, the cache starts again empty.
 const RECORD_CACHE_LIMIT: usize = 4096;
 /// The shortest pause between two polls, so a burst of commits does not turn into a burst of
@@ -118,7 +124,6 @@ struct Inner {
     pacing: Pacing,
     /// Names this process in `leaseOwner`.
     owner: String,
-    bots: Mutex<HashMap<String, (Option<CachedBot>, Instant)>>,
     /// Records as sent, by record id: a record goes to each of its chats rendered once.
     rendered: Mutex<HashMap<String, Rendered>>,
     busy_chats: Mutex<HashSet<ChatKey>>,
@@ -138,19 +143,6 @@ struct Rendered {
 enum Flow {
     Next,
     Stop,
-}
-
-/// How a chat's waiting deliveries go out this time.
-#[derive(Debug, PartialEq, Eq)]
-enum Plan {
-    /// In order, several to a message when they fit (coalescing), else one by one.
-    InOrder,
-    /// One digest for the chat's backlog; with `before`, of what was queued before a mute
-    /// ended (the mute's summary).
-    Digest {
-        kind: DigestKind,
-        before: Option<String>,
-    },
 }
 
 /// Deliveries looked at for one coalesced message: far more than fit in 4096 characters.
@@ -194,7 +186,6 @@ pub fn start_with(
         metrics: DeliveryMetrics::register(metrics),
         pacing: Pacing::default(),
         owner: uuid::Uuid::new_v4().to_string(),
-        bots: Mutex::default(),
         rendered: Mutex::default(),
         busy_chats: Mutex::default(),
         permits: Arc::new(Semaphore::new(options.concurrency.max(1))),
@@ -288,42 +279,6 @@ fn after(pause: Duration) -> String {
             .checked_add_signed(pause)
             .unwrap_or_else(Utc::now),
     )
-}
-
-/// What a chat gets this time; `None` while it is muted (its records wait, counted).
-fn plan(
-    options: &WorkerOptions,
-    list: &[Delivery],
-    subscription: Option<&ChatSubscription>,
-    now: chrono::DateTime<Utc>,
-) -> Option<Plan> {
-    let head = &list[0];
-    if let Some(subscription) = subscription {
-        if subscription.is_muted(now) {
-            return None;
-        }
-        // Queued before the mute ended: the mute's summary is owed.
-        if let Some(until) = subscription
-            .muted_until
-            .as_deref()
-            .filter(|until| head.created_at.as_str() < *until)
-        {
-            return Some(Plan::Digest {
-                kind: DigestKind::MuteSummary,
-                before: Some(until.to_owned()),
-            });
-        }
-    }
-    let waited = parse_datetime(&head.created_at)
-        .and_then(|created| (now - created).to_std().ok())
-        .unwrap_or_default();
-    if list.len() > options.digest_after || waited > options.digest_after_wait {
-        return Some(Plan::Digest {
-            kind: DigestKind::Backlog,
-            before: None,
-        });
-    }
-    Some(Plan::InOrder)
 }
 
 fn label(messenger: Messenger) -> &'static str {
@@ -431,238 +386,6 @@ impl Inner {
         Ok(())
     }
 
-    async fn serve_chat(
-        &self,
-        deliveries: Vec<Delivery>,
-        plan: Plan,
-        mut stop: watch::Receiver<bool>,
-    ) {
-        if let Plan::Digest { kind, before } = plan {
-            self.send_digest(&deliveries[0], kind, before.as_deref(), &mut stop)
-                .await;
-            return;
-        }
-        let mut index = 0;
-        while index < deliveries.len() {
-            let now = Utc::now();
-            if *stop.borrow() || !is_ready(&deliveries[index], now) {
-                break;
-            }
-            let ready: Vec<&Delivery> = deliveries[index..]
-                .iter()
-                .take_while(|delivery| is_ready(delivery, now))
-                .take(COALESCE_SCAN)
-                .collect();
-            if self.options.coalesce && ready.len() >= 2 {
-                match self.send_coalesced(&ready, &mut stop).await {
-                    Some(0) => {}
-                    Some(carried) => {
-                        index += carried;
-                        continue;
-                    }
-                    None => break,
-                }
-            }
-            match self.deliver(deliveries[index].clone(), &mut stop).await {
-                Flow::Next => index += 1,
-                Flow::Stop => break,
-            }
-        }
-    }
-
-    /// Several waiting deliveries of a chat in one message, as many as fit. Returns how many
-    /// it carried (0: not worth it, send the first alone), `None` to stop serving the chat.
-    async fn send_coalesced(
-        &self,
-        ready: &[&Delivery],
-        stop: &mut watch::Receiver<bool>,
-    ) -> Option<usize> {
-        let bot = match self.bot(&ready[0].bot).await {
-            Ok(Some(bot)) => bot,
-            _ => return Some(0),
-        };
-        let ids: Vec<String> = ready
-            .iter()
-            .map(|delivery| delivery.record.clone())
-            .collect();
-        let records = match self.client.log_records_by_ids(&ids).await {
-            Ok(records) => records,
-            Err(error) => {
-                tracing::warn!(%error, "cannot read records to coalesce");
-                return None;
-            }
-        };
-        let by_id: HashMap<&str, &LogRecord> = records
-            .iter()
-            .map(|record| (record.id.as_str(), record))
-            .collect();
-        // Up to the first record that is gone: the one-by-one path dead-letters it.
-        let lines: Vec<String> = ready
-            .iter()
-            .map_while(|delivery| by_id.get(delivery.record.as_str()))
-            .map(|record| floods::compact_line(bot.messenger, record))
-            .collect();
-        if lines.len() < 2 {
-            return Some(0);
-        }
-        let count = floods::coalesce_count(bot.messenger, &bot.name, &lines);
-        if count < 2 {
-            return Some(0);
-        }
-        let text = floods::coalesced(bot.messenger, &bot.name, &lines[..count]);
-        let carried: Vec<Delivery> = ready[..count].iter().map(|d| (*d).clone()).collect();
-        match self.send_group(&carried, &text, &bot, stop).await {
-            Flow::Next => Some(count),
-            Flow::Stop => None,
-        }
-    }
-
-    /// One digest in place of the chat's backlog (at most one scan of it; the rest gets the
-    /// next one), or the summary of a mute (what was queued `before` it ended).
-    async fn send_digest(
-        &self,
-        head: &Delivery,
-        kind: DigestKind,
-        before: Option<&str>,
-        stop: &mut watch::Receiver<bool>,
-    ) {
-        let bot = match self.bot(&head.bot).await {
-            Ok(Some(bot)) => bot,
-            // The one-by-one path dead-letters deliveries of a bot that is gone.
-            Ok(None) => {
-                self.deliver(head.clone(), stop).await;
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(%error, delivery = %head.id, "cannot read the delivery's bot");
-                return;
-            }
-        };
-        let limit = usize::try_from(self.options.scan_limit).unwrap_or(1000);
-        let waiting = match self
-            .client
-            .pending_deliveries_of_chat(&head.bot, &head.chat_id, Some(limit))
-            .await
-        {
-            Ok(waiting) => waiting,
-            Err(error) => {
-                tracing::warn!(%error, chat = %head.chat_id, "cannot read a chat's backlog");
-                return;
-            }
-        };
-        let waiting: Vec<Delivery> = waiting
-            .into_iter()
-            .filter(|delivery| before.is_none_or(|before| delivery.created_at.as_str() < before))
-            .collect();
-        if waiting.first().is_none_or(|first| first.id != head.id) {
-            // Someone else served the chat meanwhile; the next poll sees what is left.
-            return;
-        }
-        let ids: Vec<String> = waiting
-            .iter()
-            .map(|delivery| delivery.record.clone())
-            .collect();
-        let records = match self.client.log_records_by_ids(&ids).await {
-            Ok(records) => records,
-            Err(error) => {
-                tracing::warn!(%error, "cannot read records for a digest");
-                return;
-            }
-        };
-        let found: HashSet<&str> = records.iter().map(|record| record.id.as_str()).collect();
-        // A delivery whose record is gone is not counted here; the one-by-one path
-        // dead-letters it.
-        let covered: Vec<Delivery> = waiting
-            .iter()
-            .filter(|delivery| found.contains(delivery.record.as_str()))
-            .cloned()
-            .collect();
-        if covered.first().is_none_or(|first| first.id != head.id) {
-            self.deliver(head.clone(), stop).await;
-            return;
-        }
-        let text = floods::digest(bot.messenger, &bot.name, &records, kind);
-        if self.send_group(&covered, &text, &bot, stop).await == Flow::Next {
-            self.metrics.digest(label(bot.messenger));
-            tracing::info!(chat = %head.chat_id, bot = %bot.name, records = covered.len(), ?kind, "digest sent");
-        }
-    }
-
-    /// Sends one message standing for all of `carried` (the chat's oldest first), holding
-    /// the chat through the lease of the first, and marks them all sent together.
-    async fn send_group(
-        &self,
-        carried: &[Delivery],
-        text: &str,
-        bot: &CachedBot,
-        stop: &mut watch::Receiver<bool>,
-    ) -> Flow {
-        let head = &carried[0];
-        let messenger = label(bot.messenger);
-        let (bot_interval, chat_interval) = self.rates(bot.messenger, &head.chat_id);
-        tokio::select! {
-            _ = self.pacing.wait(&head.bot, &head.chat_id, bot_interval, chat_interval) => {}
-            _ = stop.wait_for(|stopped| *stopped) => return Flow::Stop,
-        }
-        let Some(current) = self.claim(head).await else {
-            return Flow::Stop;
-        };
-        let lease_ends = Instant::now() + self.options.lease;
-        let token = secrecy::ExposeSecret::expose_secret(&bot.token);
-        let dedupe = current.id.parse::<i64>().unwrap_or(0).wrapping_mul(64);
-        let outcome = self
-            .messengers
-            .send(
-                bot.messenger,
-                token,
-                &current.chat_id,
-                current.thread_id.as_deref(),
-                text,
-                dedupe,
-            )
-            .await;
-        match outcome {
-            SendOutcome::Accepted => {
-                let ids: Vec<String> = carried.iter().map(|delivery| delivery.id.clone()).collect();
-                let key = self.key(&current, "sent-together");
-                let mut retry = 0;
-                loop {
-                    match self.client.finish_deliveries(&ids, SENT, &key).await {
-                        Ok(()) => break,
-                        Err(error) => {
-                            let pause = Backoff::default().delay(retry);
-                            if Instant::now() + pause + Duration::from_secs(1) >= lease_ends {
-                                tracing::error!(%error, delivery = %current.id, "cannot record a sent message before its lease ends; the chat may get these records twice");
-                                return Flow::Stop;
-                            }
-                            tokio::time::sleep(pause).await;
-                            retry += 1;
-                        }
-                    }
-                }
-                for delivery in carried {
-                    let latency = parse_datetime(&delivery.created_at)
-                        .and_then(|created| (Utc::now() - created).to_std().ok())
-                        .unwrap_or_default();
-                    self.metrics.sent(messenger, latency);
-                }
-                Flow::Next
-            }
-            SendOutcome::Migrated { to, .. } => {
-                // The one-by-one path carries on in the new chat from here.
-                if let Some(moved) = self.migrate(&current, &to, messenger).await {
-                    self.release(&moved, Duration::ZERO, "the chat migrated", true)
-                        .await;
-                }
-                Flow::Stop
-            }
-            other => {
-                self.failed(&current, other, messenger).await;
-                Flow::Stop
-            }
-        }
-    }
-
     /// Claims a delivery for this worker; `None` when another has it or DataSpace failed.
     async fn claim(&self, delivery: &Delivery) -> Option<Delivery> {
         let claim = DeliveryUpdate {
@@ -682,173 +405,6 @@ impl Inner {
                 None
             }
         }
-    }
-
-    /// Records a failed send of the claimed `current`: a pause the messenger asked for, a
-    /// retry with backoff, a dead letter, or the end of a chat that is gone.
-    async fn failed(&self, current: &Delivery, outcome: SendOutcome, messenger: &str) {
-        match outcome {
-            SendOutcome::RetryAfter(pause, error) => {
-                self.metrics.failed(messenger, "rate_limited");
-                self.metrics.retried(messenger);
-                let pause = pause.min(self.options.max_retry_after);
-                self.pacing.hold_chat(&current.bot, &current.chat_id, pause);
-                // A rate limit is the messenger's pace, not the chat's fault: the attempt
-                // is given back.
-                self.release(current, pause, &error, true).await;
-            }
-            SendOutcome::Transient(error) => {
-                self.metrics.failed(messenger, "transient");
-                if current.attempts >= i64::from(self.options.max_attempts) {
-                    self.dead_letter(current, &error, messenger).await;
-                } else {
-                    self.metrics.retried(messenger);
-                    let retry = u32::try_from(current.attempts - 1).unwrap_or(0);
-                    let pause = self.options.backoff.delay(retry);
-                    self.release(current, pause, &error, false).await;
-                }
-            }
-            SendOutcome::Gone(error) => {
-                self.metrics.failed(messenger, "permanent");
-                self.end_chat(current, &error, messenger).await;
-            }
-            SendOutcome::Permanent(error) | SendOutcome::Migrated { message: error, .. } => {
-                self.metrics.failed(messenger, "permanent");
-                self.dead_letter(current, &error, messenger).await;
-            }
-            SendOutcome::Accepted => {}
-        }
-    }
-
-    /// The bot was blocked or removed, or the chat does not exist: the delivery is a dead
-    /// letter, the subscription ends with an AuditEvent, and the chat's other waiting
-    /// deliveries of this bot are given up too (no more tries at a chat that is gone).
-    async fn end_chat(&self, current: &Delivery, error: &str, messenger: &str) {
-        self.dead_letter(current, error, messenger).await;
-        let key = self.key(current, "end-subscription");
-        let ended = self
-            .client
-            .deactivate_subscription(&current.subscription, Some(&key))
-            .await;
-        let details = serde_json::json!({
-            "bot": current.bot,
-            "subscription": current.subscription,
-            "chatId": current.chat_id,
-            "lastError": error,
-        });
-        let audit = NewAuditEvent {
-            actor_uid: "delivery-worker".into(),
-            action: "end_subscription".into(),
-            target: Some(format!("chat:{}", current.chat_id)),
-            outcome: if ended.is_ok() { "ended" } else { "failed" }.into(),
-            at: format_datetime(Utc::now()),
-            details: Some(details.to_string()),
-        };
-        if let Err(error) = self
-            .client
-            .create_audit_event(audit, Some(&format!("{key}:audit")))
-            .await
-        {
-            tracing::warn!(%error, "cannot write the AuditEvent of an ended subscription");
-        }
-        let rest = match self
-            .client
-            .pending_deliveries_of_chat(&current.bot, &current.chat_id, None)
-            .await
-        {
-            Ok(rest) => rest,
-            Err(error) => {
-                tracing::warn!(%error, chat = %current.chat_id, "cannot read a gone chat's queue; each is given up when tried");
-                return;
-            }
-        };
-        let ids: Vec<String> = rest
-            .into_iter()
-            .map(|delivery| delivery.id)
-            .filter(|id| *id != current.id)
-            .collect();
-        if let Err(error) = self
-            .client
-            .finish_deliveries(&ids, DEAD, &format!("{key}:rest"))
-            .await
-        {
-            tracing::warn!(%error, chat = %current.chat_id, "cannot give up a gone chat's queue; each is given up when tried");
-        }
-        tracing::warn!(chat = %current.chat_id, bot = %current.bot, %error, given_up = ids.len() + 1, "the chat is gone for this bot; its subscription ended");
-    }
-
-    fn key(&self, delivery: &Delivery, what: &str) -> String {
-        format!(
-            "delivery:{}:v{}:{what}:{}",
-            delivery.id, delivery.agg_version, self.owner
-        )
-    }
-
-    /// Writes `update` to `delivery` at the version read, under this worker's idempotence
-    /// key for `what`.
-    async fn update(
-        &self,
-        delivery: &Delivery,
-        what: &str,
-        update: DeliveryUpdate,
-    ) -> Result<Delivery, DataSpaceError> {
-        let update = DeliveryUpdate {
-            id: delivery.id.clone(),
-            ..update
-        };
-        let key = self.key(delivery, what);
-        self.client
-            .update_delivery(update, delivery.agg_version, Some(&key))
-            .await
-    }
-
-    async fn bot(&self, id: &str) -> Result<Option<CachedBot>, DataSpaceError> {
-        if let Some((bot, read_at)) = lock(&self.bots).get(id)
-            && read_at.elapsed() < BOT_CACHE_TTL
-        {
-            return Ok(bot.clone());
-        }
-        let bot = self.client.get_bot(id).await?.and_then(|bot| {
-            let messenger = Messenger::parse(&bot.messenger).ok()?;
-            Some(CachedBot {
-                name: bot.name,
-                messenger,
-                token: bot.bot_token.into(),
-            })
-        });
-        lock(&self.bots).insert(id.to_owned(), (bot.clone(), Instant::now()));
-        Ok(bot)
-    }
-
-    /// The parts to send for a record, rendered for `bot`; `None` when the record is gone.
-    async fn parts(
-        &self,
-        id: &str,
-        bot: &CachedBot,
-    ) -> Result<Option<Arc<[String]>>, DataSpaceError> {
-        if let Some(rendered) = lock(&self.rendered).get(id)
-            && rendered.messenger == bot.messenger
-            && rendered.bot_name == bot.name
-        {
-            return Ok(Some(rendered.parts.clone()));
-        }
-        let Some(record) = self.client.get_log_record(id).await? else {
-            return Ok(None);
-        };
-        let parts: Arc<[String]> = message::render(bot.messenger, &bot.name, &record).into();
-        let mut rendered = lock(&self.rendered);
-        if rendered.len() >= RECORD_CACHE_LIMIT {
-            rendered.clear();
-        }
-        rendered.insert(
-            id.to_owned(),
-            Rendered {
-                messenger: bot.messenger,
-                bot_name: bot.name.clone(),
-                parts: parts.clone(),
-            },
-        );
-        Ok(Some(parts))
     }
 
     fn rates(&self, messenger: Messenger, chat_id: &str) -> (Duration, Duration) {
@@ -871,37 +427,12 @@ impl Inner {
         }
     }
 
-    /// Sends one delivery: claim, send each part not yet accepted, record the outcome.
     async fn deliver(&self, delivery: Delivery, stop: &mut watch::Receiver<bool>) -> Flow {
-        let bot = match self.bot(&delivery.bot).await {
-            Ok(Some(bot)) => bot,
-            Ok(None) => {
-                self.dead_letter(
-                    &delivery,
-                    "the bot no longer exists or has no known messenger",
-                    "unknown",
-                )
-                .await;
-                return Flow::Next;
-            }
-            Err(error) => {
-                tracing::warn!(%error, delivery = %delivery.id, "cannot read the delivery's bot");
-                return Flow::Stop;
-            }
+        let (bot, parts) = match self.what_to_send(&delivery).await {
+            Ok(found) => found,
+            Err(flow) => return flow,
         };
         let messenger = label(bot.messenger);
-        let parts = match self.parts(&delivery.record, &bot).await {
-            Ok(Some(parts)) => parts,
-            Ok(None) => {
-                self.dead_letter(&delivery, "the record no longer exists", messenger)
-                    .await;
-                return Flow::Next;
-            }
-            Err(error) => {
-                tracing::warn!(%error, delivery = %delivery.id, "cannot read the delivery's record");
-                return Flow::Stop;
-            }
-        };
         let (bot_interval, mut chat_interval) = self.rates(bot.messenger, &delivery.chat_id);
         // Paced before the claim, so that the lease covers the send and not the wait.
         tokio::select! {
@@ -997,288 +528,5 @@ impl Inner {
         } else {
             Flow::Stop
         }
-    }
-
-    /// Moves the chat of `current` (claimed by this worker) to `to`, after Telegram said the
-    /// group became a supergroup. Returns `current` re-targeted at its new version when this
-    /// worker should send it to `to` now; `None` when it should not (the lease was lost, or
-    /// DataSpace failed, or an older delivery to `to` must go first), having released it
-    /// where it could.
-    ///
-    /// Order of writes, for order per chat: `current` is re-targeted first, at its claimed
-    /// version and still leased, so it heads the new chat's queue and holds it; only then
-    /// do the subscriptions and the chat's other pending deliveries follow (one packet, with
-    /// the AuditEvent), queueing behind it.
-    async fn migrate(&self, current: &Delivery, to: &str, messenger: &str) -> Option<Delivery> {
-        let from = current.chat_id.clone();
-        let retarget = DeliveryUpdate {
-            chat_id: Some(to.to_owned()),
-            lease_until: Some(after(self.options.lease)),
-            ..Default::default()
-        };
-        let moved = match self.update(current, "migrate", retarget).await {
-            Ok(moved) => moved,
-            Err(error) => {
-                tracing::warn!(%error, delivery = %current.id, "cannot move a delivery to its migrated chat; it is retried when its lease ends");
-                return None;
-            }
-        };
-        let audit = |migration: &ChatMigration| {
-            // A straggler queued for the old chat after the move writes no second event.
-            if migration.moved.is_empty() && migration.ended.is_empty() {
-                return None;
-            }
-            let details = serde_json::json!({
-                "bot": current.bot,
-                "fromChatId": from,
-                "toChatId": to,
-                "subscriptionsMoved": migration.moved,
-                "subscriptionsEnded": migration.ended,
-                "deliveriesMoved": migration.deliveries + 1,
-                "delivery": current.id,
-            });
-            Some(NewAuditEvent {
-                actor_uid: "delivery-worker".into(),
-                action: "migrate_chat".into(),
-                target: Some(format!("chat:{from}")),
-                outcome: "migrated".into(),
-                at: format_datetime(Utc::now()),
-                details: Some(details.to_string()),
-            })
-        };
-        let key = self.key(current, "migrate-chat");
-        match self
-            .client
-            .migrate_chat(&current.bot, &from, to, &current.id, audit, &key)
-            .await
-        {
-            Ok(migration) => {
-                // Counted once per chat, like the AuditEvent; not for stragglers.
-                if !(migration.moved.is_empty() && migration.ended.is_empty()) {
-                    self.metrics.migrated(messenger);
-                }
-                tracing::info!(
-                    bot = %current.bot,
-                    from = %from,
-                    to = %to,
-                    subscriptions_moved = ?migration.moved,
-                    subscriptions_ended = ?migration.ended,
-                    deliveries_moved = migration.deliveries + 1,
-                    "chat migrated (group upgraded to a supergroup); its subscriptions and queue now use the new chat id"
-                );
-            }
-            Err(error) => {
-                // `current` already goes to the new chat; what stayed behind is answered with
-                // the migration again when its turn comes, and moved then.
-                tracing::warn!(%error, bot = %current.bot, from = %from, to = %to, "cannot move a migrated chat's subscriptions and queue yet");
-            }
-        }
-        // Another worker may have moved older deliveries of the old chat before this one
-        // (two workers migrating the same chat at once): the oldest goes first.
-        match self
-            .client
-            .pending_deliveries_of_chat(&moved.bot, to, Some(1))
-            .await
-        {
-            Ok(oldest) if oldest.first().is_none_or(|oldest| oldest.id == moved.id) => Some(moved),
-            Ok(_) => {
-                self.release(
-                    &moved,
-                    Duration::ZERO,
-                    "the chat migrated; an older delivery goes first",
-                    true,
-                )
-                .await;
-                None
-            }
-            Err(error) => {
-                tracing::warn!(%error, delivery = %moved.id, "cannot check the migrated chat's queue; the delivery is retried");
-                self.release(&moved, Duration::ZERO, "the chat migrated", true)
-                    .await;
-                None
-            }
-        }
-    }
-
-    /// Records that the messenger accepted every part. Retried while the lease lasts: until
-    /// this is written the delivery is still PENDING, and once the lease has expired another
-    /// worker would send it again.
-    async fn mark_sent(&self, current: &Delivery, parts: usize, lease_ends: Instant) -> bool {
-        let mut retry = 0;
-        loop {
-            // The lease ends when the send is recorded.
-            let now = after(Duration::ZERO);
-            let done = DeliveryUpdate {
-                status: Some(SENT.into()),
-                parts_sent: Some(parts as i64),
-                lease_until: Some(now.clone()),
-                sent_at: Some(now),
-                ..Default::default()
-            };
-            match self.update(current, "sent", done).await {
-                Ok(_) => return true,
-                Err(DataSpaceError::VersionConflict(error)) => {
-                    tracing::error!(%error, delivery = %current.id, "the lease was lost before the send was recorded; the chat may get this record twice");
-                    return false;
-                }
-                Err(error) => {
-                    let pause = Backoff::default().delay(retry);
-                    if Instant::now() + pause + Duration::from_secs(1) >= lease_ends {
-                        tracing::error!(%error, delivery = %current.id, "cannot record a sent delivery before its lease ends; the chat may get this record twice");
-                        return false;
-                    }
-                    tracing::warn!(%error, delivery = %current.id, "cannot record a sent delivery yet; retrying");
-                    tokio::time::sleep(pause).await;
-                    retry += 1;
-                }
-            }
-        }
-    }
-
-    /// Gives the delivery back to the queue, due again after `pause`.
-    async fn release(&self, current: &Delivery, pause: Duration, error: &str, refund: bool) {
-        let update = DeliveryUpdate {
-            attempts: refund.then(|| (current.attempts - 1).max(0)),
-            next_attempt_at: Some(after(pause)),
-            lease_until: Some(after(Duration::ZERO)),
-            last_error: Some(error.to_owned()),
-            ..Default::default()
-        };
-        if let Err(error) = self.update(current, "release", update).await {
-            tracing::warn!(%error, delivery = %current.id, "cannot release a delivery; it is retried when its lease ends");
-        }
-    }
-
-    /// Gives the delivery up and records an AuditEvent, in one packet.
-    async fn dead_letter(&self, current: &Delivery, error: &str, messenger: &str) {
-        let now = after(Duration::ZERO);
-        let update = DeliveryUpdate {
-            id: current.id.clone(),
-            status: Some(DEAD.into()),
-            lease_until: Some(now.clone()),
-            last_error: Some(error.to_owned()),
-            ..Default::default()
-        };
-        let details = serde_json::json!({
-            "delivery": current.id,
-            "record": current.record,
-            "bot": current.bot,
-            "subscription": current.subscription,
-            "chatId": current.chat_id,
-            "attempts": current.attempts,
-            "lastError": error,
-        });
-        let audit = NewAuditEvent {
-            actor_uid: "delivery-worker".into(),
-            action: "deliver_record".into(),
-            target: Some(format!("chat:{}", current.chat_id)),
-            outcome: "dead_letter".into(),
-            at: now,
-            details: Some(details.to_string()),
-        };
-        let key = self.key(current, "dead");
-        match self
-            .client
-            .dead_letter_delivery(update, current.agg_version, audit, Some(&key))
-            .await
-        {
-            Ok(_) => {
-                self.metrics.dead_lettered(messenger);
-                tracing::warn!(delivery = %current.id, chat = %current.chat_id, %error, "delivery given up (dead letter)");
-            }
-            Err(error) => {
-                tracing::warn!(%error, delivery = %current.id, "cannot record a dead letter; it is retried when its lease ends");
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Settings;
-
-    fn waiting(created: chrono::DateTime<Utc>, count: usize) -> Vec<Delivery> {
-        (0..count)
-            .map(|index| Delivery {
-                id: index.to_string(),
-                agg_version: 1,
-                record: index.to_string(),
-                bot: "1".into(),
-                subscription: "9".into(),
-                chat_id: "-1".into(),
-                status: "PENDING".into(),
-                attempts: 0,
-                parts_sent: 0,
-                next_attempt_at: format_datetime(created),
-                lease_owner: None,
-                lease_until: None,
-                last_error: None,
-                created_at: format_datetime(created),
-                sent_at: None,
-                thread_id: None,
-            })
-            .collect()
-    }
-
-    fn muted(since: chrono::DateTime<Utc>, until: chrono::DateTime<Utc>) -> ChatSubscription {
-        ChatSubscription {
-            id: "9".into(),
-            agg_version: 2,
-            bot: "1".into(),
-            chat_id: "-1".into(),
-            subscriber_uid: None,
-            min_level: "INFO".into(),
-            active: true,
-            created_at: format_datetime(since),
-            thread_id: None,
-            muted_until: Some(format_datetime(until)),
-            muted_since: Some(format_datetime(since)),
-        }
-    }
-
-    #[test]
-    fn a_chat_gets_in_order_a_digest_or_its_mute_summary() {
-        let options = WorkerOptions::from_settings(&Settings::default().delivery);
-        let now = Utc::now();
-        let minute = chrono::TimeDelta::minutes(1);
-        assert_eq!(
-            plan(&options, &waiting(now, 3), None, now),
-            Some(Plan::InOrder)
-        );
-        let backlog = Some(Plan::Digest {
-            kind: DigestKind::Backlog,
-            before: None,
-        });
-        assert_eq!(
-            plan(&options, &waiting(now, 21), None, now),
-            backlog,
-            "over digest_after"
-        );
-        assert_eq!(
-            plan(&options, &waiting(now - minute * 3, 1), None, now),
-            backlog,
-            "waited over digest_after_wait"
-        );
-        let held = muted(now - minute * 10, now + minute * 50);
-        assert_eq!(
-            plan(&options, &waiting(now - minute, 500), Some(&held), now),
-            None,
-            "muted"
-        );
-        // Expired (or /unmute): what was queued before the end gets the summary.
-        let ended = muted(now - minute * 60, now - minute);
-        assert_eq!(
-            plan(&options, &waiting(now - minute * 2, 2), Some(&ended), now),
-            Some(Plan::Digest {
-                kind: DigestKind::MuteSummary,
-                before: ended.muted_until.clone(),
-            })
-        );
-        // Queued after it ended: business as usual.
-        assert_eq!(
-            plan(&options, &waiting(now, 2), Some(&ended), now),
-            Some(Plan::InOrder)
-        );
     }
 }

@@ -1,18 +1,24 @@
-//! Bots, subscriptions, users and audit events as they are about to be stored.
+//! Bots, users and audit events as they are about to be stored.
 //!
 //! Each is built from already-parsed parts, so the storing side only maps fields. Creation
 //! times come from the storing side's clock, not from here.
 
-use crate::domain::names::{AuthToken, BotName, BotToken, ChatId, Uid};
+use crate::domain::names::{AuthToken, BotName, BotToken, Uid};
 use crate::domain::registration::{AuditAction, AuditOutcome};
 use crate::domain::secrets::{hash_auth_token, hash_user_token};
-use crate::domain::{FieldError, LogLevel, Messenger, UserToken};
+use crate::domain::{FieldError, Messenger, UserToken};
 use std::fmt;
 
-/// Longest audit `details` or `target`, in characters; longer text is cut.
+/// Longest audit `details`, in characters; longer text is cut.
 pub const MAX_AUDIT_TEXT_CHARS: usize = 1024;
+/// Longest audit `target`, in characters; longer text is cut.
+pub const MAX_AUDIT_TARGET_CHARS: usize = 256;
+/// Longest audit `actorUid`, in characters; longer text is cut.
+pub const MAX_AUDIT_ACTOR_CHARS: usize = 128;
+/// The actor of an attempt nobody can be named for.
+pub const UNKNOWN_ACTOR: &str = "unknown";
 /// Longest username of a `/send_logs` user, in characters.
-pub const MAX_USERNAME_CHARS: usize = 128;
+pub const MAX_USERNAME_CHARS: usize = 64;
 
 /// Whether a bot delivers (`Bot.status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,6 +45,15 @@ impl BotStatus {
         } else {
             Err(FieldError::new("status", "expected ACTIVE or DISABLED"))
         }
+    }
+}
+
+impl BotStatus {
+    /// Whether a stored `Bot.status` lets the bot take records and commands and be polled:
+    /// exactly `ACTIVE`, what registration writes. Anything else (`DISABLED`, or a status
+    /// that cannot be read) does not, and such a bot is refused as an unknown one.
+    pub fn serves(stored: &str) -> bool {
+        stored == BotStatus::Active.as_str()
     }
 }
 
@@ -104,34 +119,6 @@ impl NewBot {
     }
 }
 
-/// A chat's subscription to a bot, about to be stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewSubscription {
-    pub bot: BotName,
-    pub chat_id: ChatId,
-    pub subscriber_uid: Option<Uid>,
-    pub min_level: LogLevel,
-}
-
-impl NewSubscription {
-    /// The level a new subscription starts with: everything but DEBUG.
-    pub const DEFAULT_MIN_LEVEL: LogLevel = LogLevel::Info;
-
-    pub fn new(bot: BotName, chat_id: ChatId, subscriber_uid: Option<Uid>) -> Self {
-        Self {
-            bot,
-            chat_id,
-            subscriber_uid,
-            min_level: Self::DEFAULT_MIN_LEVEL,
-        }
-    }
-
-    /// Whether a record of `level` is delivered to this chat.
-    pub fn wants(&self, level: LogLevel) -> bool {
-        level.meets(self.min_level)
-    }
-}
-
 /// A `/send_logs` user about to be stored: the name and the hash of its user token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewLogUser {
@@ -142,6 +129,16 @@ pub struct NewLogUser {
 impl NewLogUser {
     /// From a username and the user token the client will send (`md5(username + password)`).
     pub fn new(username: &str, token: &UserToken) -> Result<Self, FieldError> {
+        let username = Self::check_username(username)?;
+        Ok(Self {
+            username: username.to_owned(),
+            token_hash: hash_user_token(token.expose_secret()),
+        })
+    }
+
+    /// A username as it is stored (trimmed), or what is wrong with it: 1 to
+    /// [`MAX_USERNAME_CHARS`] characters, none of them control characters.
+    pub fn check_username(username: &str) -> Result<&str, FieldError> {
         let username = username.trim();
         let count = username.chars().count();
         if count == 0 {
@@ -159,10 +156,7 @@ impl NewLogUser {
                 "must not contain control characters",
             ));
         }
-        Ok(Self {
-            username: username.to_owned(),
-            token_hash: hash_user_token(token.expose_secret()),
-        })
+        Ok(username)
     }
 
     pub fn username(&self) -> &str {
@@ -186,9 +180,10 @@ pub struct NewAuditEvent {
 }
 
 impl NewAuditEvent {
-    /// An event; texts are trimmed, empty ones dropped, long ones cut to
-    /// [`MAX_AUDIT_TEXT_CHARS`]. The actor is kept even when it is not a valid [`Uid`]: a
-    /// refused attempt is worth recording whoever made it.
+    /// An event; texts are trimmed, control characters made spaces, empty ones dropped, long
+    /// ones cut ([`MAX_AUDIT_ACTOR_CHARS`], [`MAX_AUDIT_TARGET_CHARS`],
+    /// [`MAX_AUDIT_TEXT_CHARS`]). The actor is kept even when it is not a valid [`Uid`]: a
+    /// refused attempt is worth recording whoever made it; no actor is [`UNKNOWN_ACTOR`].
     pub fn new(
         actor_uid: &str,
         action: AuditAction,
@@ -196,21 +191,23 @@ impl NewAuditEvent {
         outcome: AuditOutcome,
         details: Option<&str>,
     ) -> Self {
-        let clean = |text: &str| {
+        let clean = |text: &str, max: usize| {
             let text: String = text
                 .trim()
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
-            crate::domain::record::truncate_message(&text, MAX_AUDIT_TEXT_CHARS)
+            crate::domain::record::truncate_message(&text, max)
         };
-        let optional = |text: Option<&str>| text.map(clean).filter(|t| !t.is_empty());
+        let optional =
+            |text: Option<&str>, max| text.map(|text| clean(text, max)).filter(|t| !t.is_empty());
         Self {
-            actor_uid: clean(actor_uid),
+            actor_uid: optional(Some(actor_uid), MAX_AUDIT_ACTOR_CHARS)
+                .unwrap_or_else(|| UNKNOWN_ACTOR.to_owned()),
             action,
-            target: optional(target),
+            target: optional(target, MAX_AUDIT_TARGET_CHARS),
             outcome,
-            details: optional(details),
+            details: optional(details, MAX_AUDIT_TEXT_CHARS),
         }
     }
 }
@@ -253,19 +250,6 @@ mod tests {
     }
 
     #[test]
-    fn subscription_defaults_and_filter() {
-        let sub = NewSubscription::new(
-            BotName::parse("df").unwrap(),
-            ChatId::parse("-100").unwrap(),
-            None,
-        );
-        assert_eq!(sub.min_level, LogLevel::Info);
-        assert!(!sub.wants(LogLevel::Debug));
-        assert!(sub.wants(LogLevel::Info));
-        assert!(sub.wants(LogLevel::Critical));
-    }
-
-    #[test]
     fn log_user_stores_the_token_hash() {
         let header = user_token("alice", "secret");
         let token = UserToken::parse(&header).unwrap();
@@ -275,6 +259,13 @@ mod tests {
         assert_eq!(
             NewLogUser::new(" ", &token).unwrap_err().to_string(),
             "username: must not be empty"
+        );
+        assert!(NewLogUser::new(&"u".repeat(64), &token).is_ok());
+        assert_eq!(
+            NewLogUser::new(&"u".repeat(65), &token)
+                .unwrap_err()
+                .to_string(),
+            "username: must be at most 64 characters, got 65"
         );
         assert!(NewLogUser::new(&"u".repeat(129), &token).is_err());
         assert!(NewLogUser::new("a\u{0}", &token).is_err());
@@ -304,5 +295,34 @@ mod tests {
         );
         assert_eq!(long.actor_uid, "x y");
         assert_eq!(long.details.unwrap().chars().count(), MAX_AUDIT_TEXT_CHARS);
+
+        let clipped = NewAuditEvent::new(
+            &"a".repeat(500),
+            AuditAction::RegisterBot,
+            Some(&"t".repeat(500)),
+            AuditOutcome::Accepted,
+            None,
+        );
+        assert_eq!(clipped.actor_uid.chars().count(), MAX_AUDIT_ACTOR_CHARS);
+        assert_eq!(
+            clipped.target.unwrap().chars().count(),
+            MAX_AUDIT_TARGET_CHARS
+        );
+        let nobody = NewAuditEvent::new(
+            " ",
+            AuditAction::SubscribeChat,
+            None,
+            AuditOutcome::Accepted,
+            None,
+        );
+        assert_eq!(nobody.actor_uid, UNKNOWN_ACTOR);
+    }
+
+    #[test]
+    fn only_an_active_bot_serves() {
+        assert!(BotStatus::serves("ACTIVE"));
+        for other in ["DISABLED", "active", " ACTIVE", "", "GONE"] {
+            assert!(!BotStatus::serves(other), "{other:?}");
+        }
     }
 }

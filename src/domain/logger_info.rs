@@ -1,7 +1,7 @@
 //! The `log_info` text of a LOGGER_INFO message: `request id | DD.MM.YYYY HH:MM | status code`.
 
-use crate::domain::names::BotName;
-use crate::domain::record::{MAX_REQUEST_ID_CHARS, NewLogRecord, parse_event_time};
+use crate::domain::event_time::parse_event_time;
+use crate::domain::record::{MAX_REQUEST_ID_CHARS, NewLogRecord};
 use crate::domain::{FieldError, LogLevel};
 use chrono::NaiveDateTime;
 
@@ -102,9 +102,10 @@ impl LoggerInfo {
         )
     }
 
-    /// The log record this message stands for, for the bot named by `bot_type`.
-    pub fn into_record(self, bot: BotName) -> Result<NewLogRecord, FieldError> {
-        NewLogRecord::builder(bot, self.level(), self.message(), self.event_at)
+    /// The log record this message stands for (for the bot named by `bot_type`).
+    pub fn into_record(self) -> Result<NewLogRecord, FieldError> {
+        NewLogRecord::builder(self.level(), self.message())
+            .event_at(self.event_at)
             .request_id(self.request_id)
             .status_code(self.status_code)
             .build()
@@ -253,12 +254,11 @@ mod tests {
     #[test]
     fn becomes_a_record() {
         let info = LoggerInfo::parse("RP123| 14.08.2022 15:00| 404").unwrap();
-        let record = info.into_record(BotName::parse("df").unwrap()).unwrap();
-        assert_eq!(record.bot().as_str(), "df");
+        let record = info.into_record().unwrap();
         assert_eq!(record.level(), LogLevel::Warning);
         assert_eq!(record.message(), "RP123 | 14.08.2022 15:00 | 404");
         assert_eq!(record.request_id(), Some("RP123"));
         assert_eq!(record.status_code(), Some(404));
-        assert_eq!(record.event_at(), at(2022, 8, 14, 15, 0));
+        assert_eq!(record.event_at(), Some(at(2022, 8, 14, 15, 0)));
     }
 }

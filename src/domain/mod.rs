@@ -1,25 +1,30 @@
 //! The domain: bots, subscriptions, log records, users and audit, with the rules that govern
 //! them (registration limit, token hashing, the chat command grammar).
 //!
-//! Everything here is pure: no I/O, no async, no DataSpace. The doors (GraphQL, LOGGER_INFO,
-//! `/send_logs`, chat events) parse what they receive into these types, so a value of a domain
-//! type is known to be valid, and a rejection is a [`FieldError`] whose text names the field
-//! and the problem in plain words, ready to be shown to the caller.
+//! Everything here is pure: no I/O, no async, no DataSpace. A value of a domain type is known
+//! to be valid, and a rejection is a [`FieldError`] whose text names the field and the problem
+//! in plain words, ready to be shown to the caller. Every door builds its log records here
+//! ([`NewLogRecord::builder`]) and chat text is read by [`Command::parse`]; the other
+//! requests (register, subscribe, users) reach the service as text, and the service parses
+//! them into these types before it acts.
 //!
 //! - [`level`]: log severity, from names, Python logging numbers or HTTP status codes.
 //! - [`messenger`]: which chat network a bot lives on.
 //! - [`names`]: bot names, chat ids, user ids and the two kinds of token (secrets in Debug).
 //! - [`secrets`]: hashing and constant-time matching of auth tokens and user tokens.
-//! - [`record`]: a new log record and the event-time parser every door shares.
+//! - [`record`]: a new log record, as every door builds it.
+//! - [`event_time`]: the event-time parser every door shares.
 //! - [`logger_info`]: the `log_info` text of the LOGGER_INFO message.
 //! - [`command`]: the `... | action` chat command grammar.
 //! - [`registration`]: who may register bots and how many; audit actions and outcomes.
-//! - [`entities`]: new bots, subscriptions and audit events as they are about to be stored.
+//! - [`entities`]: new bots, `/send_logs` users and audit events as they are about to be
+//!   stored, and a bot's status.
 //! - [`replies`]: the short texts a chat gets back.
 
 pub mod command;
 pub mod entities;
 mod error;
+pub mod event_time;
 pub mod level;
 pub mod logger_info;
 pub mod messenger;
@@ -30,15 +35,14 @@ pub mod replies;
 pub mod secrets;
 
 pub use command::{Command, CommandAction, CommandError};
-pub use entities::{BotStatus, NewAuditEvent, NewBot, NewLogUser, NewSubscription};
+pub use entities::{BotStatus, NewAuditEvent, NewBot, NewLogUser};
 pub use error::FieldError;
+pub use event_time::parse_event_time;
 pub use level::LogLevel;
 pub use logger_info::LoggerInfo;
 pub use messenger::Messenger;
 pub use names::{AuthToken, BotName, BotToken, ChatId, Uid, UserToken};
-pub use record::{
-    LogSource, NewLogRecord, NewLogRecordBuilder, parse_event_time, truncate_message,
-};
+pub use record::{LogSource, NewLogRecord, NewLogRecordBuilder, truncate_message};
 pub use registration::{
     AuditAction, AuditOutcome, RefusalReason, RegistrationPolicy, RegistrationRefused,
 };

@@ -1,4 +1,5 @@
-//! Who may register bots and how many, and the audit vocabulary for those attempts.
+//! Who may register bots and how many, and the audit vocabulary: what was attempted (by a
+//! chat, an admin, or the delivery worker) and how it ended.
 
 use crate::domain::names::Uid;
 use std::fmt;
@@ -81,7 +82,7 @@ impl RegistrationRefused {
     }
 }
 
-/// What an audited command tried to do (`AuditEvent.action`).
+/// What an audited attempt tried to do (`AuditEvent.action`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditAction {
     RegisterBot,
@@ -91,10 +92,16 @@ pub enum AuditAction {
     ChangeLevel,
     MuteChat,
     UnmuteChat,
+    /// Delivery: a chat that is gone ends its subscription.
+    EndSubscription,
+    /// A group became a supergroup: its subscriptions and deliveries move to the new id.
+    MigrateChat,
+    /// Delivery: a record given up on (a dead letter).
+    DeliverRecord,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 7] = [
+    pub const ALL: [AuditAction; 10] = [
         AuditAction::RegisterBot,
         AuditAction::SubscribeChat,
         AuditAction::UnsubscribeChat,
@@ -102,6 +109,9 @@ impl AuditAction {
         AuditAction::ChangeLevel,
         AuditAction::MuteChat,
         AuditAction::UnmuteChat,
+        AuditAction::EndSubscription,
+        AuditAction::MigrateChat,
+        AuditAction::DeliverRecord,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +123,9 @@ impl AuditAction {
             AuditAction::ChangeLevel => "change_level",
             AuditAction::MuteChat => "mute_chat",
             AuditAction::UnmuteChat => "unmute_chat",
+            AuditAction::EndSubscription => "end_subscription",
+            AuditAction::MigrateChat => "migrate_chat",
+            AuditAction::DeliverRecord => "deliver_record",
         }
     }
 
@@ -170,17 +183,39 @@ impl From<RegistrationRefused> for RefusalReason {
     }
 }
 
-/// How an audited attempt ended (`AuditEvent.outcome`): `accepted` or `refused:<reason>`.
+/// How an audited attempt ended (`AuditEvent.outcome`): `accepted` or `refused:<reason>`
+/// for a request; the delivery worker's own words for what it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditOutcome {
     Accepted,
     Refused(RefusalReason),
+    /// A subscription was ended.
+    Ended,
+    /// Ending a subscription failed (it is tried again with the chat's next delivery).
+    Failed,
+    /// A chat's subscriptions moved to its new id.
+    Migrated,
+    /// A delivery was given up.
+    DeadLetter,
 }
 
 impl AuditOutcome {
+    /// The outcomes that are not a refusal.
+    const OTHERS: [AuditOutcome; 5] = [
+        AuditOutcome::Accepted,
+        AuditOutcome::Ended,
+        AuditOutcome::Failed,
+        AuditOutcome::Migrated,
+        AuditOutcome::DeadLetter,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuditOutcome::Accepted => "accepted",
+            AuditOutcome::Ended => "ended",
+            AuditOutcome::Failed => "failed",
+            AuditOutcome::Migrated => "migrated",
+            AuditOutcome::DeadLetter => "dead_letter",
             AuditOutcome::Refused(reason) => match reason {
                 RefusalReason::NotAnAdmin => "refused:not_an_admin",
                 RefusalReason::LimitReached => "refused:limit_reached",
@@ -196,8 +231,8 @@ impl AuditOutcome {
     /// The stored text back into an outcome.
     pub fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
-        if text == "accepted" {
-            return Some(AuditOutcome::Accepted);
+        if let Some(outcome) = Self::OTHERS.into_iter().find(|o| o.as_str() == text) {
+            return Some(outcome);
         }
         let reason = text.strip_prefix("refused:")?;
         RefusalReason::ALL
@@ -305,6 +340,9 @@ mod tests {
         assert_eq!(AuditAction::RegisterBot.as_str(), "register_bot");
         assert_eq!(AuditAction::SubscribeChat.as_str(), "subscribe_chat");
         assert_eq!(AuditAction::UnsubscribeChat.as_str(), "unsubscribe_chat");
+        assert_eq!(AuditAction::EndSubscription.as_str(), "end_subscription");
+        assert_eq!(AuditAction::MigrateChat.as_str(), "migrate_chat");
+        assert_eq!(AuditAction::DeliverRecord.as_str(), "deliver_record");
         for action in AuditAction::ALL {
             assert_eq!(AuditAction::parse(action.as_str()), Some(action));
             assert_eq!(action.to_string(), action.as_str());
@@ -325,8 +363,10 @@ mod tests {
         );
         assert_eq!(AuditOutcome::from(Ok(())), AuditOutcome::Accepted);
         assert!(AuditOutcome::Accepted.is_accepted());
-        let mut all = vec![AuditOutcome::Accepted];
+        let mut all = AuditOutcome::OTHERS.to_vec();
         all.extend(RefusalReason::ALL.map(AuditOutcome::Refused));
+        assert!(!AuditOutcome::DeadLetter.is_accepted());
+        assert_eq!(AuditOutcome::DeadLetter.as_str(), "dead_letter");
         for outcome in all {
             assert_eq!(AuditOutcome::parse(outcome.as_str()), Some(outcome));
             if let AuditOutcome::Refused(reason) = outcome {

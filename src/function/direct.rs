@@ -4,11 +4,11 @@
 //! with the same HTTP status, its message naming what was wrong and what is available.
 
 use super::{FunctionContext, FunctionResponse};
-use crate::compat::records;
+use crate::domain::event_time::parse_event_time;
 use crate::domain::level::LogLevel;
 use crate::domain::messenger::Messenger;
-use crate::domain::record::parse_event_time;
-use crate::service::{LogQuery, Oversize, RegisterBot, ServiceError, SubscribeChat};
+use crate::json::records;
+use crate::service::{LogQuery, RegisterBot, ServiceError, SubscribeChat};
 use axum::http::StatusCode;
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
@@ -193,7 +193,7 @@ async fn call_function(
             }
             let batch = records::batch(raw).map_err(|problem| format!("parameters.{problem}"))?;
             batch
-                .ingest(service, Oversize::Reject)
+                .ingest(service)
                 .await
                 .map(|ingested| records::accepted(&ingested))
         }

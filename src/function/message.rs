@@ -4,7 +4,7 @@
 
 use super::FunctionResponse;
 use crate::domain::logger_info::LoggerInfo;
-use crate::service::{LogbotService, Oversize, RecordInput, ServiceError};
+use crate::service::{LogbotService, ServiceError};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -72,23 +72,16 @@ async fn logger_info(service: &LogbotService, data: Option<&Value>) -> FunctionR
         Ok(info) => info,
         Err(error) => return envelope(NAME, 400, json!({"desc": format!("DATA.{error}")})),
     };
-    let record = RecordInput {
-        level: info.level(),
-        message: log_info.trim().to_owned(),
-        event_at: Some(info.event_at()),
-        request_id: Some(info.request_id().to_owned()),
-        status_code: Some(i64::from(info.status_code())),
-        source: Default::default(),
-        attributes: None,
+    let level = info.level();
+    let record = match info.into_record() {
+        Ok(record) => record,
+        Err(error) => return envelope(NAME, 400, json!({"desc": format!("DATA.{error}")})),
     };
-    match service
-        .ingest(bot, vec![record], None, Oversize::Truncate)
-        .await
-    {
+    match service.ingest(bot, vec![record], None).await {
         Ok(ingested) => envelope(
             NAME,
             200,
-            json!({"desc": "log record added", "id": ingested.ids.first(), "level": info.level().as_str()}),
+            json!({"desc": "log record added", "id": ingested.ids.first(), "level": level.as_str()}),
         ),
         Err(ServiceError::NotFound { .. }) => envelope(
             NAME,

@@ -14,10 +14,11 @@
 
 use super::direct::{fail, ok, service_failure};
 use super::{FunctionContext, FunctionResponse};
-use crate::compat::records;
+use crate::domain::event_time::parse_event_time;
 use crate::domain::level::LogLevel;
-use crate::domain::record::parse_event_time;
-use crate::service::{Oversize, PlatformEvent, RecordInput, ServiceError};
+use crate::domain::record::{MAX_MESSAGE_CHARS, NewLogRecord, truncate_message};
+use crate::json::records;
+use crate::service::{PlatformEvent, ServiceError};
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
@@ -162,33 +163,32 @@ async fn storage(
             attributes.insert(key.into(), Value::String(value.into()));
         }
     }
-    let record = RecordInput {
-        level: LogLevel::Info,
-        message: format!("storage {event}: {bucket}/{object}"),
-        event_at: text(message, &["event_metadata", "created_at"])
-            .and_then(|at| parse_event_time(at).ok()),
-        request_id: trace_id.or(event_id).map(str::to_owned),
-        status_code: None,
-        source: Default::default(),
-        attributes: Some(attributes),
+    // The object's name is the caller's: a long one is cut rather than refused.
+    let record = NewLogRecord::builder(
+        LogLevel::Info,
+        truncate_message(
+            &format!("storage {event}: {bucket}/{object}"),
+            MAX_MESSAGE_CHARS,
+        ),
+    )
+    .maybe_event_at(
+        text(message, &["event_metadata", "created_at"]).and_then(|at| parse_event_time(at).ok()),
+    )
+    .maybe_request_id(trace_id.or(event_id).map(str::to_owned))
+    .attributes(attributes)
+    .build();
+    let record = match record {
+        Ok(record) => record,
+        Err(error) => return settle(index, Err(error.within("records[0]").into())),
     };
     let service = context.service;
     let result = match event_id {
         Some(id) => {
             service
-                .ingest_platform_event(
-                    bot,
-                    vec![record],
-                    PlatformEvent::Trigger(id),
-                    Oversize::Truncate,
-                )
+                .ingest_platform_event(bot, vec![record], PlatformEvent::Trigger(id))
                 .await
         }
-        None => {
-            service
-                .ingest(bot, vec![record], None, Oversize::Truncate)
-                .await
-        }
+        None => service.ingest(bot, vec![record], None).await,
     }
     .map(|ingested| ingested.ids);
     settle(index, result)
@@ -237,15 +237,10 @@ async fn signal(
         (None, Some(id)) => {
             context
                 .service
-                .ingest_platform_event(
-                    &batch.bot,
-                    batch.records,
-                    PlatformEvent::Signal(id),
-                    Oversize::Reject,
-                )
+                .ingest_platform_event(&batch.bot, batch.records, PlatformEvent::Signal(id))
                 .await
         }
-        _ => batch.ingest(context.service, Oversize::Reject).await,
+        _ => batch.ingest(context.service).await,
     }
     .map(|ingested| ingested.ids);
     settle(index, result)

@@ -1,23 +1,19 @@
 //! Bots and chat subscriptions: registration (admin list, per-admin limit, an audit event for
-//! every attempt), subscription by auth token, and the chat command grammar on top of them.
+//! every attempt), subscription by auth token, and the bot lookups the other use cases share.
+//! The chat commands on top of them are [`super::commands`].
 
 use super::{LogbotService, ServiceError};
 use crate::bus::BOTS_CHANNEL;
 use crate::dataspace::DataSpaceError;
 use crate::dataspace::operations::{
-    Bot, ChatSubscription, ChatSubscriptionUpdate, NewAuditEvent, NewBot, NewChatSubscription,
-    Page, now,
+    self as rows, Bot, ChatSubscription, ChatSubscriptionUpdate, NewChatSubscription, Page, now,
 };
-use crate::domain::command::Command;
+use crate::domain::entities::{BotStatus, NewAuditEvent, NewBot};
 use crate::domain::level::LogLevel;
 use crate::domain::messenger::Messenger;
 use crate::domain::names::{AuthToken, BotName, BotToken, ChatId, ThreadId, Uid};
 use crate::domain::registration::{AuditAction, AuditOutcome, RefusalReason, RegistrationRefused};
-use crate::domain::replies::Reply;
 use crate::domain::secrets;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 /// A registration request as the doors hand it over (still unparsed text).
 #[derive(Clone)]
@@ -40,54 +36,9 @@ pub struct SubscribeChat {
     pub thread_id: Option<String>,
 }
 
-/// Where a chat command came from, as the door read it from the messenger's update.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommandOrigin {
-    pub messenger: Messenger,
-    pub chat_id: String,
-    /// The sender's user id (empty when the door does not know it).
-    pub from_uid: String,
-    /// The forum topic the command was written in (Telegram `message_thread_id`).
-    pub thread_id: Option<String>,
-}
-
-/// The outcome of a chat command: whether it did what was asked, and the text to answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommandOutcome {
-    pub ok: bool,
-    pub reply: String,
-}
-
-/// How long a looked-up bot is reused before DataSpace is asked again.
-const BOT_CACHE_TTL: Duration = Duration::from_secs(5);
-/// Bound on cached names, so a caller cycling through names cannot grow memory.
-const BOT_CACHE_CAPACITY: usize = 4096;
-
-/// Recently looked-up bots by name (found ones only, so a new bot is seen at once).
-#[derive(Default)]
-pub(super) struct BotCache {
-    entries: Mutex<HashMap<String, (Instant, Bot)>>,
-}
-
-impl BotCache {
-    fn get(&self, name: &str) -> Option<Bot> {
-        let entries = crate::sync::lock(&self.entries);
-        entries
-            .get(name)
-            .filter(|(at, _)| at.elapsed() < BOT_CACHE_TTL)
-            .map(|(_, bot)| bot.clone())
-    }
-
-    fn put(&self, bot: &Bot) {
-        let mut entries = crate::sync::lock(&self.entries);
-        if entries.len() >= BOT_CACHE_CAPACITY {
-            entries.retain(|_, (at, _)| at.elapsed() < BOT_CACHE_TTL);
-            if entries.len() >= BOT_CACHE_CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(bot.name.clone(), (Instant::now(), bot.clone()));
-    }
+impl SubscribeChat {
+    /// The level a subscription starts with when the subscriber does not say: all but DEBUG.
+    pub const DEFAULT_MIN_LEVEL: LogLevel = LogLevel::Info;
 }
 
 /// How long a registration may hold its admin's lock before it lapses (far longer than the
@@ -98,7 +49,7 @@ const REGISTRATION_LOCK_WAIT: std::time::Duration = std::time::Duration::from_se
 /// The audit word for a refused attempt.
 fn refusal(error: &ServiceError) -> RefusalReason {
     match error {
-        ServiceError::Forbidden(_) => RefusalReason::NotAnAdmin,
+        ServiceError::NotAnAdmin(_) | ServiceError::Forbidden(_) => RefusalReason::NotAnAdmin,
         ServiceError::LimitReached(_) => RefusalReason::LimitReached,
         ServiceError::AlreadyExists { .. } => RefusalReason::BotNameTaken,
         ServiceError::Unauthenticated(_) => RefusalReason::UnknownToken,
@@ -115,14 +66,7 @@ impl LogbotService {
         let Ok(name) = BotName::parse(name) else {
             return Ok(None);
         };
-        if let Some(bot) = self.bot_cache.get(name.as_str()) {
-            return Ok(Some(bot));
-        }
-        let found = self.client.find_bot_by_name(name.as_str()).await?;
-        if let Some(bot) = &found {
-            self.bot_cache.put(bot);
-        }
-        Ok(found)
+        Ok(self.client.cached_bot_by_name(name.as_str()).await?)
     }
 
     pub async fn require_bot(&self, name: &str) -> Result<Bot, ServiceError> {
@@ -132,6 +76,25 @@ impl LogbotService {
                 what: "bot",
                 name: name.to_owned(),
             })
+    }
+
+    /// [`require_bot`](Self::require_bot) for taking records: a bot that does not serve
+    /// (DISABLED) is refused as an unknown one.
+    pub(super) async fn require_serving_bot(&self, name: &str) -> Result<Bot, ServiceError> {
+        serving(self.require_bot(name).await?, name)
+    }
+
+    /// The bot of this id if it serves (see [`require_serving_bot`](Self::require_serving_bot)).
+    pub(super) async fn require_serving_bot_by_id(&self, id: &str) -> Result<Bot, ServiceError> {
+        let bot = self
+            .client
+            .cached_bot(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "bot",
+                name: id.to_owned(),
+            })?;
+        serving(bot, id)
     }
 
     /// Bots, optionally of one owner, in registration order after the cursor id.
@@ -213,7 +176,7 @@ impl LogbotService {
         self.registration
             .check(&admin, u32::try_from(owned).unwrap_or(u32::MAX))
             .map_err(|refused| match refused {
-                RegistrationRefused::NotAnAdmin => ServiceError::Forbidden(format!(
+                RegistrationRefused::NotAnAdmin => ServiceError::NotAnAdmin(format!(
                     "{} is not allowed to register bots",
                     admin.as_str()
                 )),
@@ -222,29 +185,22 @@ impl LogbotService {
                     admin.as_str()
                 )),
             })?;
-        let new_bot = NewBot {
-            name: name.as_str().to_owned(),
-            owner_uid: admin.as_str().to_owned(),
-            messenger: request.messenger.as_str().to_owned(),
-            bot_token: bot_token.expose_secret().to_owned(),
-            auth_token_hash: secrets::hash_auth_token(&auth_token),
-            created_at: now(),
-            status: "ACTIVE".to_owned(),
-        };
+        let new_bot = NewBot::new(name, admin, request.messenger, bot_token, &auth_token);
         self.client
-            .create_bot(new_bot, None)
+            .create_bot(rows::NewBot::from(&new_bot), None)
             .await
             .map_err(|error| match error {
                 DataSpaceError::UniqueViolation(_) => ServiceError::AlreadyExists {
                     field: "name".into(),
-                    message: format!("a bot named {:?} already exists", name.as_str()),
+                    message: format!("a bot named {:?} already exists", new_bot.name().as_str()),
                 },
                 other => other.into(),
             })
     }
 
     /// The bot whose auth token this is, compared against the stored hash in constant time.
-    async fn bot_by_auth_token(&self, token: &str) -> Result<Bot, ServiceError> {
+    /// A bot that does not serve (DISABLED) has no token that works.
+    pub(super) async fn bot_by_auth_token(&self, token: &str) -> Result<Bot, ServiceError> {
         let token = AuthToken::parse(token).map_err(|_| unknown_token())?;
         let hash = secrets::hash_auth_token(&token);
         let bot = self
@@ -252,7 +208,9 @@ impl LogbotService {
             .find_bot_by_auth_token_hash(&hash)
             .await?
             .ok_or_else(unknown_token)?;
-        if secrets::auth_token_matches(&token, &bot.auth_token_hash) {
+        if secrets::auth_token_matches(&token, &bot.auth_token_hash)
+            && BotStatus::serves(&bot.status)
+        {
             Ok(bot)
         } else {
             Err(unknown_token())
@@ -375,7 +333,7 @@ impl LogbotService {
         Ok(self.unsubscribe(auth_token, chat_id).await?.1)
     }
 
-    async fn unsubscribe(
+    pub(super) async fn unsubscribe(
         &self,
         auth_token: &str,
         chat_id: &str,
@@ -410,140 +368,6 @@ impl LogbotService {
         )
         .await;
         Ok((bot, done))
-    }
-
-    /// Runs a chat command and answers in words; a refused command is `ok: false`, not an
-    /// error. Only an outage is an error (the caller may retry).
-    pub async fn execute_command(
-        &self,
-        text: &str,
-        chat_id: &str,
-        from_uid: &str,
-    ) -> Result<CommandOutcome, ServiceError> {
-        self.execute_command_via(Messenger::Telegram, text, chat_id, from_uid)
-            .await
-    }
-
-    /// [`execute_command`](Self::execute_command) for a command that arrived through
-    /// `messenger`: a bot registered from a VK chat is a VK bot.
-    pub async fn execute_command_via(
-        &self,
-        messenger: Messenger,
-        text: &str,
-        chat_id: &str,
-        from_uid: &str,
-    ) -> Result<CommandOutcome, ServiceError> {
-        let origin = CommandOrigin {
-            messenger,
-            chat_id: chat_id.to_owned(),
-            from_uid: from_uid.to_owned(),
-            thread_id: None,
-        };
-        self.execute_command_from(&origin, text).await
-    }
-
-    /// Runs a chat command written at `origin` (chat, sender, forum topic).
-    pub async fn execute_command_from(
-        &self,
-        origin: &CommandOrigin,
-        text: &str,
-    ) -> Result<CommandOutcome, ServiceError> {
-        let (messenger, chat_id, from_uid) = (
-            origin.messenger,
-            origin.chat_id.as_str(),
-            origin.from_uid.as_str(),
-        );
-        let command = match Command::parse(text) {
-            Ok(command) => command,
-            Err(error) => {
-                return Ok(CommandOutcome {
-                    ok: false,
-                    reply: Reply::from(error).to_string(),
-                });
-            }
-        };
-        let result: Result<Reply, ServiceError> = match command {
-            Command::Help => Ok(Reply::Help),
-            Command::Register {
-                auth_uid,
-                bot_name,
-                bot_token,
-                auth_token,
-            } => {
-                // No sender is nobody, and so never the admin a command names (a door that
-                // cannot say who sent it must not register bots on anyone's behalf).
-                if from_uid.trim().is_empty() {
-                    Err(ServiceError::Forbidden(
-                        "register needs the sender's user id (fromUid), and this command has none"
-                            .into(),
-                    ))
-                } else if auth_uid.as_str() != from_uid {
-                    Err(ServiceError::Forbidden(
-                        "auth_uid must be your own user id".into(),
-                    ))
-                } else {
-                    self.register_bot(RegisterBot {
-                        admin_uid: auth_uid.as_str().to_owned(),
-                        name: bot_name.as_str().to_owned(),
-                        bot_token: bot_token.expose_secret().to_owned(),
-                        auth_token: auth_token.expose_secret().to_owned(),
-                        messenger,
-                    })
-                    .await
-                    .map(|_| Reply::Registered { bot: bot_name })
-                }
-            }
-            Command::Subscribe { auth_token } => self
-                .subscribe_chat(SubscribeChat {
-                    auth_token: auth_token.expose_secret().to_owned(),
-                    chat_id: chat_id.to_owned(),
-                    subscriber_uid: Some(from_uid.to_owned()),
-                    min_level: LogLevel::Info,
-                    thread_id: origin.thread_id.clone(),
-                })
-                .await
-                .map(|(bot, _)| Reply::Subscribed {
-                    bot: bot_name_of(&bot),
-                }),
-            Command::Unsubscribe { auth_token } => self
-                .unsubscribe(auth_token.expose_secret(), chat_id)
-                .await
-                .map(|(bot, done)| {
-                    let bot = bot_name_of(&bot);
-                    if done {
-                        Reply::Unsubscribed { bot }
-                    } else {
-                        Reply::NotSubscribed { bot }
-                    }
-                }),
-            Command::Status { auth_token } => {
-                self.chat_status(auth_token.expose_secret(), chat_id).await
-            }
-            Command::Control(control) => self.chat_control(origin, control).await,
-        };
-        match result {
-            Ok(reply) => Ok(CommandOutcome {
-                ok: true,
-                reply: reply.to_string(),
-            }),
-            Err(error @ (ServiceError::Unavailable | ServiceError::Internal(_))) => Err(error),
-            Err(refused) => Ok(CommandOutcome {
-                ok: false,
-                reply: refused_reply(&refused),
-            }),
-        }
-    }
-
-    async fn chat_status(&self, auth_token: &str, chat_id: &str) -> Result<Reply, ServiceError> {
-        let bot = self.bot_by_auth_token(auth_token).await?;
-        let subscription = self.client.find_subscription(&bot.id, chat_id).await?;
-        let min_level = subscription
-            .filter(|subscription| subscription.active)
-            .and_then(|subscription| LogLevel::parse_name(&subscription.min_level).ok());
-        Ok(Reply::Status {
-            bot: bot_name_of(&bot),
-            min_level,
-        })
     }
 
     /// Ends a bot's subscriptions of a chat the bot is gone from (removed from the group, or
@@ -588,7 +412,6 @@ impl LogbotService {
         outcome: AuditOutcome,
         details: &str,
     ) {
-        let clip = |text: &str, max: usize| text.chars().take(max).collect::<String>();
         let mut details = details.to_owned();
         if let AuditOutcome::Refused(_) = outcome {
             match self.refusals.admit(std::time::Instant::now()) {
@@ -602,37 +425,34 @@ impl LogbotService {
                 }
             }
         }
-        let details = details.as_str();
-        let event = NewAuditEvent {
-            actor_uid: if actor.trim().is_empty() {
-                "unknown".into()
-            } else {
-                clip(actor, 128)
-            },
-            action: action.as_str().to_owned(),
-            target: (!target.is_empty()).then(|| clip(target, 256)),
-            outcome: outcome.as_str().to_owned(),
-            at: now(),
-            details: (!details.is_empty()).then(|| clip(details, 1024)),
-        };
-        if let Err(error) = self.client.create_audit_event(event, None).await {
+        let event = NewAuditEvent::new(actor, action, Some(target), outcome, Some(&details));
+        if let Err(error) = self.client.create_audit_event(event.into(), None).await {
             tracing::error!(%error, action = action.as_str(), "could not write audit event");
         }
     }
 }
 
-/// Stored bot names were parsed on the way in, so this cannot fail in practice.
-fn bot_name_of(bot: &Bot) -> BotName {
-    BotName::parse(&bot.name).unwrap_or_else(|_| BotName::parse("unknown").expect("a valid name"))
+/// The bot, if its status lets it serve; else refused as unknown (`named` as the caller did).
+fn serving(bot: Bot, named: &str) -> Result<Bot, ServiceError> {
+    if BotStatus::serves(&bot.status) {
+        Ok(bot)
+    } else {
+        Err(ServiceError::NotFound {
+            what: "bot",
+            name: named.to_owned(),
+        })
+    }
 }
 
-/// The chat reply for a refused command: the domain's words where it has them.
-fn refused_reply(error: &ServiceError) -> String {
-    match error {
-        ServiceError::Unauthenticated(_) => Reply::UnknownToken.to_string(),
-        ServiceError::Forbidden(message) if message.contains("not allowed") => {
-            Reply::NotAnAdmin.to_string()
-        }
-        other => format!("Refused: {other}"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_audited_by_its_type() {
+        assert_eq!(
+            refusal(&ServiceError::NotAnAdmin(String::new())),
+            RefusalReason::NotAnAdmin
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! change what this chat receives, the reply is visible to the whole chat, every use is an
 //! AuditEvent naming the sender, and subscribing again needs the auth token.
 
-use super::bots::CommandOrigin;
+use super::commands::CommandOrigin;
 use super::{LogbotService, ServiceError};
 use crate::dataspace::operations::{ChatSubscription, ChatSubscriptionUpdate, format_datetime};
 use crate::domain::command::ChatControl;

@@ -2,6 +2,7 @@
 //! layer exposes as `extensions.code`; messages name the field or object involved.
 
 use crate::dataspace::DataSpaceError;
+use crate::domain::FieldError;
 
 /// The `extensions.code` of [`ServiceError::Unavailable`]: the GraphQL doors answer a response
 /// carrying it with HTTP 503 (the request may not have been stored; try again).
@@ -18,6 +19,10 @@ pub enum ServiceError {
     AlreadyExists { field: String, message: String },
     #[error("{0}")]
     Forbidden(String),
+    /// Registration refused: the caller is not on the admin list. Its own variant so that
+    /// the chat reply is chosen by type, not by the words.
+    #[error("{0}")]
+    NotAnAdmin(String),
     #[error("{0}")]
     LimitReached(String),
     #[error("{0}")]
@@ -46,7 +51,7 @@ impl ServiceError {
             Self::InvalidInput { .. } => "BAD_USER_INPUT",
             Self::NotFound { .. } => "NOT_FOUND",
             Self::AlreadyExists { .. } => "ALREADY_EXISTS",
-            Self::Forbidden(_) => "FORBIDDEN",
+            Self::Forbidden(_) | Self::NotAnAdmin(_) => "FORBIDDEN",
             Self::LimitReached(_) => "LIMIT_REACHED",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Unavailable => UNAVAILABLE_CODE,
@@ -62,7 +67,9 @@ impl ServiceError {
             Self::InvalidInput { .. } => StatusCode::BAD_REQUEST,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::AlreadyExists { .. } => StatusCode::CONFLICT,
-            Self::Forbidden(_) | Self::LimitReached(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::NotAnAdmin(_) | Self::LimitReached(_) => {
+                StatusCode::FORBIDDEN
+            }
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Unavailable | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -75,6 +82,13 @@ impl ServiceError {
             Self::InvalidInput { field, .. } | Self::AlreadyExists { field, .. } => Some(field),
             _ => None,
         }
+    }
+}
+
+/// A domain check that refused the caller's input.
+impl From<FieldError> for ServiceError {
+    fn from(error: FieldError) -> Self {
+        Self::invalid(error.field(), error.problem())
     }
 }
 

@@ -1,44 +1,16 @@
-//! Log records: validate a whole batch before anything is written, store it in one DataSpace
-//! packet (idempotent by key), announce what was committed, and read records back in pages.
+//! Log records: store a batch the doors built (checked by [`NewLogRecord::builder`]) in one
+//! DataSpace packet (idempotent by key), announce what was committed, and read records back
+//! in pages.
 
 use super::{LogbotService, ServiceError};
 use crate::dataspace::operations::{
-    ChatSubscription, LogRecord, LogRecordFilter, NewDelivery, NewLogRecord, format_datetime,
+    self as rows, Bot, ChatSubscription, LogRecord, LogRecordFilter, LogUser, NewDelivery,
+    format_datetime,
 };
 use crate::domain::level::LogLevel;
-use crate::domain::record::{self, MAX_MESSAGE_CHARS};
+use crate::domain::record::{LogSource, NewLogRecord};
 use chrono::{NaiveDateTime, Utc};
 use std::sync::Arc;
-
-/// Where a record came from (process metadata some senders attach).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LogSource {
-    pub user_name: Option<String>,
-    pub pid: Option<i64>,
-    pub process_name: Option<String>,
-    pub process_description: Option<String>,
-}
-
-/// One record as a door hands it over; checked by [`LogbotService::ingest`].
-#[derive(Debug, Clone)]
-pub struct RecordInput {
-    pub level: LogLevel,
-    pub message: String,
-    /// When it happened (UTC); now when absent.
-    pub event_at: Option<NaiveDateTime>,
-    pub request_id: Option<String>,
-    pub status_code: Option<i64>,
-    pub source: LogSource,
-    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-/// What to do with a message longer than the store allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Oversize {
-    Reject,
-    /// Cut it (the `/send_logs` client cannot handle a refusal).
-    Truncate,
-}
 
 /// A committed record, as readers and subscribers see it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -59,7 +31,7 @@ pub struct StoredRecord {
 
 impl StoredRecord {
     /// A record as committed: its id, its bot's name and id, and what was stored.
-    fn new(id: String, bot: &str, bot_id: String, record: NewLogRecord) -> Self {
+    fn new(id: String, bot: &str, bot_id: String, record: rows::NewLogRecord) -> Self {
         Self {
             id,
             bot: bot.to_owned(),
@@ -117,79 +89,6 @@ pub struct LogPage {
     pub records: Vec<StoredRecord>,
     pub has_next_page: bool,
     pub total_count: i64,
-}
-
-const MAX_REQUEST_ID_CHARS: usize = 128;
-const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
-
-fn check_record(
-    index: usize,
-    input: RecordInput,
-    oversize: Oversize,
-    received_at: &str,
-) -> Result<NewLogRecord, ServiceError> {
-    let field = |name: &str| format!("records[{index}].{name}");
-    let mut message = input.message;
-    if message.trim().is_empty() {
-        return Err(ServiceError::invalid(field("message"), "must not be empty"));
-    }
-    if message.chars().count() > MAX_MESSAGE_CHARS {
-        match oversize {
-            Oversize::Reject => {
-                return Err(ServiceError::invalid(
-                    field("message"),
-                    format!("is longer than {MAX_MESSAGE_CHARS} characters"),
-                ));
-            }
-            Oversize::Truncate => message = record::truncate_message(&message, MAX_MESSAGE_CHARS),
-        }
-    }
-    if let Some(request_id) = &input.request_id
-        && request_id.chars().count() > MAX_REQUEST_ID_CHARS
-    {
-        return Err(ServiceError::invalid(
-            field("requestId"),
-            format!("is longer than {MAX_REQUEST_ID_CHARS} characters"),
-        ));
-    }
-    if let Some(code) = input.status_code
-        && !(100..=599).contains(&code)
-    {
-        return Err(ServiceError::invalid(
-            field("statusCode"),
-            format!("{code} is not an HTTP status code (100-599)"),
-        ));
-    }
-    let attributes = match input.attributes {
-        Some(map) => {
-            let text = serde_json::Value::Object(map).to_string();
-            if text.len() > MAX_ATTRIBUTES_BYTES {
-                return Err(ServiceError::invalid(
-                    field("attributes"),
-                    format!("are larger than {MAX_ATTRIBUTES_BYTES} bytes"),
-                ));
-            }
-            Some(text)
-        }
-        None => None,
-    };
-    let event_at = input
-        .event_at
-        .map(|at| format_datetime(at.and_utc()))
-        .unwrap_or_else(|| received_at.to_owned());
-    Ok(NewLogRecord {
-        level: input.level.as_str().to_owned(),
-        message,
-        event_at,
-        received_at: received_at.to_owned(),
-        request_id: input.request_id.filter(|id| !id.is_empty()),
-        status_code: input.status_code,
-        source_user_name: input.source.user_name,
-        source_pid: input.source.pid,
-        source_process_name: input.source.process_name,
-        source_process_description: input.source.process_description,
-        attributes,
-    })
 }
 
 /// The chats a batch's records go to, worked out once per batch for each level (indexed by
@@ -265,47 +164,68 @@ fn check_caller_key(key: &str) -> Result<(), ServiceError> {
 }
 
 impl LogbotService {
-    /// Stores a batch for a bot: all records are checked first (one bad record refuses the
-    /// batch, naming it), then written in one packet. The same `idempotency_key` twice stores
-    /// the records once and answers with the same ids.
+    /// Stores a batch of checked records for a bot, in one packet: all or none. The same
+    /// `idempotency_key` twice stores the records once and answers with the same ids.
     pub async fn ingest(
         &self,
         bot_name: &str,
-        inputs: Vec<RecordInput>,
+        records: Vec<NewLogRecord>,
         idempotency_key: Option<&str>,
-        oversize: Oversize,
     ) -> Result<Ingested, ServiceError> {
         if let Some(key) = idempotency_key {
             check_caller_key(key)?;
         }
-        self.store_batch(
-            bot_name,
-            inputs,
-            idempotency_key.map(str::to_owned),
-            oversize,
-        )
-        .await
+        self.check_batch_size(&records)?;
+        let bot = self.require_serving_bot(bot_name).await?;
+        self.store_batch(&bot, records, idempotency_key.map(str::to_owned))
+            .await
+    }
+
+    /// [`ingest`](Self::ingest) for a `/send_logs` user: into the bot the user is bound to
+    /// (looked up by id), else into `default_bot` (`[send_logs] default_bot`).
+    pub async fn ingest_for_log_user(
+        &self,
+        user: &LogUser,
+        default_bot: Option<&str>,
+        records: Vec<NewLogRecord>,
+        idempotency_key: &str,
+    ) -> Result<Ingested, ServiceError> {
+        check_caller_key(idempotency_key)?;
+        self.check_batch_size(&records)?;
+        let bot = match (&user.bot, default_bot) {
+            (Some(id), _) => match self.require_serving_bot_by_id(id).await {
+                Err(ServiceError::NotFound { .. }) => {
+                    return Err(ServiceError::Forbidden(
+                        "the bot this user sends to no longer exists".into(),
+                    ));
+                }
+                found => found?,
+            },
+            (None, Some(name)) => self.require_serving_bot(name).await?,
+            (None, None) => {
+                return Err(ServiceError::Forbidden(
+                    "this user is bound to no bot and [send_logs] default_bot is not set".into(),
+                ));
+            }
+        };
+        self.store_batch(&bot, records, Some(idempotency_key.to_owned()))
+            .await
     }
 
     /// [`ingest`](Self::ingest) of the batch a platform event carries, keyed by the event.
     pub async fn ingest_platform_event(
         &self,
         bot_name: &str,
-        inputs: Vec<RecordInput>,
+        records: Vec<NewLogRecord>,
         event: PlatformEvent<'_>,
-        oversize: Oversize,
     ) -> Result<Ingested, ServiceError> {
-        self.store_batch(bot_name, inputs, Some(event.key()), oversize)
-            .await
+        self.check_batch_size(&records)?;
+        let bot = self.require_serving_bot(bot_name).await?;
+        self.store_batch(&bot, records, Some(event.key())).await
     }
 
-    async fn store_batch(
-        &self,
-        bot_name: &str,
-        inputs: Vec<RecordInput>,
-        idempotency_key: Option<String>,
-        oversize: Oversize,
-    ) -> Result<Ingested, ServiceError> {
+    /// A batch holds 1 to `[limits] max_records_per_batch` records.
+    fn check_batch_size(&self, inputs: &[NewLogRecord]) -> Result<(), ServiceError> {
         if inputs.is_empty() {
             return Err(ServiceError::invalid("records", "the batch is empty"));
         }
@@ -319,14 +239,21 @@ impl LogbotService {
                 ),
             ));
         }
-        let bot = self.require_bot(bot_name).await?;
+        Ok(())
+    }
+
+    async fn store_batch(
+        &self,
+        bot: &Bot,
+        inputs: Vec<NewLogRecord>,
+        idempotency_key: Option<String>,
+    ) -> Result<Ingested, ServiceError> {
         let received_at = format_datetime(Utc::now());
-        let levels: Vec<LogLevel> = inputs.iter().map(|input| input.level).collect();
-        let records = inputs
-            .into_iter()
-            .enumerate()
-            .map(|(index, input)| check_record(index, input, oversize, &received_at))
-            .collect::<Result<Vec<_>, _>>()?;
+        let levels: Vec<LogLevel> = inputs.iter().map(NewLogRecord::level).collect();
+        let records: Vec<rows::NewLogRecord> = inputs
+            .iter()
+            .map(|record| super::rows::log_record(record, &received_at))
+            .collect();
         // Scoped by bot so two bots' senders cannot collide on a key.
         let key = idempotency_key.map(|key| format!("sendLogs:{}:{key}", bot.id));
         // The chats each record goes to are queued in the packet that stores the records, so

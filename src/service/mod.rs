@@ -3,17 +3,18 @@
 //! chat events) goes through here, so the rules are applied once. Persistence is DataSpace's.
 
 mod bots;
+mod commands;
 mod controls;
 mod error;
 mod logs;
 mod refusals;
+mod rows;
 mod users;
 
-pub use bots::{CommandOrigin, CommandOutcome, RegisterBot, SubscribeChat};
+pub use bots::{RegisterBot, SubscribeChat};
+pub use commands::{CommandOrigin, CommandOutcome};
 pub use error::{ServiceError, UNAVAILABLE_CODE};
-pub use logs::{
-    Ingested, LogPage, LogQuery, LogSource, Oversize, PlatformEvent, RecordInput, StoredRecord,
-};
+pub use logs::{Ingested, LogPage, LogQuery, PlatformEvent, StoredRecord};
 
 use crate::bus::{Bus, RECORDS_CHANNEL};
 use crate::dataspace::DataSpaceClient;
@@ -53,8 +54,6 @@ pub struct LogbotService {
     refusals: refusals::RefusalBudget,
     metrics: Metrics,
     bus: Bus,
-    /// Bots by name, briefly: most calls name a bot, and bots are read far more than changed.
-    bot_cache: bots::BotCache,
     /// Notified when a batch that may have queued deliveries is stored: wakes this process's
     /// delivery worker (see [`LogbotService::delivery_wake`]).
     delivery_wake: Arc<Notify>,
@@ -75,7 +74,6 @@ impl LogbotService {
             limits,
             metrics,
             bus,
-            bot_cache: bots::BotCache::default(),
             delivery_wake: Arc::default(),
         }
     }

@@ -3,10 +3,9 @@
 
 use super::{LogbotService, ServiceError};
 use crate::dataspace::DataSpaceError;
-use crate::dataspace::operations::{LogUser, NewLogUser, now};
-use crate::domain::secrets;
+use crate::dataspace::operations::LogUser;
+use crate::domain::{NewLogUser, UserToken, secrets};
 
-const MAX_USERNAME_CHARS: usize = 64;
 const MIN_PASSWORD_CHARS: usize = 8;
 
 impl LogbotService {
@@ -17,16 +16,7 @@ impl LogbotService {
         password: &str,
         bot: Option<&str>,
     ) -> Result<LogUser, ServiceError> {
-        let username = username.trim();
-        if username.is_empty()
-            || username.chars().count() > MAX_USERNAME_CHARS
-            || username.chars().any(char::is_control)
-        {
-            return Err(ServiceError::invalid(
-                "username",
-                format!("must be 1 to {MAX_USERNAME_CHARS} printable characters"),
-            ));
-        }
+        let username = NewLogUser::check_username(username)?;
         let max = self.limits.password_chars;
         // Counted on bytes first, so a huge password is refused without walking it.
         if password.len() < MIN_PASSWORD_CHARS
@@ -44,16 +34,10 @@ impl LogbotService {
             Some(name) => Some(self.require_bot(name).await?.id),
             None => None,
         };
-        let token = secrets::user_token(username, password);
-        let user = NewLogUser {
-            username: username.to_owned(),
-            token_hash: secrets::hash_user_token(&token),
-            telegram_id: None,
-            bot: bot_id,
-            created_at: now(),
-        };
+        let token = UserToken::parse(&secrets::user_token(username, password))?;
+        let user = NewLogUser::new(username, &token)?;
         self.client
-            .create_log_user(user, None)
+            .create_log_user(super::rows::log_user(&user, bot_id), None)
             .await
             .map_err(|error| match error {
                 DataSpaceError::UniqueViolation(_) => ServiceError::AlreadyExists {
@@ -71,7 +55,8 @@ impl LogbotService {
         username: &str,
         token: &str,
     ) -> Result<Option<LogUser>, ServiceError> {
-        if username.is_empty() || username.chars().count() > MAX_USERNAME_CHARS {
+        // A name no user can have is looked up no further.
+        if NewLogUser::check_username(username) != Ok(username) {
             return Ok(None);
         }
         let Some(user) = self.client.find_log_user_by_username(username).await? else {

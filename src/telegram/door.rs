@@ -7,7 +7,9 @@ use super::update::{self, CommandMessage, Incoming, Me};
 use crate::config::TelegramSettings;
 use crate::dataspace::operations::{Bot, NewAuditEvent, format_datetime};
 use crate::domain::command::CommandAction;
+use crate::domain::entities::BotStatus;
 use crate::domain::messenger::Messenger;
+use crate::domain::registration::{AuditAction, AuditOutcome};
 use crate::service::{CommandOrigin, LogbotService, ServiceError};
 use chrono::Utc;
 use secrecy::ExposeSecret;
@@ -41,7 +43,7 @@ pub struct ServedBot {
 impl ServedBot {
     /// A registered bot is served while it is an ACTIVE Telegram bot.
     fn registered(bot: Bot) -> Option<Self> {
-        if bot.messenger != Messenger::Telegram.as_str() || bot.status != "ACTIVE" {
+        if bot.messenger != Messenger::Telegram.as_str() || !BotStatus::serves(&bot.status) {
             return None;
         }
         let token = bot.bot_token.clone();
@@ -243,9 +245,9 @@ impl Door {
         let audit = |migration: &crate::dataspace::operations::ChatMigration| {
             (!(migration.moved.is_empty() && migration.ended.is_empty())).then(|| NewAuditEvent {
                 actor_uid: "telegram".into(),
-                action: "migrate_chat".into(),
+                action: AuditAction::MigrateChat.as_str().into(),
                 target: Some(format!("chat:{from}")),
-                outcome: "migrated".into(),
+                outcome: AuditOutcome::Migrated.as_str().into(),
                 at: format_datetime(Utc::now()),
                 details: Some(format!(
                     "bot {}: group {from} became supergroup {to} (migrate_to_chat_id)",

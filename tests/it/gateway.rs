@@ -380,6 +380,47 @@ async fn chat_commands_register_and_subscribe() {
 }
 
 #[tokio::test]
+async fn a_disabled_bot_is_refused_like_an_unknown_one() {
+    let gw = start_gateway(|s| s.bots.admins = vec!["a".into()]).await;
+    gw.register("a", "off", "token-off-123").await;
+    gw.register("a", "on", "token-on-123").await;
+    gw.database()
+        .execute("UPDATE Bot SET status = 'DISABLED' WHERE name = 'off'", [])
+        .unwrap();
+    let send = "mutation($bot: String!) { sendLogs(bot: $bot, records: [{level: INFO, message: \"x\"}]) { accepted } }";
+    let refused = gw.graphql(send, json!({"bot": "off"})).await;
+    assert_eq!(error_code(&refused), "NOT_FOUND", "{refused}");
+    let unknown = gw.graphql(send, json!({"bot": "nope"})).await;
+    assert_eq!(error_code(&unknown), "NOT_FOUND", "{unknown}");
+    let taken = gw.data(send, json!({"bot": "on"})).await;
+    assert_eq!(taken["sendLogs"]["accepted"], 1);
+
+    let (status, info) = gw
+        .post_json(
+            "/",
+            &json!({"MESSAGE_NAME": "LOGGER_INFO", "DATA": {"log_info": "RP1| 14.08.2022 15:00| 200", "bot_type": "off"}}),
+        )
+        .await;
+    assert_eq!((status, info["CODE"].clone()), (200, json!(404)), "{info}");
+
+    let command = "mutation($text: String!) { executeCommand(text: $text, chatId: \"c-1\", fromUid: \"42\") { ok reply } }";
+    let reply = |text: &'static str| gw.data(command, json!({"text": text}));
+    let off = reply("token-off-123 | subscription").await;
+    let nobody = reply("token-nobody-123 | subscription").await;
+    assert_eq!(off["executeCommand"]["ok"], false, "{off}");
+    assert_eq!(off, nobody);
+    let on = reply("token-on-123 | subscription").await;
+    assert_eq!(on["executeCommand"]["ok"], true, "{on}");
+    let subscribe = gw
+        .graphql(
+            "mutation { subscribeChat(input: {authToken: \"token-off-123\", chatId: \"9\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&subscribe), "UNAUTHENTICATED", "{subscribe}");
+}
+
+#[tokio::test]
 async fn logger_info_for_known_and_unknown_bots() {
     let gw = start_gateway(|s| s.bots.admins = vec!["a".into()]).await;
     gw.register("a", "df", "token-df-123").await;

@@ -5,7 +5,8 @@ use crate::support::gateway;
 
 use gateway::{Received, connect, connect_initialised, receive, receive_json, send, start};
 use logbot_gateway::bus::RECORDS_CHANNEL;
-use logbot_gateway::service::{LogSource, StoredRecord};
+use logbot_gateway::domain::record::LogSource;
+use logbot_gateway::service::StoredRecord;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

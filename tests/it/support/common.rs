@@ -85,6 +85,11 @@ impl TestGateway {
         )
     }
 
+    /// The embedded DataSpace's database, to change what no API changes (a bot's status).
+    pub fn database(&self) -> rusqlite::Connection {
+        super::delivery::database(self._data.path())
+    }
+
     pub async fn stop(self) {
         self.running.stop().await;
     }

@@ -1,4 +1,7 @@
-//! Naming JSON values in error messages.
+//! JSON as the doors read it: naming values in error messages, and the log-record codec the
+//! doors share ([`records`]).
+
+pub mod records;
 
 use serde_json::Value;
 

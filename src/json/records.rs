@@ -1,12 +1,15 @@
 //! Log records as JSON, as the direct calls, queue signals and Web PubSub `sendlog` events carry
 //! them. Field names are the GraphQL ones (`eventAt`), the snake_case ones (`event_at`) are
 //! accepted too, and `msg` stands for `message` as in the LoggerBot client. Every error names
-//! the field, with the path the caller used (`records[2].level`).
+//! the field, with the path the caller used (`records[2].level`). The records are built and
+//! checked by [`NewLogRecord::builder`], as every door's are.
 
+use crate::domain::FieldError;
+use crate::domain::event_time::parse_event_time;
 use crate::domain::level::LogLevel;
-use crate::domain::record::parse_event_time;
+use crate::domain::record::{LogSource, NewLogRecord};
 use crate::json::kind;
-use crate::service::{Ingested, LogSource, LogbotService, Oversize, RecordInput, ServiceError};
+use crate::service::{Ingested, LogbotService, ServiceError};
 use serde_json::{Map, Value, json};
 
 /// A field of `object` under any of `names` (the first present wins; `null` is absent).
@@ -53,7 +56,11 @@ fn string(
     }
 }
 
-fn integer(object: &Map<String, Value>, names: &[&str], path: &str) -> Result<Option<i64>, String> {
+pub(crate) fn integer(
+    object: &Map<String, Value>,
+    names: &[&str],
+    path: &str,
+) -> Result<Option<i64>, String> {
     match field(object, names) {
         None => Ok(None),
         Some(value) => match value.as_i64() {
@@ -91,8 +98,13 @@ pub fn level(value: Option<&Value>, field: &str) -> Result<LogLevel, String> {
     }
 }
 
+/// A record's refusal as a door words it: the field under the caller's `path` (`records[0].`).
+pub(crate) fn refused_at(path: &str, error: FieldError) -> String {
+    format!("{path}{error}")
+}
+
 /// One record. `path` prefixes field names in errors (e.g. `records[0].`).
-pub fn record(value: &Value, path: &str) -> Result<RecordInput, String> {
+pub fn record(value: &Value, path: &str) -> Result<NewLogRecord, String> {
     let Value::Object(object) = value else {
         let shown = path.trim_end_matches('.');
         let shown = if shown.is_empty() {
@@ -134,8 +146,8 @@ pub fn record(value: &Value, path: &str) -> Result<RecordInput, String> {
         }
     };
     let attributes = match field(object, &["attributes"]) {
-        None => None,
-        Some(Value::Object(map)) => Some(map.clone()),
+        None => Map::new(),
+        Some(Value::Object(map)) => map.clone(),
         Some(other) => {
             return Err(format!(
                 "{path}attributes: must be an object, got {}",
@@ -143,38 +155,29 @@ pub fn record(value: &Value, path: &str) -> Result<RecordInput, String> {
             ));
         }
     };
-    Ok(RecordInput {
-        level: level(field(object, &["level"]), &format!("{path}level"))?,
-        message,
-        event_at,
-        request_id: text(object, &["requestId", "request_id"], path)?,
-        status_code,
-        source,
-        attributes,
-    })
+    let level = level(field(object, &["level"]), &format!("{path}level"))?;
+    NewLogRecord::builder(level, message)
+        .maybe_event_at(event_at)
+        .maybe_request_id(text(object, &["requestId", "request_id"], path)?)
+        .maybe_status_code(status_code)
+        .source(source)
+        .attributes(attributes)
+        .build()
+        .map_err(|error| refused_at(path, error))
 }
 
 /// A batch: `{"bot", "records": [...], "idempotencyKey"?}`, or a single record with its `bot`.
 pub struct Batch {
     pub bot: String,
-    pub records: Vec<RecordInput>,
+    pub records: Vec<NewLogRecord>,
     pub idempotency_key: Option<String>,
 }
 
 impl Batch {
     /// Stores the records for the bot under the batch's idempotency key.
-    pub async fn ingest(
-        self,
-        service: &LogbotService,
-        oversize: Oversize,
-    ) -> Result<Ingested, ServiceError> {
+    pub async fn ingest(self, service: &LogbotService) -> Result<Ingested, ServiceError> {
         service
-            .ingest(
-                &self.bot,
-                self.records,
-                self.idempotency_key.as_deref(),
-                oversize,
-            )
+            .ingest(&self.bot, self.records, self.idempotency_key.as_deref())
             .await
     }
 }
@@ -251,7 +254,25 @@ mod tests {
         .ok()
         .unwrap();
         assert_eq!(single.records.len(), 1);
-        assert_eq!(single.records[0].level, LogLevel::Error);
-        assert!(single.records[0].event_at.is_some());
+        assert_eq!(single.records[0].level(), LogLevel::Error);
+        assert!(single.records[0].event_at().is_some());
+    }
+
+    #[test]
+    fn records_are_held_to_the_domain_rules() {
+        let error = batch(&json!({"bot": "df", "records": [
+            {"message": "a"},
+            {"message": "b", "requestId": "bad\u{0}id"},
+        ]}))
+        .err()
+        .unwrap();
+        assert_eq!(
+            error,
+            "records[1].request_id: must not contain control characters"
+        );
+        let error = batch(&json!({"bot": "df", "message": "m", "source": {"pid": -1}}))
+            .err()
+            .unwrap();
+        assert_eq!(error, "source.pid: must not be negative, got -1");
     }
 }
