@@ -11,7 +11,7 @@
 //! a 403 naming the problem.
 
 use super::records;
-use crate::server::AppState;
+use crate::app_state::AppState;
 use crate::service::{LogSource, Oversize, RecordInput, ServiceError};
 use axum::Router;
 use axum::body::Bytes;

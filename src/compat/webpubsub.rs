@@ -8,7 +8,7 @@
 //! chat being the Web PubSub user); a user `sendlog` event in JSON ingests a record or a batch.
 
 use super::records;
-use crate::server::AppState;
+use crate::app_state::AppState;
 use crate::service::{Oversize, ServiceError};
 use axum::Router;
 use axum::body::Bytes;
