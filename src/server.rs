@@ -13,10 +13,11 @@ use crate::dataspace::{ClientSettings, DataSpaceClient};
 use crate::domain::registration::RegistrationPolicy;
 use crate::function;
 use crate::metrics::Metrics;
+use crate::request_id;
 use crate::service::LogbotService;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use std::net::SocketAddr;
@@ -24,6 +25,10 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 /// A built gateway: its router, and the embedded DataSpace it owns (if any).
 pub struct Gateway {
@@ -128,6 +133,32 @@ fn client_settings(
 /// Every door's routes, with the layers they share.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.limits.body_bytes;
+    let request_id_header = HeaderName::from_static(request_id::HEADER);
+    // Outermost first: the request id exists before anything logs, measures or answers.
+    let layers = ServiceBuilder::new()
+        .layer(middleware::map_request(request_id::discard_unusable))
+        .layer(SetRequestIdLayer::new(
+            request_id_header.clone(),
+            MakeRequestUuid,
+        ))
+        .layer(PropagateRequestIdLayer::new(request_id_header))
+        // Failures are logged where they happen, with their cause.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_id::span)
+                .on_failure(()),
+        )
+        .layer(middleware::from_fn(request_id::scope))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::observe_requests,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::outage::retry_after,
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(DefaultBodyLimit::max(body_limit));
     Router::new()
         .merge(api::routes())
         .merge(function::routes())
@@ -135,24 +166,12 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::metrics::routes())
         .merge(crate::compat::routes())
         .merge(crate::telegram::routes(&state))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::outage::retry_after,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
-            crate::metrics::observe_requests,
-        ))
-        .layer(middleware::from_fn(request_id))
+        .layer(layers)
         .with_state(state)
 }
 
 /// A panic in a handler is a bug on our side: log it, answer a masked 500 (the request id is
-/// added by [`request_id`]), and keep serving.
+/// added by the layer outside it), and keep serving.
 fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let message = panic
         .downcast_ref::<String>()
@@ -165,44 +184,6 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         "extensions": {"code": "INTERNAL_SERVER_ERROR"},
     }]});
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
-}
-
-/// Gives every request an id, and the request's span.
-async fn request_id(mut request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    // The caller's id when it is usable, else a new one; handlers read it from the header.
-    let given = request
-        .headers()
-        .get(crate::request_id::HEADER)
-        .filter(|value| {
-            value
-                .to_str()
-                .is_ok_and(|id| !id.is_empty() && id.len() <= 128)
-        })
-        .cloned();
-    let id_header = match given {
-        Some(value) => value,
-        None => {
-            let value = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-                .expect("a UUID is a valid header value");
-            request
-                .headers_mut()
-                .insert(crate::request_id::HEADER, value.clone());
-            value
-        }
-    };
-    let request_id = id_header.to_str().unwrap_or_default().to_owned();
-    let span =
-        tracing::info_span!("request", %request_id, method = %request.method(), route = %route);
-    let mut response = tracing::Instrument::instrument(next.run(request), span).await;
-    response
-        .headers_mut()
-        .insert(crate::request_id::HEADER, id_header);
-    response
 }
 
 /// A gateway serving on a bound listener.
