@@ -236,16 +236,40 @@ async fn reader(base: String, counters: Arc<Counters>, stop: Arc<AtomicBool>) {
     }
 }
 
-/// RSS in KiB and the number of open file descriptors of `pid` (Linux `/proc`).
-fn sample(pid: u32) -> (u64, usize) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
+/// One sample of the gateway process: RSS and its anonymous part (heap and stacks; the rest is
+/// mapped files such as the binary and SQLite's WAL index) in KiB, and open file descriptors
+/// (Linux `/proc`).
+fn sample(pid: u32) -> (u64, u64, usize) {
+    let kib = |file: &str, key: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/{file}"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .and_then(|value| value.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count());
-    (rss, fds)
+    (
+        kib("status", "VmRSS:"),
+        kib("smaps_rollup", "Anonymous:"),
+        fds,
+    )
+}
+
+/// SQLite's own heap in the gateway (its page caches fill as the database grows), from
+/// `/metrics`; in KiB.
+async fn sqlite_kib(http: &reqwest::Client, base: &str) -> u64 {
+    let Ok(answer) = http.get(format!("{base}/metrics")).send().await else {
+        return 0;
+    };
+    answer
+        .text()
+        .await
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("logbot_sqlite_memory_bytes "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map_or(0, |bytes| (bytes / 1024.0) as u64)
 }
 
 fn main() {
@@ -287,20 +311,27 @@ fn main() {
         let started = Instant::now();
         let run_for = Duration::from_secs(minutes * 60);
         println!("soak: {minutes} min, {subscribers} subscribers + 1 slow, gateway pid {pid}");
-        println!("| t (s) | RSS (MiB) | open fds | requests ok | failed | WS messages |");
-        println!("|---:|---:|---:|---:|---:|---:|");
+        println!("| t (s) | RSS (MiB) | anonymous | SQLite heap | open fds | requests ok | failed | WS messages |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
         let mut curve = Vec::new();
+        let mib = |kib: u64| kib as f64 / 1024.0;
         loop {
-            let (rss, fds) = sample(pid);
+            let (rss, anonymous, fds) = sample(pid);
+            let sqlite = sqlite_kib(&http, &base).await;
             let row = (
                 started.elapsed().as_secs(),
-                rss as f64 / 1024.0,
+                mib(rss),
                 fds,
                 counters.ok.load(Ordering::Relaxed),
                 counters.failed.load(Ordering::Relaxed),
                 counters.received.load(Ordering::Relaxed),
+                mib(anonymous),
+                mib(sqlite),
             );
-            println!("| {} | {:.1} | {} | {} | {} | {} |", row.0, row.1, row.2, row.3, row.4, row.5);
+            println!(
+                "| {} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
+                row.0, row.1, row.6, row.7, row.2, row.3, row.4, row.5
+            );
             curve.push(row);
             if started.elapsed() >= run_for {
                 break;
@@ -316,8 +347,9 @@ fn main() {
         let warm = &curve[(curve.len() / 5).min(curve.len() - 1)];
         let last = curve.last().unwrap();
         println!(
-            "RSS after warm-up {:.1} MiB -> end {:.1} MiB ({:+.1} MiB); fds {} -> {}; {} requests ok, {} failed, {} WS messages",
-            warm.1, last.1, last.1 - warm.1, warm.2, last.2, last.3, last.4, last.5
+            "RSS after warm-up {:.1} MiB -> end {:.1} MiB ({:+.1} MiB; anonymous {:+.1}, SQLite heap {:+.1}, outside SQLite {:+.1}); fds {} -> {}; {} requests ok, {} failed, {} WS messages",
+            warm.1, last.1, last.1 - warm.1, last.6 - warm.6, last.7 - warm.7,
+            (last.1 - last.7) - (warm.1 - warm.7), warm.2, last.2, last.3, last.4, last.5
         );
     });
 }

@@ -245,6 +245,10 @@ impl Bus {
             self.local.deliver(channel, Arc::from(message));
             return Ok(());
         };
+        if let Err(lost) = redis.subscription_in_place() {
+            self.local.deliver(channel, Arc::from(message));
+            return Err(lost);
+        }
         match redis.publish(channel, message).await {
             Ok(()) => Ok(()),
             Err(error) => {
@@ -266,6 +270,10 @@ impl Bus {
             self.local.deliver_all(channel, messages);
             return Ok(());
         };
+        if let Err(lost) = redis.subscription_in_place() {
+            self.local.deliver_all(channel, messages);
+            return Err(lost);
+        }
         match redis.publish_many(channel, messages).await {
             Ok(()) => Ok(()),
             Err(error) => {
@@ -358,12 +366,21 @@ impl Bus {
 }
 
 impl RedisBus {
-    async fn health(&self) -> Result<(), BusError> {
-        if !self.subscribed.load(Ordering::Acquire) {
-            return Err(BusError::Unavailable(
-                "Redis subscription lost, reconnecting".into(),
-            ));
+    /// Fails while the listener has lost its subscription (its PING went unanswered or its
+    /// connection closed). Publishing then skips Redis at once: a frozen Redis would otherwise
+    /// hold every ingest for the client's response and connect timeouts (about 1 s) before its
+    /// live fan-out failed anyway; the listener's reconnection says when Redis is back.
+    fn subscription_in_place(&self) -> Result<(), BusError> {
+        if self.subscribed.load(Ordering::Acquire) {
+            return Ok(());
         }
+        Err(BusError::Unavailable(
+            "Redis subscription lost, reconnecting; delivered on this replica only".into(),
+        ))
+    }
+
+    async fn health(&self) -> Result<(), BusError> {
+        self.subscription_in_place()?;
         // Twice: the first PING after Redis came back may meet the connection it dropped
         // (that failure resets it).
         let mut outcome = Ok(());

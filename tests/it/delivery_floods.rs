@@ -381,6 +381,80 @@ async fn chat_controls_set_the_level_mute_with_one_summary_and_unsubscribe() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mute_that_expires_without_unmute_gives_one_summary() {
+    let fake = FakeTelegram::default();
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = start(&fake, dir.path(), &[]).await;
+    gateway
+        .register_bot("lapse", "336:LAPSE", "lapse-auth-token")
+        .await;
+    let chat = "-2101";
+    let subscribed = command(&gateway, "lapse-auth-token | subscription", chat, None).await;
+    assert_eq!(subscribed["ok"], true, "{subscribed}");
+    let muted = command(&gateway, "/mute 1m", chat, None).await;
+    assert!(
+        muted["reply"].as_str().unwrap().contains("muted until"),
+        "{muted}"
+    );
+    for text in ["lapsed one", "lapsed two"] {
+        gateway.send_logs("lapse", &[("ERROR", text)]).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        fake.accepted_in(chat).len(),
+        0,
+        "nothing is sent while muted"
+    );
+    // The shortest mute is a minute; rather than wait it out, the stored end of the mute is
+    // moved to two seconds from now, as if the minute had passed. Nobody writes /unmute.
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .naive_utc()
+        .format("%Y-%m-%dT%H:%M:%S%.3f")
+        .to_string();
+    let changed = database(dir.path())
+        .execute(
+            "UPDATE ChatSubscription SET mutedUntil = ?1 WHERE chatId = ?2",
+            [soon.as_str(), chat],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    fake.wait_until(Duration::from_secs(15), "the summary at expiry", |r| {
+        r.iter().any(|r| r.chat_id == chat)
+    })
+    .await;
+    gateway
+        .send_logs("lapse", &[("ERROR", "after the lapse")])
+        .await;
+    fake.wait_until(Duration::from_secs(10), "the next record", |r| {
+        r.iter().filter(|r| r.chat_id == chat).count() >= 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let received = fake.accepted_in(chat);
+    assert_eq!(
+        received.len(),
+        2,
+        "one summary, then the next record: {received:#?}"
+    );
+    let summary = &received[0].text;
+    assert!(
+        summary.starts_with("While this chat was muted: 2 ERROR records from <b>lapse</b>"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("lapsed one") && summary.contains("lapsed two"),
+        "{summary}"
+    );
+    assert!(received[1].text.ends_with("after the lapse"));
+    let status = command(&gateway, "/status", chat, None).await;
+    let reply = status["reply"].as_str().unwrap();
+    assert!(
+        !reply.contains("muted until") && reply.contains("0 waiting"),
+        "{reply}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_bot_ends_the_subscription_and_a_huge_retry_after_is_cut() {
     let fake = FakeTelegram::default();
     fake.behaviour.lock().unwrap().gone.insert("-3001".into());

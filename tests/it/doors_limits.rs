@@ -3,6 +3,7 @@
 
 use crate::support::common::error_code;
 use crate::support::doors::{App, start};
+use logbot_gateway::dataspace::operations::NewChatSubscription;
 use serde_json::{Value, json};
 
 const AUTH: &str = "limits-auth-token-1";
@@ -55,6 +56,74 @@ async fn a_bot_has_at_most_its_subscriptions_and_a_batch_at_most_its_deliveries(
     assert!(app.logs("limited").await.is_empty());
     let within = send_logs(&app, 2).await;
     assert_eq!(within["data"]["sendLogs"]["accepted"], 2, "{within}");
+}
+
+/// The finding at full scale, with the default limits: 1,000 subscribed chats (the most a bot
+/// may have) and 100 records, which was one 100,000-delivery packet, an
+/// `INTERNAL_SERVER_ERROR` and 455 MiB; and the largest batch the defaults let through (10
+/// records to 1,000 chats, 10,000 deliveries), which the embedded DataSpace must take whole.
+/// The request and DataSpace deadlines are raised: this debug build on a shared machine needs
+/// about 1 ms per delivery (the release build far less, see the README); speed is the
+/// benchmarks' business.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_chats_times_a_hundred_records_is_refused_and_the_largest_allowed_batch_is_stored()
+ {
+    let app = start(|s| {
+        s.limits.request_timeout = std::time::Duration::from_secs(300);
+        s.dataspace.timeout = std::time::Duration::from_secs(120);
+    })
+    .await;
+    app.register_bot_with_auth("limited", AUTH).await;
+    let first = subscribe(&app, "-1000").await;
+    assert_eq!(first["data"]["subscribeChat"]["chatId"], "-1000", "{first}");
+    // 998 more written straight through the DataSpace client, as the service writes one (each
+    // subscribeChat checks the auth token's slow hash, a third of a second here).
+    let database = rusqlite::Connection::open(app.data_dir().join("dataspace.sqlite")).unwrap();
+    let (bot, created_at): (String, String) = database
+        .query_row(
+            "SELECT CAST(bot AS TEXT), createdAt FROM ChatSubscription",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    let more: Vec<NewChatSubscription> = (1..999)
+        .map(|chat| NewChatSubscription {
+            bot: bot.clone(),
+            chat_id: format!("-100{chat}"),
+            min_level: "INFO".into(),
+            active: true,
+            created_at: created_at.clone(),
+            ..Default::default()
+        })
+        .collect();
+    app.running
+        .state
+        .service
+        .client()
+        .create_subscriptions(more, None)
+        .await
+        .unwrap();
+    let last = subscribe(&app, "-100999").await;
+    assert_eq!(last["data"]["subscribeChat"]["chatId"], "-100999", "{last}");
+    let over_cap = subscribe(&app, "-1001000").await;
+    assert_eq!(error_code(&over_cap), "LIMIT_REACHED", "{over_cap}");
+
+    let flood = send_logs(&app, 100).await;
+    assert_eq!(error_code(&flood), "LIMIT_REACHED", "{flood}");
+    let text = flood.to_string();
+    assert!(
+        text.contains("queue 100000 deliveries"),
+        "names the deliveries: {text}"
+    );
+    assert!(app.logs("limited").await.is_empty(), "nothing written");
+
+    let largest = send_logs(&app, 10).await;
+    assert_eq!(largest["data"]["sendLogs"]["accepted"], 10, "{largest}");
+    assert_eq!(app.logs("limited").await.len(), 10);
+    let queued: i64 = database
+        .query_row("SELECT COUNT(*) FROM Delivery", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(queued, 10_000, "every record queued to every chat, once");
 }
 
 #[tokio::test]

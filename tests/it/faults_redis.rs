@@ -194,3 +194,107 @@ async fn redis_restarted_under_two_replicas_and_their_subscribers_resume() {
     let resumed = until_all_receive(&second, &mut sockets, "after", RECOVERY).await;
     eprintln!("Redis back: both replicas ready in {ready:?}, subscribers receiving in {resumed:?}");
 }
+
+/// Redis frozen (`SIGSTOP`: its connections stay open and nothing answers, as with a hung host
+/// rather than a dead one) under two replicas: ingest keeps answering 200 in bounded time
+/// (the record is stored; only its live fan-out waits on the bus), `/healthz` stays fast,
+/// `/readyz` names the bus, and after `SIGCONT` both replicas and their subscribers recover.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_frozen_under_two_replicas_stalls_nothing_and_recovers() {
+    let redis_port = free_port();
+    let redis = OwnRedis::start(redis_port).await;
+    let redis_url = format!("redis://127.0.0.1:{redis_port}");
+    let dir = tempfile::tempdir().unwrap();
+    let dataspace = StandaloneDataSpace::start(&dir.path().join("shared.sqlite")).await;
+    let shared = [
+        ("DATASPACE_URL", dataspace.url.as_str()),
+        ("APP_KEY", "k"),
+        ("APP_SECRET", "s"),
+        ("LOGBOT__BUS__REDIS_URL", redis_url.as_str()),
+        ("LOGBOT__DELIVERY__WORKER", "false"),
+    ];
+    let (first_dir, second_dir) = (dir.path().join("first"), dir.path().join("second"));
+    std::fs::create_dir_all(&first_dir).unwrap();
+    std::fs::create_dir_all(&second_dir).unwrap();
+    let first = GatewayProcess::start(&first_dir, "http://127.0.0.1:9/", &shared).await;
+    let second = GatewayProcess::start(&second_dir, "http://127.0.0.1:9/", &shared).await;
+    let bases = [first.base_url.as_str(), second.base_url.as_str()];
+    first
+        .register_bot("shared", "1:shared", "shared-auth-token")
+        .await;
+    let mut sockets = vec![
+        subscribe(&first.base_url).await,
+        subscribe(&second.base_url).await,
+    ];
+    until_all_receive(&first, &mut sockets, "before", Duration::from_secs(10)).await;
+
+    signal(redis.child.id(), Signal::SIGSTOP);
+    until_ready_is(&bases, 503, Duration::from_secs(5)).await;
+    // Once the listeners' PINGs have gone unanswered (ping_interval_ms, 1 s), publishing skips
+    // Redis instead of waiting on it.
+    for base in bases {
+        let started = Instant::now();
+        while !readyz(base).await.1["bus"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("subscription lost")
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{base}: subscription not lost"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let http = reqwest::Client::new();
+    for (n, base) in bases.iter().enumerate() {
+        let asked = Instant::now();
+        let answer = http
+            .post(format!("{base}/graphql"))
+            .json(&json!({"query": "mutation($m: String!) { sendLog(input: {bot: \"shared\", level: INFO, message: $m}) { id } }",
+                "variables": {"m": format!("while frozen {n}")}}))
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            .expect("ingest answers while Redis is frozen");
+        let status = answer.status().as_u16();
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 200, "{body}");
+        assert!(body["data"]["sendLog"]["id"].is_string(), "{body}");
+        let took = asked.elapsed();
+        eprintln!("ingest on replica {n} with Redis frozen: {took:?}");
+        // Waiting on the frozen Redis would take its client's timeouts: 500 ms for the answer,
+        // then 1 s to reconnect.
+        assert!(
+            took < Duration::from_millis(500),
+            "ingest waited {took:?} on a frozen Redis"
+        );
+        let asked = Instant::now();
+        let health = http
+            .get(format!("{base}/healthz"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .expect("/healthz answers while Redis is frozen");
+        assert_eq!(health.status(), 200);
+        assert!(
+            asked.elapsed() < Duration::from_millis(500),
+            "/healthz took {:?}",
+            asked.elapsed()
+        );
+    }
+    let stored = first
+        .graphql(
+            "{ logs(filter: {bot: \"shared\", contains: \"while frozen\"}, first: 10) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(stored["logs"]["totalCount"], 2, "{stored}");
+
+    signal(redis.child.id(), Signal::SIGCONT);
+    let ready = until_ready_is(&bases, 200, Duration::from_secs(5)).await;
+    let resumed = until_all_receive(&second, &mut sockets, "thawed", Duration::from_secs(5)).await;
+    eprintln!(
+        "Redis thawed: both replicas ready in {ready:?}, subscribers receiving in {resumed:?}"
+    );
+}

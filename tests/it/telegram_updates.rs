@@ -298,6 +298,74 @@ async fn telegram_a_redelivered_update_id_runs_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_an_api_that_hangs_then_returns_leaves_the_gateway_healthy_and_runs_the_command_once()
+ {
+    let fake = FakeTelegram::default();
+    let api = fake.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Every getUpdates is held unanswered, the connection open, until the API "returns".
+    *fake.updates.hold_polls_past.lock().unwrap() = Some(-1);
+    let gateway = GatewayProcess::start(
+        dir.path(),
+        &api,
+        &fast(&[
+            ("LOGBOT__TELEGRAM__HOME_BOT_TOKEN", HOME),
+            // A call waits this long beyond its long-poll timeout before the gateway gives up.
+            ("LOGBOT__DELIVERY__SEND_TIMEOUT_MS", "1000"),
+        ]),
+    )
+    .await;
+    wait_for(Duration::from_secs(10), "a held poll", || {
+        fake.updates.held_polls.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    let message_id = fake.updates.message(HOME, 43, "private", 43, "/help");
+    // While the API hangs (several of the gateway's timeouts and retries), the gateway answers.
+    let hang_started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    while hang_started.elapsed() < Duration::from_secs(6) {
+        let asked = Instant::now();
+        let health = gateway
+            .http
+            .get(format!("{}/healthz", gateway.base_url))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .expect("/healthz answers while the Telegram API hangs");
+        assert_eq!(health.status(), 200);
+        slowest = slowest.max(asked.elapsed());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        slowest < Duration::from_millis(500),
+        "/healthz took {slowest:?} while the API hung"
+    );
+    assert!(
+        replies_to(&fake, message_id).is_empty(),
+        "nothing can be read while the API hangs"
+    );
+    *fake.updates.hold_polls_past.lock().unwrap() = None;
+    // Polling resumes by itself (within the poller's backoff) and the command runs once.
+    fake.wait_until(
+        Duration::from_secs(40),
+        "the reply after the API returned",
+        |received| {
+            received
+                .iter()
+                .any(|r| r.reply_to == Some(message_id) && r.status == 200)
+        },
+    )
+    .await;
+    let later = fake.updates.message(HOME, 43, "private", 43, "/start");
+    wait_reply(&fake, later, "a reply to the next command").await;
+    assert_eq!(
+        replies_to(&fake, message_id).len(),
+        1,
+        "the command queued during the hang ran more than once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_a_bot_disabled_while_running_is_no_longer_polled() {
     let fake = FakeTelegram::default();
     let api = fake.start().await;

@@ -44,6 +44,24 @@ describe("createSender", () => {
     }
   });
 
+  test("a gateway that accepts and never answers: timed out, retried with the same key, stored once", async () => {
+    await gateway.registerBot("held-answers");
+    // The gateway commits each of the first three batches and its answer never comes: the
+    // connection stays open, only the client's timeout ends the wait.
+    const proxy = await answerLosingProxy(gateway.port, 3, { hold: true });
+    try {
+      const sender = createSender({ url: proxy.url, bot: "held-answers", timeoutMs: 500, batchSize: 10, flushIntervalMs: 50, retryBaseMs: 50, retryCapMs: 200 });
+      const expected = Array.from({ length: 40 }, (_, i) => `held answer test ${i}`);
+      for (const message of expected) sender.log("INFO", message);
+      assert.equal(await sender.close(60_000), true);
+      assert.equal(proxy.lost, 3, "the proxy held three answers");
+      assertEachOnce(assert, await gateway.messages("held-answers"), expected);
+      assert.deepEqual(sender.stats, { sent: 40, dropped: 0, failed: 0, unsent: 0, queued: 0 });
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test("an unknown bot is reported once and the next batch still goes", async () => {
     const reports = [];
     const sender = createSender({ url: gateway.url, bot: "not-yet-registered", onError: (error, count) => reports.push([error, count]) });

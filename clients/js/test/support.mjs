@@ -193,22 +193,27 @@ export function assertEachOnce(assert, stored, expected) {
 }
 
 /** A loopback TCP proxy that loses the first `lose` answers: the request reaches the gateway
- * (which commits it) and the answer is cut off before the client sees any of it. */
-export async function answerLosingProxy(upstreamPort, lose) {
+ * (which commits it) and the answer is cut off before the client sees any of it; or, with
+ * `{ hold: true }`, the answer never comes and the connection stays open, as with a gateway
+ * that accepts and then hangs. */
+export async function answerLosingProxy(upstreamPort, lose, { hold = false } = {}) {
   const proxy = { lost: 0 };
   const sockets = new Set();
   const server = createServer((client) => {
     const upstream = createConnection(upstreamPort, "127.0.0.1");
     sockets.add(client).add(upstream);
+    let held = false;
     const end = () => {
       client.destroy();
       upstream.destroy();
     };
     client.on("data", (data) => upstream.write(data));
     upstream.on("data", (data) => {
+      if (held) return; // the rest of a held answer goes nowhere either
       if (proxy.lost < lose) {
         proxy.lost++;
-        end();
+        if (hold) held = true; // swallowed; the client's socket stays open until it gives up
+        else end();
       } else client.write(data);
     });
     for (const s of [client, upstream]) s.on("error", end).on("close", end);

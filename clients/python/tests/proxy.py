@@ -1,6 +1,7 @@
 """A loopback TCP proxy that can lose answers: the request reaches the gateway (which commits
 it), and the answer is cut off before the client sees any of it, as when a connection or a
-gateway dies between its commit and its reply."""
+gateway dies between its commit and its reply; or, with ``hold=True``, the answer never comes
+and the connection stays open, as with a gateway that accepts and then hangs."""
 
 import socket
 import threading
@@ -8,9 +9,10 @@ from typing import List
 
 
 class AnswerLosingProxy:
-    def __init__(self, upstream_port: int, lose: int) -> None:
+    def __init__(self, upstream_port: int, lose: int, hold: bool = False) -> None:
         self.upstream_port = upstream_port
         self.to_lose = lose
+        self.hold = hold
         self.lost = 0
         self._lock = threading.Lock()
         self._listener = socket.socket()
@@ -42,13 +44,20 @@ class AnswerLosingProxy:
             return False
 
     def _pipe(self, source: socket.socket, sink: socket.socket, answers: bool) -> None:
+        held = False
         try:
             while True:
                 data = source.recv(65536)
                 if not data:
                     break
+                if held:
+                    continue  # the rest of a held answer goes nowhere either
                 if answers and self._lose_this_answer():
-                    break
+                    if not self.hold:
+                        break
+                    # Swallowed; the client's socket stays open until the client gives up.
+                    held = True
+                    continue
                 sink.sendall(data)
         except OSError:
             pass

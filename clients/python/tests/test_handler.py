@@ -90,6 +90,25 @@ class HandlerTests(unittest.TestCase):
         assert_each_once(self, self.gateway.messages("lost-answers"), expected)
         self.assertEqual(handler.sent, 60)
 
+    def test_a_gateway_that_accepts_and_never_answers_is_timed_out_and_retried_once_stored(self) -> None:
+        self.gateway.register_bot("held-answers")
+        # The gateway commits each of the first three batches, and its answer never comes: the
+        # connection stays open. Only the client's timeout ends the wait.
+        proxy = AnswerLosingProxy(self.gateway.port, lose=3, hold=True)
+        self.addCleanup(proxy.close)
+        handler = LogbotHandler(
+            proxy.url, "held-answers", timeout=0.5, batch_size=10, flush_interval=0.05, retry_base=0.05, retry_cap=0.2
+        )
+        self.addCleanup(handler.close, 5.0)
+        logger = fresh_logger(handler)
+        expected = ["held answer test %d" % i for i in range(40)]
+        for message in expected:
+            logger.info(message)
+        self.assertTrue(handler.flush(60))
+        self.assertEqual(proxy.lost, 3, "the proxy held three answers")
+        assert_each_once(self, self.gateway.messages("held-answers"), expected)
+        self.assertEqual((handler.sent, handler.failed, handler.dropped), (40, 0, 0))
+
     def test_an_unknown_bot_is_reported_once_and_the_next_batch_still_goes(self) -> None:
         reports = []  # type: List[Tuple[Exception, int]]
         handler = self.handler("not-yet-registered", on_error=lambda error, count: reports.append((error, count)))

@@ -37,6 +37,11 @@ pub async fn serve(settings: &Settings, data: tempfile::TempDir) -> TestGateway 
 }
 
 impl TestGateway {
+    /// The data directory (the embedded DataSpace's SQLite file is in it).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.running.base_url)
     }
