@@ -18,12 +18,16 @@
 //! - [`telegram`]: Telegram updates in (long polling or webhook), into the command grammar.
 //! - [`bus`]: live fan-out, in-process or over Redis.
 //! - [`delivery`]: the durable delivery queue and the worker that sends records to chats.
-//! - [`config`], [`metrics`], [`server`] (wiring), [`http_server`] (connection limits, read
-//!   deadlines, bounded graceful shutdown), [`outage`] (503s and readiness while a dependency
-//!   is down), [`cli`] (the command line).
+//! - [`config`], [`metrics`], [`http_server`] (connection limits, read deadlines, bounded
+//!   graceful shutdown), [`outage`] (503s and readiness while a dependency is down),
+//!   [`request_id`] (one id per request, from the edge to DataSpace).
+//! - [`server`] (wiring): builds the gateway and merges every door's `routes()` under the
+//!   shared layers; the doors share [`app_state::AppState`] and never import `server`, whose
+//!   only user is [`cli`] (the command line).
 
 pub mod api;
 pub mod apig;
+pub mod app_state;
 pub mod bus;
 pub mod cli;
 pub mod compat;
@@ -37,6 +41,7 @@ pub mod http_server;
 pub mod json;
 pub mod metrics;
 pub mod outage;
+pub mod request_id;
 pub mod server;
 pub mod service;
 mod sync;

@@ -1,10 +1,17 @@
 //! Prometheus metrics. Label values come from fixed sets (matched routes, operation names,
 //! outcome words), never from request data, so the number of series stays bounded.
+//! [`routes`] serves them; [`observe_requests`] counts every HTTP request.
 
+use axum::Router;
+use axum::extract::{FromRef, MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -138,6 +145,40 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
         String::from_utf8(buffer).unwrap_or_default()
     }
+}
+
+/// `GET /metrics`, for any application state that holds the [`Metrics`].
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Metrics: FromRef<S>,
+{
+    Router::new().route("/metrics", get(exposition))
+}
+
+async fn exposition(State(metrics): State<Metrics>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+/// Middleware: counts every request by matched route and outcome, with its latency.
+pub async fn observe_requests(
+    State(metrics): State<Metrics>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.run(request).await;
+    metrics.observe_http(&route, response.status().as_u16(), started.elapsed());
+    response
 }
 
 #[cfg(test)]

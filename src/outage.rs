@@ -1,19 +1,28 @@
 //! What the gateway answers while a dependency (DataSpace, the Redis bus) is down: every 503,
 //! from any door, carries `Retry-After` (`[limits] retry_after_s`), and `/readyz` names the
 //! dependency that is not answering. The doors themselves only map an unavailable dependency
-//! to 503 ([`crate::service::ServiceError::Unavailable`]); nothing here retries.
+//! to 503 ([`crate::service::ServiceError::Unavailable`]); nothing here retries. [`routes`]
+//! serves the probes, `/healthz` (live) and `/readyz`.
 
-use crate::server::AppState;
+use crate::app_state::AppState;
+use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use serde_json::json;
 use std::time::Duration;
 
 /// How long `/readyz` waits for each dependency before calling it unavailable: short, so a
 /// stopped (not killed) DataSpace shows up, and its return is seen, within 2 s.
 pub const READY_TIMEOUT: Duration = Duration::from_millis(1500);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+}
 
 /// Middleware: adds `Retry-After` to every 503 that has none, so no door can forget it.
 pub async fn retry_after(State(state): State<AppState>, request: Request, next: Next) -> Response {

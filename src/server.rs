@@ -1,45 +1,34 @@
 //! Wiring: builds the gateway from settings (starting the embedded DataSpace when no URL is
-//! configured), serves the routes, and shuts down gracefully.
+//! configured), composes the doors' routes under the shared layers, serves them, and shuts
+//! down gracefully.
 
 use crate::api::graphiql::GraphiqlPage;
-use crate::api::{self, ApiSchema, SchemaLimits};
-use crate::apig::{AppCredentials, InboundRequest, KeyRing, verify};
+use crate::api::{self, SchemaLimits};
+use crate::apig::{AppCredentials, KeyRing};
+use crate::app_state::AppState;
 use crate::bus::Bus;
 use crate::config::Settings;
 use crate::dataspace::local::{LocalDataSpace, LocalOptions, RunningDataSpace};
 use crate::dataspace::{ClientSettings, DataSpaceClient};
 use crate::domain::registration::RegistrationPolicy;
-use crate::function::{self, FunctionContext, FunctionRequest};
+use crate::function;
 use crate::metrics::Metrics;
+use crate::request_id;
 use crate::service::LogbotService;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::{self, Next};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-/// Everything a request handler needs.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub schema: ApiSchema,
-    pub service: Arc<LogbotService>,
-    pub metrics: Metrics,
-    /// Keys callers must sign with; `None` leaves the API open.
-    pub inbound_keys: Option<Arc<KeyRing>>,
-    /// The page a browser gets on `GET /graphql`; `None` when `[graphql] graphiql` is off.
-    pub graphiql: Option<Arc<GraphiqlPage>>,
-}
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 /// A built gateway: its router, and the embedded DataSpace it owns (if any).
 pub struct Gateway {
@@ -141,30 +130,48 @@ fn client_settings(
     }
 }
 
+/// Every door's routes, with the layers they share.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.limits.body_bytes;
-    Router::new()
-        .route("/graphql", post(graphql_post).get(graphql_get))
-        .route("/", post(function_root))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(crate::outage::readyz))
-        .route("/metrics", get(metrics))
-        .merge(crate::compat::routes())
-        .merge(crate::telegram::routes(&state))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response,
+    let request_id_header = HeaderName::from_static(request_id::HEADER);
+    // Outermost first: the request id exists before anything logs, measures or answers.
+    let layers = ServiceBuilder::new()
+        .layer(middleware::map_request(request_id::discard_unusable))
+        .layer(SetRequestIdLayer::new(
+            request_id_header.clone(),
+            MakeRequestUuid,
+        ))
+        .layer(PropagateRequestIdLayer::new(request_id_header))
+        // Failures are logged where they happen, with their cause.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_id::span)
+                .on_failure(()),
+        )
+        .layer(middleware::from_fn(request_id::scope))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::observe_requests,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::outage::retry_after,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(DefaultBodyLimit::max(body_limit));
+    Router::new()
+        .merge(api::routes())
+        .merge(function::routes())
+        .merge(crate::outage::routes())
+        .merge(crate::metrics::routes())
+        .merge(crate::compat::routes())
+        .merge(crate::telegram::routes(&state))
+        .layer(layers)
         .with_state(state)
 }
 
 /// A panic in a handler is a bug on our side: log it, answer a masked 500 (the request id is
-/// added by [`observe`]), and keep serving.
+/// added by the layer outside it), and keep serving.
 fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let message = panic
         .downcast_ref::<String>()
@@ -177,174 +184,6 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         "extensions": {"code": "INTERNAL_SERVER_ERROR"},
     }]});
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
-}
-
-/// Adds a request id and records metrics for every request.
-async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    // The caller's id when it is usable, else a new one; handlers read it from the header.
-    let given = request
-        .headers()
-        .get(function::REQUEST_ID_HEADER)
-        .filter(|value| {
-            value
-                .to_str()
-                .is_ok_and(|id| !id.is_empty() && id.len() <= 128)
-        })
-        .cloned();
-    let id_header = match given {
-        Some(value) => value,
-        None => {
-            let value = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-                .expect("a UUID is a valid header value");
-            request
-                .headers_mut()
-                .insert(function::REQUEST_ID_HEADER, value.clone());
-            value
-        }
-    };
-    let request_id = id_header.to_str().unwrap_or_default().to_owned();
-    let span =
-        tracing::info_span!("request", %request_id, method = %request.method(), route = %route);
-    let mut response = tracing::Instrument::instrument(next.run(request), span).await;
-    state
-        .metrics
-        .observe_http(&route, response.status().as_u16(), started.elapsed());
-    response
-        .headers_mut()
-        .insert(function::REQUEST_ID_HEADER, id_header);
-    response
-}
-
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(function::REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// When inbound keys are configured, the request must carry a valid APIG signature.
-#[allow(clippy::result_large_err)] // the error is the finished 401 response
-fn check_signature(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), Response> {
-    let Some(keys) = &state.inbound_keys else {
-        return Ok(());
-    };
-    verify(
-        &InboundRequest::new(method, uri, headers, body),
-        keys,
-        chrono::Utc::now(),
-    )
-    .map(|_| ())
-    .map_err(|error| {
-        tracing::info!(%error, "rejected request signature");
-        (
-            StatusCode::UNAUTHORIZED,
-            Json(error.to_json(&request_id(headers))),
-        )
-            .into_response()
-    })
-}
-
-async fn graphql_post(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    if let Ok(bytes) = &body
-        && let Err(response) = check_signature(&state, &method, &uri, &headers, bytes)
-    {
-        return response;
-    }
-    api::http::post(&state.schema, &headers, body, &request_id(&headers)).await
-}
-
-/// `GET /graphql`: a WebSocket upgrade, the GraphiQL page for a browser, or a query.
-async fn graphql_get(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    if let Some(page) = &state.graphiql
-        && api::graphiql::wants_graphiql(&method, &headers, uri.query())
-    {
-        return page.response();
-    }
-    if let Err(response) = check_signature(&state, &method, &uri, &headers, &[]) {
-        return response;
-    }
-    match websocket {
-        Ok(upgrade) => api::ws::upgrade(&state.schema, upgrade, &headers, &request_id(&headers)),
-        Err(_) => {
-            api::http::get(
-                &state.schema,
-                &headers,
-                uri.query().unwrap_or(""),
-                &request_id(&headers),
-            )
-            .await
-        }
-    }
-}
-
-/// `POST /`: the function container's entry, adapted to [`function::handle`].
-async fn function_root(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(response) = check_signature(&state, &method, &uri, &headers, &body) {
-        return response;
-    }
-    let mut function_headers = headers;
-    for (name, value) in [
-        (function::METHOD_HEADER, method.as_str()),
-        (function::PATH_HEADER, uri.path()),
-        (function::QUERY_HEADER, uri.query().unwrap_or("")),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            function_headers.insert(name, value);
-        }
-    }
-    let context = FunctionContext {
-        settings: &state.settings,
-        schema: &state.schema,
-        service: &state.service,
-    };
-    let response = function::handle(
-        &context,
-        FunctionRequest {
-            payload: body,
-            headers: function_headers,
-        },
-    )
-    .await;
-    (response.status, response.headers, response.payload).into_response()
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
 }
 
 /// A gateway serving on a bound listener.

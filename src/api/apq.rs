@@ -9,9 +9,6 @@ use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-/// Bytes of queries kept per process, when not configured.
-pub const DEFAULT_CAPACITY_BYTES: usize = 8 * 1024 * 1024;
-
 pub const NOT_FOUND_MESSAGE: &str = "PersistedQueryNotFound";
 pub const NOT_FOUND_CODE: &str = "PERSISTED_QUERY_NOT_FOUND";
 
@@ -68,12 +65,6 @@ impl Resolved {
             Self::Stored(_) => None,
             Self::Sent(pending) => Some(pending),
         }
-    }
-}
-
-impl Default for PersistedQueries {
-    fn default() -> Self {
-        Self::with_capacity(DEFAULT_CAPACITY_BYTES)
     }
 }
 

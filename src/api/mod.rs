@@ -1,6 +1,6 @@
 //! The public GraphQL API: schema (Query / Mutation / Subscription) and its transports:
 //! GraphQL over HTTP ([`http`]) and over WebSocket ([`ws`]), with the limits ([`limits`]) and
-//! automatic persisted queries ([`apq`]) they share.
+//! automatic persisted queries ([`apq`]) they share. [`routes`] mounts them on `/graphql`.
 
 pub mod apq;
 pub mod cost;
@@ -11,9 +11,13 @@ pub mod http;
 pub mod limits;
 pub mod mutation;
 pub mod query;
+pub mod routes;
+pub mod signature;
 pub mod subscription;
 pub mod types;
 pub mod ws;
+
+pub use routes::{ApiState, routes};
 
 use crate::config::LimitSettings;
 use crate::service::LogbotService;

@@ -93,9 +93,8 @@ pub fn upgrade(
             let _guard = guard;
             match protocol {
                 Some(protocol) => {
-                    Connection::new(schema, protocol, request_id)
-                        .run(socket)
-                        .await
+                    let connection = Connection::new(schema, protocol, request_id.clone());
+                    crate::request_id::within(request_id, connection.run(socket)).await
                 }
                 None => {
                     let mut socket = socket;

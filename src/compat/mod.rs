@@ -12,7 +12,7 @@ pub mod send_logs;
 pub mod vk;
 pub mod webpubsub;
 
-use crate::server::AppState;
+use crate::app_state::AppState;
 use axum::Router;
 
 /// Every route of the compatibility doors, merged into the gateway's router.

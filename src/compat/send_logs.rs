@@ -10,10 +10,10 @@
 //! `createLogUser` mutation's `bot`), else `[send_logs] default_bot`; a user with neither gets
 //! a 403 naming the problem.
 
+use crate::app_state::AppState;
 use crate::domain::event_time::parse_event_time;
 use crate::domain::record::{LogSource, MAX_MESSAGE_CHARS, NewLogRecord, truncate_message};
 use crate::json::records::{self, refused_at};
-use crate::server::AppState;
 use crate::service::ServiceError;
 use axum::Router;
 use axum::body::Bytes;

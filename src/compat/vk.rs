@@ -7,10 +7,10 @@
 //! as the chat. With `[vk] access_token` set, the command's reply is sent back to the peer with
 //! `messages.send`.
 
+use crate::app_state::AppState;
 use crate::delivery::messenger::{VK_API_VERSION, form_urlencoded};
 use crate::domain::command::{self, Command};
 use crate::domain::messenger::Messenger;
-use crate::server::AppState;
 use crate::service::ServiceError;
 use axum::Router;
 use axum::body::Bytes;

@@ -7,8 +7,8 @@
 //! are acknowledged; a user `message` in text is a chat command (its reply in text/plain, the
 //! chat being the Web PubSub user); a user `sendlog` event in JSON ingests a record or a batch.
 
+use crate::app_state::AppState;
 use crate::json::records;
-use crate::server::AppState;
 use crate::service::ServiceError;
 use axum::Router;
 use axum::body::Bytes;

@@ -101,6 +101,8 @@ impl DataSpaceClient {
             .map_err(|error| DataSpaceError::Invalid(format!("HTTP client: {error}")))?;
         let http = ClientBuilder::new(http)
             .with(SigningMiddleware::new(settings.credentials))
+            // After signing: the request id travels unsigned.
+            .with(crate::request_id::Forward)
             .build();
         Ok(Self {
             http,

@@ -2,11 +2,15 @@
 //! and the HTTP layer only adapts to it. `POST /` dispatches on the JSON body's shape.
 //!
 //! The HTTP request's method, path and query travel in the headers [`METHOD_HEADER`],
-//! [`PATH_HEADER`] and [`QUERY_HEADER`], so `handle` needs nothing but the request.
+//! [`PATH_HEADER`] and [`QUERY_HEADER`], so `handle` needs nothing but the request;
+//! [`routes`] mounts it on `POST /`.
 
 mod direct;
 mod message;
+mod route;
 mod trigger;
+
+pub use route::routes;
 
 use crate::api::{ApiSchema, http as graphql_http};
 use crate::config::Settings;
@@ -19,7 +23,6 @@ use serde_json::{Value, json};
 pub const METHOD_HEADER: &str = "x-function-method";
 pub const PATH_HEADER: &str = "x-function-path";
 pub const QUERY_HEADER: &str = "x-function-query";
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 #[derive(Debug, Clone, Default)]
 pub struct FunctionRequest {
@@ -71,7 +74,7 @@ fn bad_request(message: String) -> FunctionResponse {
 pub async fn handle(context: &FunctionContext<'_>, request: FunctionRequest) -> FunctionResponse {
     let request_id = request
         .headers
-        .get(REQUEST_ID_HEADER)
+        .get(crate::request_id::HEADER)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());

@@ -14,8 +14,8 @@ pub mod poller;
 pub mod update;
 pub mod webhook;
 
+use crate::app_state::AppState;
 use crate::config::TelegramUpdates;
-use crate::server::AppState;
 use axum::Router;
 use door::Door;
 use std::sync::Arc;

@@ -6,8 +6,8 @@
 
 use super::api::ApiError;
 use super::door::{Door, ServedBot};
+use crate::app_state::AppState;
 use crate::config::TelegramUpdates;
-use crate::server::AppState;
 use crate::service::ServiceError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;

@@ -1,8 +1,10 @@
 //! The doors through the running binary (`logbot-gateway serve`, configured by the environment
 //! only): the shared Web PubSub cases replayed by `tests/fixtures/cases/run_cases.py`, the VK
-//! handshake, and a LoggerBot request refused for an unknown user.
+//! handshake, a LoggerBot request refused for an unknown user, and the request id from the
+//! edge to the embedded DataSpace's log.
 
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -10,14 +12,22 @@ use tokio::process::{Child, Command};
 struct Served {
     child: Child,
     base: String,
+    /// Every line it has logged so far.
+    log: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
 }
 
 /// Starts the binary on a free loopback port and reads the address from its log.
 async fn serve() -> Served {
+    serve_logging("info").await
+}
+
+/// [`serve`], logging at `filter` (`RUST_LOG`).
+async fn serve_logging(filter: &str) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_logbot-gateway"))
         .arg("serve")
+        .env("RUST_LOG", filter)
         .env_remove("PORT")
         .env_remove("DATASPACE_URL")
         .env_remove("APP_KEY")
@@ -54,10 +64,17 @@ async fn serve() -> Served {
     .await
     .expect("logbot-gateway serves within 30 s");
     // Keep draining its log so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let kept = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            kept.lock().unwrap().push(line);
+        }
+    });
     Served {
         child,
         base,
+        log,
         _dir: dir,
     }
 }
@@ -104,5 +121,57 @@ async fn the_running_binary_serves_every_door() {
         .await
         .unwrap();
     assert_eq!(unknown.status().as_u16(), 400);
+    let _ = served.child.kill().await;
+}
+
+/// The `x-request-id` a query through the binary is answered with.
+async fn answered_id(base: &str, sent: Option<&str>) -> String {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .header("Content-Type", "application/json")
+        .body(r#"{"query": "{ logs(filter: {bot: \"nobody\"}) { totalCount } }"}"#);
+    if let Some(id) = sent {
+        request = request.header("x-request-id", id);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // Answered after looking the bot up in DataSpace.
+    let body = response.text().await.unwrap();
+    assert!(body.contains("does not exist"), "{body}");
+    id
+}
+
+#[tokio::test]
+async fn the_request_id_goes_from_the_caller_to_the_embedded_dataspace_s_log() {
+    let mut served = serve_logging("info,logbot_gateway=debug").await;
+    assert_eq!(answered_id(&served.base, Some("abc-123")).await, "abc-123");
+    let names_it = |log: &Vec<String>| {
+        log.iter()
+            .any(|line| line.contains("DataSpace request") && line.contains("request_id=abc-123"))
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !names_it(&served.log.lock().unwrap()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no DataSpace log line names abc-123:\n{}",
+            served.log.lock().unwrap().join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Without an id, or with one that is not 1 to 128 visible ASCII characters: a fresh UUID.
+    let too_long = "x".repeat(129);
+    for sent in [None, Some("two words"), Some(too_long.as_str())] {
+        let fresh = answered_id(&served.base, sent).await;
+        assert!(uuid::Uuid::parse_str(&fresh).is_ok(), "{sent:?} -> {fresh}");
+    }
+    assert_ne!(
+        answered_id(&served.base, None).await,
+        answered_id(&served.base, None).await
+    );
     let _ = served.child.kill().await;
 }

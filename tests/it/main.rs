@@ -38,6 +38,7 @@ mod hostile_function;
 mod hostile_graphql;
 mod hostile_telegram;
 mod hostile_ws;
+mod module_graph;
 mod server_limits;
 mod telegram_updates;
 mod transport_http;

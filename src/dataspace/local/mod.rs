@@ -150,7 +150,12 @@ async fn graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    // The gateway's request id when it sends one, so both logs name the same request.
+    let request_id = headers
+        .get(crate::request_id::HEADER)
+        .filter(|value| crate::request_id::is_usable(value))
+        .and_then(|value| value.to_str().ok())
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     let inbound = InboundRequest::new(&method, &uri, &headers, &body);
     if let Err(error) = verify(&inbound, &state.keys, chrono::Utc::now()) {
         tracing::info!(%error, %request_id, "rejected unsigned or badly signed request");
@@ -163,6 +168,8 @@ async fn graphql(
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
     };
+    let operation = request.operation_name.as_deref().unwrap_or_default();
+    tracing::debug!(%request_id, operation, "DataSpace request");
     if let Err(message) = check_document(&mut request) {
         return Json(validation_errors(message)).into_response();
     }

@@ -1,0 +1,131 @@
+//! The request id: one per request, from the edge to DataSpace.
+//!
+//! At the edge the server's layers take the caller's `x-request-id` when it is usable (1 to
+//! 128 visible ASCII characters) and make a UUID otherwise ([`discard_unusable`], then
+//! tower-http's `SetRequestId`/`PropagateRequestId`), so every handler finds it in the request
+//! headers ([`of`]) and every response carries it. [`span`] names it in the request's tracing
+//! span, and [`scope`] makes it the task's [`current`] id, which the DataSpace client sends on
+//! every call ([`Forward`]): the local DataSpace logs it with the call.
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::future::Future;
+
+/// The header the id travels in, on requests and responses alike.
+pub const HEADER: &str = "x-request-id";
+
+/// The longest id taken from a caller.
+pub const MAX_CHARS: usize = 128;
+
+tokio::task_local! {
+    static CURRENT: String;
+}
+
+/// The id of the request these headers belong to (set by the server's layers before any
+/// handler runs); empty when there is none.
+pub fn of(headers: &HeaderMap) -> String {
+    headers
+        .get(HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Whether a caller's id is kept: 1 to [`MAX_CHARS`] visible ASCII characters (no spaces, so
+/// it stays one word in a log line).
+pub fn is_usable(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    (1..=MAX_CHARS).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_graphic)
+}
+
+/// Layer (`map_request`): drops a caller's id that is not usable, so a fresh one replaces it.
+pub async fn discard_unusable(mut request: Request) -> Request {
+    if request
+        .headers()
+        .get(HEADER)
+        .is_some_and(|value| !is_usable(value))
+    {
+        request.headers_mut().remove(HEADER);
+    }
+    request
+}
+
+/// The request's tracing span (tower-http's `TraceLayer::make_span_with`): its id, method
+/// and matched route.
+pub fn span(request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    let request_id = of(request.headers());
+    tracing::info_span!("request", %request_id, method = %request.method(), route = %route)
+}
+
+/// Middleware: runs the rest of the request with its id as the [`current`] one.
+pub async fn scope(request: Request, next: Next) -> Response {
+    let id = of(request.headers());
+    within(id, next.run(request)).await
+}
+
+/// Runs `work` with `id` as the [`current`] request id (a WebSocket connection, which
+/// outlives the upgrade request's task, runs under the upgrade's id).
+pub async fn within<F: Future>(id: String, work: F) -> F::Output {
+    CURRENT.scope(id, work).await
+}
+
+/// The id of the request this task serves, if it serves one (background work does not).
+pub fn current() -> Option<String> {
+    CURRENT
+        .try_with(|id| id.clone())
+        .ok()
+        .filter(|id| !id.is_empty())
+}
+
+/// Client middleware: sends the [`current`] id as `x-request-id`. Placed after the signing
+/// middleware, so the header is not signed (a proxy may rewrite it without breaking the
+/// signature).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Forward;
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for Forward {
+    async fn handle(
+        &self,
+        mut request: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        if let Some(value) = current().and_then(|id| HeaderValue::from_str(&id).ok()) {
+            request.headers_mut().insert(HEADER, value);
+        }
+        next.run(request, extensions).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_visible_ascii_ids_are_kept() {
+        let usable = |text: &str| is_usable(&HeaderValue::from_str(text).unwrap());
+        assert!(usable("abc-123"));
+        assert!(usable(&"x".repeat(MAX_CHARS)));
+        assert!(!usable(&"x".repeat(MAX_CHARS + 1)));
+        assert!(!usable(""));
+        assert!(!usable("two words"));
+        assert!(!usable("tab\tinside"));
+        assert!(!is_usable(
+            &HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap()
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_current_id_is_the_scope_s() {
+        assert_eq!(current(), None);
+        let inside = within("abc-123".into(), async { current() }).await;
+        assert_eq!(inside.as_deref(), Some("abc-123"));
+    }
+}
