@@ -105,10 +105,18 @@ impl Inner {
         tracing::warn!(chat = %current.chat_id, bot = %current.bot, %error, given_up = ids.len() + 1, "the chat is gone for this bot; its subscription ended");
     }
 
+    /// The idempotence key of one write: the DataSpace client's retries of that call share it,
+    /// and nothing else does. Without the nonce, a task planned from a poll that read the
+    /// delivery before another task of this worker claimed, sent and finished it would claim
+    /// it again at the same version under the same key, get the stored success replayed, and
+    /// send the record a second time.
     pub(super) fn key(&self, delivery: &Delivery, what: &str) -> String {
         format!(
-            "delivery:{}:v{}:{what}:{}",
-            delivery.id, delivery.agg_version, self.owner
+            "delivery:{}:v{}:{what}:{}:{}",
+            delivery.id,
+            delivery.agg_version,
+            self.owner,
+            uuid::Uuid::new_v4().simple()
         )
     }
 
