@@ -688,7 +688,7 @@ fn refuse_if_referenced(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataspace::local::model::BOT;
+    use crate::embedded_dataspace::model::BOT;
     use std::sync::{Arc, mpsc};
     use std::time::{Duration, Instant};
 
