@@ -1,4 +1,4 @@
-//! The `cond` filter language of the local DataSpace (`src/embedded_dataspace/cond.rs`): any text
+//! The `cond` filter language of the local DataSpace (`src/embedded_dataspace/cond/`): any text
 //! against any class of the model, with `${...}` placeholders.
 //!
 //! Beyond "no panic": a translated condition never carries text of the input in its SQL (no
