@@ -10,7 +10,7 @@ use crate::embedded_dataspace::store::{
     Classification, Operation, PacketOutcome, SearchRequest, Store,
 };
 use async_graphql::{Context, Enum, ID, InputObject, InputType, Name, Object, SimpleObject, Value};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -97,27 +97,19 @@ fn from_row<T: for<'de> Deserialize<'de>>(
     })
 }
 
-fn input_map<T: InputType + Serialize>(
-    value: Value,
-    what: &str,
-) -> async_graphql::Result<serde_json::Map<String, serde_json::Value>> {
-    let typed = T::parse(Some(value)).map_err(|error| {
+/// Parses a packet field's input as its GraphQL type, which checks and normalises its
+/// scalars (a `_DateTime` to milliseconds, a `Long` given as a string to a number).
+fn parse_input<T: InputType>(value: Value, what: &str) -> async_graphql::Result<T> {
+    T::parse(Some(value)).map_err(|error| {
         validation(format!(
             "{what}: {}",
             error.into_server_error(Default::default()).message
         ))
-    })?;
-    match serde_json::to_value(&typed) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        _ => Err(classified(
-            Classification::Internal,
-            format!("{what}: cannot encode input"),
-        )),
-    }
+    })
 }
 
 /// A packet field's argument of GraphQL type `T` that the `packet` resolver has already read
-/// (into an [`Operation`], via [`input_map`]): it declares `T`'s type, so the schema and the
+/// (into an [`Operation`], via [`parse_input`]): it declares `T`'s type, so the schema and the
 /// validation of requests are unchanged, but parsing it again in the child resolver, only to
 /// throw it away, does nothing.
 struct AlreadyRead<T>(PhantomData<T>);
@@ -313,24 +305,25 @@ macro_rules! dataspace_class {
                 let class = &$meta;
                 let mut input = || take_argument(arguments, "input");
                 let operation = match field {
-                    $create => input_map::<$Create>(input(), field)
-                        .map(|input| Operation::Create { class, input }),
+                    $create => {
+                        parse_input::<$Create>(input(), field).map(|input| Operation::Create {
+                            class,
+                            input: input.into_fields(),
+                        })
+                    }
                     $create_many => match input() {
                         Value::List(items) => items
                             .into_iter()
-                            .map(|item| input_map::<$Create>(item, field))
+                            .map(|item| {
+                                parse_input::<$Create>(item, field).map($Create::into_fields)
+                            })
                             .collect::<async_graphql::Result<Vec<_>>>()
                             .map(|inputs| Operation::CreateMany { class, inputs }),
                         _ => Err(validation(format!("{field}: input must be a list"))),
                     },
-                    $update => input_map::<$Update>(input(), field).and_then(|changes| {
-                        let id = changes
-                            .get("id")
-                            .and_then(|id| id.as_str())
-                            .map(str::to_owned);
-                        let id =
-                            id.ok_or_else(|| validation(format!("{field}: input.id is required")))?;
-                        Ok(Operation::Update { class, id, changes })
+                    $update => parse_input::<$Update>(input(), field).map(|update| {
+                        let (id, changes) = update.into_changes();
+                        Operation::Update { class, id, changes }
                     }),
                     $delete => {
                         id_argument(arguments, field).map(|id| Operation::Delete { class, id })

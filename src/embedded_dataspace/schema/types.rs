@@ -1,376 +1,242 @@
-//! The entity and input types, field for field as in `schema.graphql`.
+//! The entity and input types of each class, field for field as in `schema.graphql`. One list
+//! per class declares its three types: the entity (`_E_X`), `_CreateXInput` with the same
+//! fields, and `_UpdateXInput` with `id` and every field optional. Fields are named in Rust as
+//! in `schema.graphql` (camelCase), so that one name serves GraphQL, the stored row and the
+//! model.
+//!
+//! Mirrored by hand rather than generated from the model with `async_graphql::dynamic`: a
+//! dynamic schema cannot declare an executable directive (async-graphql 7.2 builds it with no
+//! custom directives), so it could not serve `@strExpr`; and the model says how a field is
+//! stored, not how it is typed in GraphQL (`Int` and `Long` are both INTEGER, and
+//! `Delivery.subscription` is an `ID` stored as text). The SDL test keeps these lists equal to
+//! `schema.graphql`, and the test below keeps them equal to the model.
+
+// The fields (and the getters async-graphql derives for them) are named as in schema.graphql.
+#![allow(non_snake_case)]
 
 use crate::embedded_dataspace::scalars::{DateTime, Long};
+use crate::embedded_dataspace::store::{FieldValue, Fields};
 use async_graphql::{ID, InputObject, SimpleObject};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-#[derive(SimpleObject, Deserialize, Debug)]
-#[graphql(name = "_E_Bot")]
-#[serde(rename_all = "camelCase")]
-pub struct BotEntity {
-    id: ID,
-    agg_version: Long,
-    name: String,
-    owner_uid: String,
-    messenger: String,
-    bot_token: String,
-    auth_token_hash: String,
-    created_at: DateTime,
-    status: String,
+/// A typed input value as the store takes it; `None` for an absent optional field.
+pub trait IntoFieldValue {
+    fn into_field_value(self) -> Option<FieldValue>;
 }
 
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_CreateBotInput")]
-#[serde(rename_all = "camelCase")]
-pub struct BotCreate {
-    name: String,
-    owner_uid: String,
-    messenger: String,
-    bot_token: String,
-    auth_token_hash: String,
-    created_at: DateTime,
-    status: String,
+/// The type of a field in an `_UpdateXInput`: the entity's type, optional (once).
+pub trait Optional {
+    type Type;
 }
 
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_UpdateBotInput")]
-#[serde(rename_all = "camelCase")]
-pub struct BotUpdate {
-    id: ID,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    owner_uid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    messenger: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bot_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    auth_token_hash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    created_at: Option<DateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<String>,
+macro_rules! field_value {
+    ($($ty:ty => |$value:ident| $into:expr),* $(,)?) => {
+        $(
+            impl IntoFieldValue for $ty {
+                fn into_field_value(self) -> Option<FieldValue> {
+                    let $value = self;
+                    Some($into)
+                }
+            }
+
+            impl Optional for $ty {
+                type Type = Option<$ty>;
+            }
+        )*
+    };
 }
 
-#[derive(SimpleObject, Deserialize, Debug)]
-#[graphql(name = "_E_ChatSubscription")]
-#[serde(rename_all = "camelCase")]
-pub struct ChatSubscriptionEntity {
-    id: ID,
-    agg_version: Long,
-    bot: ID,
-    chat_id: String,
-    subscriber_uid: Option<String>,
-    min_level: String,
-    active: bool,
-    created_at: DateTime,
-    thread_id: Option<String>,
-    muted_until: Option<DateTime>,
-    muted_since: Option<DateTime>,
+field_value! {
+    String => |text| FieldValue::Text(text),
+    ID => |id| FieldValue::Text(id.0),
+    DateTime => |time| FieldValue::Text(time.0),
+    bool => |flag| FieldValue::Boolean(flag),
+    i32 => |integer| FieldValue::Integer(i64::from(integer)),
+    Long => |long| FieldValue::Integer(long.0),
 }
 
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_CreateChatSubscriptionInput")]
-#[serde(rename_all = "camelCase")]
-pub struct ChatSubscriptionCreate {
-    bot: ID,
-    chat_id: String,
-    subscriber_uid: Option<String>,
-    min_level: String,
-    active: bool,
-    created_at: DateTime,
-    thread_id: Option<String>,
-    muted_until: Option<DateTime>,
-    muted_since: Option<DateTime>,
+impl<T: IntoFieldValue> IntoFieldValue for Option<T> {
+    fn into_field_value(self) -> Option<FieldValue> {
+        self.and_then(T::into_field_value)
+    }
 }
 
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_UpdateChatSubscriptionInput")]
-#[serde(rename_all = "camelCase")]
-pub struct ChatSubscriptionUpdate {
-    id: ID,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bot: Option<ID>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    chat_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subscriber_uid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    min_level: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    active: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    created_at: Option<DateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    thread_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    muted_until: Option<DateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    muted_since: Option<DateTime>,
+impl<T> Optional for Option<T> {
+    type Type = Option<T>;
 }
 
-#[derive(SimpleObject, Deserialize, Debug)]
-#[graphql(name = "_E_LogRecord")]
-#[serde(rename_all = "camelCase")]
-pub struct LogRecordEntity {
-    id: ID,
-    agg_version: Long,
-    bot: ID,
-    level: String,
-    message: String,
-    event_at: DateTime,
-    received_at: DateTime,
-    request_id: Option<String>,
-    status_code: Option<i32>,
-    source_user_name: Option<String>,
-    source_pid: Option<Long>,
-    source_process_name: Option<String>,
-    source_process_description: Option<String>,
-    attributes: Option<String>,
+/// Declares a class's entity, create input and update input from its list of fields.
+macro_rules! class_types {
+    (
+        $Entity:ident = $entity:literal, $Create:ident = $create:literal, $Update:ident = $update:literal {
+            $($field:ident: $ty:ty),* $(,)?
+        }
+    ) => {
+        #[derive(SimpleObject, Deserialize, Debug)]
+        #[graphql(name = $entity)]
+        pub struct $Entity {
+            id: ID,
+            aggVersion: Long,
+            $($field: $ty,)*
+        }
+
+        #[derive(InputObject)]
+        #[graphql(name = $create)]
+        pub struct $Create {
+            $($field: $ty,)*
+        }
+
+        #[derive(InputObject)]
+        #[graphql(name = $update)]
+        pub struct $Update {
+            id: ID,
+            $($field: <$ty as Optional>::Type,)*
+        }
+
+        impl $Create {
+            /// The field names, in order.
+            #[cfg(test)]
+            pub const FIELDS: &[&str] = &[$(stringify!($field)),*];
+
+            /// The values to store; an optional field left out is stored as null.
+            pub fn into_fields(self) -> Fields {
+                let mut fields = Vec::new();
+                $(
+                    if let Some(value) = self.$field.into_field_value() {
+                        fields.push((stringify!($field), value));
+                    }
+                )*
+                fields
+            }
+        }
+
+        impl $Update {
+            /// The id of the object and the values to change; a field left out (or null) is
+            /// left as it is.
+            pub fn into_changes(self) -> (String, Fields) {
+                let mut changes = Vec::new();
+                $(
+                    if let Some(value) = self.$field.into_field_value() {
+                        changes.push((stringify!($field), value));
+                    }
+                )*
+                (self.id.0, changes)
+            }
+        }
+    };
 }
 
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_CreateLogRecordInput")]
-#[serde(rename_all = "camelCase")]
-pub struct LogRecordCreate {
-    bot: ID,
-    level: String,
-    message: String,
-    event_at: DateTime,
-    received_at: DateTime,
-    request_id: Option<String>,
-    status_code: Option<i32>,
-    source_user_name: Option<String>,
-    source_pid: Option<Long>,
-    source_process_name: Option<String>,
-    source_process_description: Option<String>,
-    attributes: Option<String>,
+class_types! {
+    BotEntity = "_E_Bot", BotCreate = "_CreateBotInput", BotUpdate = "_UpdateBotInput" {
+        name: String,
+        ownerUid: String,
+        messenger: String,
+        botToken: String,
+        authTokenHash: String,
+        createdAt: DateTime,
+        status: String,
+    }
 }
 
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_UpdateLogRecordInput")]
-#[serde(rename_all = "camelCase")]
-pub struct LogRecordUpdate {
-    id: ID,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bot: Option<ID>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    level: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event_at: Option<DateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    received_at: Option<DateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_code: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source_user_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source_pid: Option<Long>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source_process_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source_process_description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    attributes: Option<String>,
+class_types! {
+    ChatSubscriptionEntity = "_E_ChatSubscription", ChatSubscriptionCreate = "_CreateChatSubscriptionInput", ChatSubscriptionUpdate = "_UpdateChatSubscriptionInput" {
+        bot: ID,
+        chatId: String,
+        subscriberUid: Option<String>,
+        minLevel: String,
+        active: bool,
+        createdAt: DateTime,
+        threadId: Option<String>,
+        mutedUntil: Option<DateTime>,
+        mutedSince: Option<DateTime>,
+    }
 }
 
-#[derive(SimpleObject, Deserialize, Debug)]
-#[graphql(name = "_E_LogUser")]
-#[serde(rename_all = "camelCase")]
-pub struct LogUserEntity {
-    id: ID,
-    agg_version: Long,
-    username: String,
-    token_hash: String,
-    telegram_id: Option<String>,
-    bot: Option<ID>,
-    created_at: DateTime,
+class_types! {
+    LogRecordEntity = "_E_LogRecord", LogRecordCreate = "_CreateLogRecordInput", LogRecordUpdate = "_UpdateLogRecordInput" {
+        bot: ID,
+        level: String,
+        message: String,
+        eventAt: DateTime,
+        receivedAt: DateTime,
+        requestId: Option<String>,
+        statusCode: Option<i32>,
+        sourceUserName: Option<String>,
+        sourcePid: Option<Long>,
+        sourceProcessName: Option<String>,
+        sourceProcessDescription: Option<String>,
+        attributes: Option<String>,
+    }
 }
 
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_CreateLogUserInput")]
-#[serde(rename_all = "camelCase")]
-pub struct LogUserCreate {
-    username: String,
-    token_hash: String,
-    telegram_id: Option<String>,
-    bot: Option<ID>,
-    created_at: DateTime,
+class_types! {
+    LogUserEntity = "_E_LogUser", LogUserCreate = "_CreateLogUserInput", LogUserUpdate = "_UpdateLogUserInput" {
+        username: String,
+        tokenHash: String,
+        telegramId: Option<String>,
+        bot: Option<ID>,
+        createdAt: DateTime,
+    }
 }
 
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_UpdateLogUserInput")]
-#[serde(rename_all = "camelCase")]
-pub struct LogUserUpdate {
-    id: ID,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_hash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    telegram_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bot: Option<ID>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    created_at: Option<DateTime>,
+class_types! {
+    AuditEventEntity = "_E_AuditEvent", AuditEventCreate = "_CreateAuditEventInput", AuditEventUpdate = "_UpdateAuditEventInput" {
+        actorUid: String,
+        action: String,
+        target: Option<String>,
+        outcome: String,
+        at: DateTime,
+        details: Option<String>,
+    }
 }
 
-#[derive(SimpleObject, Deserialize, Debug)]
-#[graphql(name = "_E_AuditEvent")]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEventEntity {
-    id: ID,
-    agg_version: Long,
-    actor_uid: String,
-    action: String,
-    target: Option<String>,
-    outcome: String,
-    at: DateTime,
-    details: Option<String>,
+class_types! {
+    DeliveryEntity = "_E_Delivery", DeliveryCreate = "_CreateDeliveryInput", DeliveryUpdate = "_UpdateDeliveryInput" {
+        record: ID,
+        bot: ID,
+        subscription: ID,
+        chatId: String,
+        status: String,
+        attempts: i32,
+        partsSent: i32,
+        nextAttemptAt: DateTime,
+        leaseOwner: Option<String>,
+        leaseUntil: Option<DateTime>,
+        lastError: Option<String>,
+        createdAt: DateTime,
+        sentAt: Option<DateTime>,
+        threadId: Option<String>,
+    }
 }
 
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_CreateAuditEventInput")]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEventCreate {
-    actor_uid: String,
-    action: String,
-    target: Option<String>,
-    outcome: String,
-    at: DateTime,
-    details: Option<String>,
+class_types! {
+    TelegramOffsetEntity = "_E_TelegramOffset", TelegramOffsetCreate = "_CreateTelegramOffsetInput", TelegramOffsetUpdate = "_UpdateTelegramOffsetInput" {
+        botId: String,
+        offset: Long,
+        updatedAt: DateTime,
+    }
 }
 
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_UpdateAuditEventInput")]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEventUpdate {
-    id: ID,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    actor_uid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    action: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    outcome: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    at: Option<DateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    details: Option<String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embedded_dataspace::model::{self, ClassMeta};
 
-#[derive(SimpleObject, Deserialize, Debug)]
-#[graphql(name = "_E_Delivery")]
-#[serde(rename_all = "camelCase")]
-pub struct DeliveryEntity {
-    id: ID,
-    agg_version: Long,
-    record: ID,
-    bot: ID,
-    subscription: ID,
-    chat_id: String,
-    status: String,
-    attempts: i32,
-    parts_sent: i32,
-    next_attempt_at: DateTime,
-    lease_owner: Option<String>,
-    lease_until: Option<DateTime>,
-    last_error: Option<String>,
-    created_at: DateTime,
-    sent_at: Option<DateTime>,
-    thread_id: Option<String>,
-}
-
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_CreateDeliveryInput")]
-#[serde(rename_all = "camelCase")]
-pub struct DeliveryCreate {
-    record: ID,
-    bot: ID,
-    subscription: ID,
-    chat_id: String,
-    status: String,
-    attempts: i32,
-    parts_sent: i32,
-    next_attempt_at: DateTime,
-    lease_owner: Option<String>,
-    lease_until: Option<DateTime>,
-    last_error: Option<String>,
-    created_at: DateTime,
-    sent_at: Option<DateTime>,
-    thread_id: Option<String>,
-}
-
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_UpdateDeliveryInput")]
-#[serde(rename_all = "camelCase")]
-pub struct DeliveryUpdate {
-    id: ID,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    record: Option<ID>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bot: Option<ID>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subscription: Option<ID>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    chat_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    attempts: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parts_sent: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_attempt_at: Option<DateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lease_owner: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lease_until: Option<DateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    created_at: Option<DateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sent_at: Option<DateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    thread_id: Option<String>,
-}
-
-#[derive(SimpleObject, Deserialize, Debug)]
-#[graphql(name = "_E_TelegramOffset")]
-#[serde(rename_all = "camelCase")]
-pub struct TelegramOffsetEntity {
-    id: ID,
-    agg_version: Long,
-    bot_id: String,
-    offset: Long,
-    updated_at: DateTime,
-}
-
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_CreateTelegramOffsetInput")]
-#[serde(rename_all = "camelCase")]
-pub struct TelegramOffsetCreate {
-    bot_id: String,
-    offset: Long,
-    updated_at: DateTime,
-}
-
-#[derive(InputObject, Serialize)]
-#[graphql(name = "_UpdateTelegramOffsetInput")]
-#[serde(rename_all = "camelCase")]
-pub struct TelegramOffsetUpdate {
-    id: ID,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bot_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    offset: Option<Long>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    updated_at: Option<DateTime>,
+    /// A packet can neither give a field the store does not know nor leave out one it keeps.
+    #[test]
+    fn each_create_input_has_the_fields_of_the_model_in_order() {
+        let classes: [(&ClassMeta, &[&str]); 7] = [
+            (&model::BOT, BotCreate::FIELDS),
+            (&model::CHAT_SUBSCRIPTION, ChatSubscriptionCreate::FIELDS),
+            (&model::LOG_RECORD, LogRecordCreate::FIELDS),
+            (&model::LOG_USER, LogUserCreate::FIELDS),
+            (&model::AUDIT_EVENT, AuditEventCreate::FIELDS),
+            (&model::DELIVERY, DeliveryCreate::FIELDS),
+            (&model::TELEGRAM_OFFSET, TelegramOffsetCreate::FIELDS),
+        ];
+        for (class, fields) in classes {
+            let stored: Vec<&str> = class.fields.iter().map(|field| field.name).collect();
+            assert_eq!(fields, stored.as_slice(), "{}", class.name);
+        }
+    }
 }

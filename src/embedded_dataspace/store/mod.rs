@@ -82,21 +82,34 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// A field's value in a packet's input, as its GraphQL type gave it: `String`, `ID` and
+/// `_DateTime` as text, `Int` and `Long` as integers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    Text(String),
+    Integer(i64),
+    Boolean(bool),
+}
+
+/// An object's fields by name, as a create or an update gives them: a field left out is null
+/// (create) or unchanged (update).
+pub type Fields = Vec<(&'static str, FieldValue)>;
+
 /// One operation of a packet.
 #[derive(Debug, Clone)]
 pub enum Operation {
     Create {
         class: &'static ClassMeta,
-        input: Map<String, Value>,
+        input: Fields,
     },
     CreateMany {
         class: &'static ClassMeta,
-        inputs: Vec<Map<String, Value>>,
+        inputs: Vec<Fields>,
     },
     Update {
         class: &'static ClassMeta,
         id: String,
-        changes: Map<String, Value>,
+        changes: Fields,
     },
     Delete {
         class: &'static ClassMeta,

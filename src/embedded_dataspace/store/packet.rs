@@ -2,11 +2,11 @@
 //! aggregate versions compared, deletes refused while the object is referenced.
 
 use super::reads::fetch;
-use super::{Classification, Operation, PacketOutcome, StoreError};
+use super::{Classification, FieldValue, Fields, Operation, PacketOutcome, StoreError};
 use crate::embedded_dataspace::model::{CLASSES, ClassMeta, FieldType, quoted};
 use rusqlite::types::Value as SqlParam;
 use rusqlite::{OptionalExtension, params_from_iter};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -49,7 +49,7 @@ pub(super) fn field_param(
     transaction: &rusqlite::Transaction<'_>,
     class: &ClassMeta,
     name: &str,
-    value: &Value,
+    value: Option<&FieldValue>,
     state: &mut PacketState,
 ) -> Result<SqlParam, StoreError> {
     let field = class
@@ -57,18 +57,18 @@ pub(super) fn field_param(
         .ok_or_else(|| StoreError::validation(format!("{}.{name}: no such field", class.name)))?;
     let what = || format!("{}.{}", class.name, field.name);
     match (field.ty, value) {
-        (_, Value::Null) if field.required => {
+        (_, None) if field.required => {
             Err(StoreError::validation(format!("{} is required", what())))
         }
-        (_, Value::Null) => Ok(SqlParam::Null),
-        (FieldType::Text | FieldType::DateTime, Value::String(text)) => {
+        (_, None) => Ok(SqlParam::Null),
+        (FieldType::Text | FieldType::DateTime, Some(FieldValue::Text(text))) => {
             Ok(SqlParam::Text(text.clone()))
         }
-        (FieldType::Integer, Value::Number(number)) if number.is_i64() => {
-            Ok(SqlParam::Integer(number.as_i64().unwrap_or_default()))
+        (FieldType::Integer, Some(FieldValue::Integer(integer))) => Ok(SqlParam::Integer(*integer)),
+        (FieldType::Boolean, Some(FieldValue::Boolean(flag))) => {
+            Ok(SqlParam::Integer(i64::from(*flag)))
         }
-        (FieldType::Boolean, Value::Bool(flag)) => Ok(SqlParam::Integer(i64::from(*flag))),
-        (FieldType::Reference(target), Value::String(raw)) => {
+        (FieldType::Reference(target), Some(FieldValue::Text(raw))) => {
             let id = resolve_id(raw, &state.created, what)?;
             if state.existing.contains(&(target, id)) {
                 return Ok(SqlParam::Integer(id));
@@ -128,8 +128,8 @@ pub(super) fn run_operation(
             let version = current_version(transaction, class, id, aggregate_version)?;
             let mut assignments = String::from("\"aggVersion\" = ?");
             let mut params = vec![SqlParam::Integer(version + 1)];
-            for (name, value) in changes.iter().filter(|(name, _)| name.as_str() != "id") {
-                params.push(field_param(transaction, class, name, value, state)?);
+            for (name, value) in changes {
+                params.push(field_param(transaction, class, name, Some(value), state)?);
                 assignments.push_str(&format!(", {} = ?", quoted(name)));
             }
             params.push(SqlParam::Integer(id));
@@ -183,16 +183,19 @@ pub(super) fn run_operation(
 pub(super) fn insert(
     transaction: &rusqlite::Transaction<'_>,
     class: &ClassMeta,
-    input: &Map<String, Value>,
+    input: &Fields,
     state: &mut PacketState,
 ) -> Result<i64, StoreError> {
     let mut params = Vec::with_capacity(class.fields.len() + 1);
     params.push(SqlParam::Integer(1));
     for field in class.fields {
-        let value = input.get(field.name).unwrap_or(&Value::Null);
+        let value = input
+            .iter()
+            .find(|(name, _)| *name == field.name)
+            .map(|(_, value)| value);
         params.push(field_param(transaction, class, field.name, value, state)?);
     }
-    if let Some(unknown) = input.keys().find(|name| class.field(name).is_none()) {
+    if let Some((unknown, _)) = input.iter().find(|(name, _)| class.field(name).is_none()) {
         return Err(StoreError::validation(format!(
             "{}.{unknown}: no such field",
             class.name
