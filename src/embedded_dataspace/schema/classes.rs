@@ -1,5 +1,5 @@
 //! Per class of the model: its `searchX` query and its packet operations, declared by
-//! [`dataspace_class!`] over the types in [`super::types`].
+//! `dataspace_class!` over the types in [`super::types`].
 
 use super::directive::placeholders;
 use super::types::*;

@@ -6,8 +6,8 @@
 //! transaction, and the child fields only read the outcome by response key. That is what makes
 //! a packet atomic even though GraphQL resolves fields one by one.
 //!
-//! Here: the schema, the `packet` resolver and the error classes; [`classes`] declares each
-//! class's query and packet fields, [`types`] its entity and input types, [`directive`] the
+//! Here: the schema, the `packet` resolver and the error classes; `classes` declares each
+//! class's query and packet fields, `types` its entity and input types, `directive` the
 //! `@strExpr` placeholders.
 
 mod classes;

@@ -1,6 +1,6 @@
 //! SQLite storage of the local DataSpace: one table per class, packets as transactions,
 //! idempotent replay, aggregate versions, and the classified errors DataSpace reports.
-//! Packets are written in [`packet`], searches and object reads in [`reads`].
+//! Packets are written in `packet`, searches and object reads in `reads`.
 
 mod packet;
 mod reads;
