@@ -4,9 +4,9 @@
 //! overhead shows as a ratio. Run: `cargo bench --bench dataspace_ingest`.
 
 use logbot_gateway::apig::{AppCredentials, KeyRing, SigningMiddleware};
-use logbot_gateway::dataspace::local::{LocalDataSpace, LocalOptions};
 use logbot_gateway::dataspace::operations::{NewBot, NewLogRecord};
 use logbot_gateway::dataspace::{ClientSettings, DataSpaceClient};
+use logbot_gateway::embedded_dataspace::{LocalDataSpace, LocalOptions};
 use std::time::{Duration, Instant};
 
 /// How long each measurement runs.

@@ -9,8 +9,9 @@
 //! Components:
 //! - [`apig`]: the APIG App-authentication signer (SDK-HMAC-SHA256), its verifier, and the
 //!   reqwest middleware that signs every DataSpace call.
-//! - [`dataspace`]: the typed, signed, retrying DataSpace client, and [`dataspace::local`],
-//!   the embedded DataSpace (GraphQL over SQLite) used when none is configured.
+//! - [`dataspace`]: the typed, signed, retrying DataSpace client.
+//! - [`embedded_dataspace`]: a stand-in DataSpace (GraphQL over SQLite) used when none is
+//!   configured; its own component, sharing only the wire contract and the [`apig`] verifier.
 //! - [`domain`]: pure types and rules (levels, names, tokens, command grammar, registration).
 //! - [`service`]: the use cases every door goes through.
 //! - [`api`]: the public GraphQL schema and its transport; [`function`]: the function contract.
@@ -35,6 +36,7 @@ pub mod config;
 pub mod dataspace;
 pub mod delivery;
 pub mod domain;
+pub mod embedded_dataspace;
 pub mod function;
 pub mod graphql_document;
 pub mod http_server;

@@ -1,4 +1,4 @@
-//! The `cond` filter language of the local DataSpace (`src/dataspace/local/cond.rs`): any text
+//! The `cond` filter language of the local DataSpace (`src/embedded_dataspace/cond/`): any text
 //! against any class of the model, with `${...}` placeholders.
 //!
 //! Beyond "no panic": a translated condition never carries text of the input in its SQL (no
@@ -8,8 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use logbot_gateway::dataspace::local::cond::{Literal, SqlValue, translate_cond, translate_sort};
-use logbot_gateway::dataspace::local::model::{CLASSES, ClassMeta, quoted};
+use logbot_gateway::embedded_dataspace::cond::{Literal, SqlValue, translate_cond, translate_sort};
+use logbot_gateway::embedded_dataspace::model::{CLASSES, ClassMeta, quoted};
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::LazyLock;

@@ -1,7 +1,7 @@
 //! `logbot-gateway dataspace`: the local DataSpace as a standalone server.
 
 use crate::apig::KeyRing;
-use crate::dataspace::local::{LocalDataSpace, LocalOptions, ReadLimits};
+use crate::embedded_dataspace::{LocalDataSpace, LocalOptions, ReadLimits};
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,7 +28,7 @@ pub struct DataSpaceArgs {
 
 pub fn run(args: DataSpaceArgs) -> ExitCode {
     if args.print_schema {
-        print!("{}", crate::dataspace::local::served_sdl());
+        print!("{}", crate::embedded_dataspace::served_sdl());
         return ExitCode::SUCCESS;
     }
     let (key, secret) = match (args.key, args.secret) {

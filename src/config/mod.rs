@@ -358,7 +358,7 @@ pub struct LimitSettings {
     pub apq_bytes: usize,
     /// The embedded DataSpace's reads: `dataspace_readers` (default 4) and
     /// `dataspace_read_timeout_ms` (default 10 s).
-    pub dataspace_reads: crate::dataspace::local::ReadLimits,
+    pub dataspace_reads: crate::embedded_dataspace::ReadLimits,
     /// `retry_after_s`: the `Retry-After` of every 503 (DataSpace or the bus unavailable, a
     /// limit that clears with time), in seconds, default 2.
     pub retry_after: Duration,

@@ -4,7 +4,7 @@
 use super::layers::{Layers, Reader, ValueOrigins, setting_error};
 use super::values::{self, positive};
 use super::*;
-use crate::dataspace::local::ReadLimits;
+use crate::embedded_dataspace::ReadLimits;
 use crate::graphql_document::DocumentCaps;
 
 pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {

@@ -1,9 +1,10 @@
-//! DataSpace: the embedded local server and (beside it) the typed, signed client.
+//! The DataSpace client: typed operations over a signed, retrying GraphQL connection. The
+//! server it talks to is either the real DataSpace or [`crate::embedded_dataspace`], which
+//! shares nothing with this module but the wire contract (`schema.graphql`).
 
 mod bot_cache;
 pub mod client;
 pub mod error;
-pub mod local;
 pub mod operations;
 
 pub use client::{Backoff, ClientSettings, DataSpaceClient, Retry};

@@ -113,7 +113,7 @@ fn canonical(sdl: &str) -> BTreeMap<String, String> {
 fn served_sdl_equals_schema_graphql() {
     let file =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
-    let served = logbot_gateway::dataspace::local::served_sdl();
+    let served = logbot_gateway::embedded_dataspace::served_sdl();
     let (expected, actual) = (canonical(&file), canonical(&served));
     for (name, body) in &expected {
         assert_eq!(

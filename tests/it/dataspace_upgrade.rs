@@ -3,8 +3,8 @@
 //! audit event and pending delivery is intact, and opening it again changes nothing.
 
 use crate::support::delivery::{FakeTelegram, GatewayProcess, database};
-use logbot_gateway::dataspace::local::store::Store;
-use logbot_gateway::dataspace::local::{ReadLimits, migrations};
+use logbot_gateway::embedded_dataspace::store::Store;
+use logbot_gateway::embedded_dataspace::{ReadLimits, migrations};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;

@@ -6,7 +6,7 @@ use crate::support::{doors, gateway};
 
 use doors::App;
 use logbot_gateway::apig::KeyRing;
-use logbot_gateway::dataspace::local::{LocalDataSpace, LocalOptions};
+use logbot_gateway::embedded_dataspace::{LocalDataSpace, LocalOptions};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 

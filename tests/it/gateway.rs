@@ -5,7 +5,7 @@ use crate::support::common;
 
 use common::{error_code, start_gateway};
 use logbot_gateway::apig::{AppCredentials, KeyRing, SigningMiddleware};
-use logbot_gateway::dataspace::local::{LocalDataSpace, LocalOptions};
+use logbot_gateway::embedded_dataspace::{LocalDataSpace, LocalOptions};
 use serde_json::{Value, json};
 
 const LOGS: &str = "query($bot: String!, $first: Int, $after: String) {

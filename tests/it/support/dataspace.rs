@@ -2,9 +2,9 @@
 //! signing with its key, for the tests that talk to DataSpace directly.
 
 use logbot_gateway::apig::{AppCredentials, KeyRing};
-use logbot_gateway::dataspace::local::{LocalDataSpace, LocalOptions, RunningDataSpace};
 use logbot_gateway::dataspace::operations::NewBot;
 use logbot_gateway::dataspace::{ClientSettings, DataSpaceClient};
+use logbot_gateway::embedded_dataspace::{LocalDataSpace, LocalOptions, RunningDataSpace};
 use std::time::Duration;
 
 /// The App key and secret the local DataSpace accepts.

@@ -1,7 +1,24 @@
-//! The embedded local DataSpace: a real GraphQL server for `schema.graphql` on SQLite, with
-//! the same conventions and the same APIG signature check as the real one. It runs in-process
-//! (the gateway's default when no DataSpace URL is configured, and the tests) or standalone
-//! (`logbot-gateway dataspace`).
+//! The embedded DataSpace: a stand-in for DataSpace that the gateway starts in-process when no
+//! DataSpace URL is configured (and that the tests and benchmarks run against), or that runs
+//! standalone (`logbot-gateway dataspace`). It keeps DataSpace's wire conventions (the SDL of
+//! `schema.graphql`, `searchX` queries with `cond` filters and `@strExpr` placeholders,
+//! `packet` mutations with `ref:<alias>`, aggregate versions and idempotent replay, errors
+//! classified in `extensions.classification`) and refuses what the real one refuses, including
+//! a request without a valid APIG signature.
+//!
+//! Parts:
+//! - this module: the HTTP endpoint (signature check, document caps, body limit);
+//! - [`schema`]: the GraphQL server, its types mirroring `schema.graphql` and its resolvers;
+//! - [`cond`]: the `cond` filter language, lexed, parsed and translated to bound SQL;
+//! - [`model`]: the classes as stored (columns, indexes, references);
+//! - [`store`]: the SQLite store (packets as transactions, searches), with its
+//!   [`readers`] pool and [`migrations`] of the on-disk schema.
+//!
+//! It is its own component: nothing here uses the DataSpace client ([`crate::dataspace`]) or
+//! is used by it. What it shares with the rest of the crate is the wire contract
+//! (`schema.graphql`, checked by a test against [`served_sdl`]), the [`crate::apig`]
+//! verifier, the GraphQL document checks of [`crate::graphql_document`] and the poison-free
+//! lock of `crate::sync`.
 
 pub mod cond;
 pub mod migrations;

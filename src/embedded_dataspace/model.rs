@@ -1,6 +1,7 @@
 //! The classes of the logbot model as the local DataSpace stores them. `schema.graphql` is the
 //! contract; this table drives storage (columns, unique indexes, references) and must agree
-//! with it (the SDL test catches a field added to one and not the other).
+//! with it: a test in `schema/types.rs` checks that each class's GraphQL inputs have exactly
+//! these fields, and the SDL test that those types are `schema.graphql`'s.
 
 use super::cond::{Column, ColumnResolver, ColumnType};
 

@@ -5,8 +5,8 @@
 //! Adding a field to a class in `model.rs` means adding a step here that adds its column, so
 //! that data directories written by earlier releases open with everything in them.
 
-use super::model::CLASSES;
-use super::store::{Classification, StoreError, create_table_sql};
+use super::model::{CLASSES, ClassMeta, FieldType, quoted};
+use super::store::{Classification, StoreError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// One schema change, from `version - 1` to `version`.
@@ -105,4 +105,34 @@ fn has_tables(connection: &Connection) -> Result<bool, StoreError> {
         )
         .optional()?
         .is_some())
+}
+
+/// The table and indexes of a class at the latest version.
+fn create_table_sql(class: &ClassMeta) -> String {
+    let table = quoted(class.name);
+    let mut sql = format!(
+        "CREATE TABLE IF NOT EXISTS {table} (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, \"aggVersion\" INTEGER NOT NULL"
+    );
+    for field in class.fields {
+        let ty = match field.ty {
+            FieldType::Text | FieldType::DateTime => "TEXT",
+            _ => "INTEGER",
+        };
+        sql.push_str(&format!(
+            ", {} {ty}{}",
+            quoted(field.name),
+            if field.required { " NOT NULL" } else { "" }
+        ));
+    }
+    sql.push_str(");\n");
+    for field in class.fields.iter().filter(|field| field.indexed) {
+        sql.push_str(&format!(
+            "CREATE {}INDEX IF NOT EXISTS \"{}_{}\" ON {table} ({});\n",
+            if field.unique { "UNIQUE " } else { "" },
+            class.name,
+            field.name,
+            quoted(field.name)
+        ));
+    }
+    sql
 }

@@ -1,0 +1,341 @@
+//! SQLite storage of the local DataSpace: one table per class, packets as transactions,
+//! idempotent replay, aggregate versions, and the classified errors DataSpace reports.
+//! Packets are written in `packet`, searches and object reads in `reads`.
+
+mod packet;
+mod reads;
+
+use super::cond::SqlFragment;
+use super::model::ClassMeta;
+use super::readers::{self, Cancel, CancelOnDrop, ReadLimits, ReadPool};
+use packet::{PacketState, run_operation};
+use reads::search_on;
+use rusqlite::{Connection, ErrorCode, OptionalExtension};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// DataSpace's error classes (`extensions.classification`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Classification {
+    ObjectNotFound,
+    AggregateVersion,
+    UniqueViolation,
+    Validation,
+    Internal,
+}
+
+impl Classification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ObjectNotFound => "OBJECT_NOT_FOUND",
+            Self::AggregateVersion => "AGGREGATE_VERSION_EXCEPTION",
+            Self::UniqueViolation => "UNIQUE_VIOLATION",
+            Self::Validation => "VALIDATION",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    pub classification: Classification,
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn new(classification: Classification, message: impl Into<String>) -> Self {
+        Self {
+            classification,
+            message: message.into(),
+        }
+    }
+
+    fn validation(message: impl Into<String>) -> Self {
+        Self::new(Classification::Validation, message)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(failure, _) = &error
+            && failure.code == ErrorCode::OperationInterrupted
+        {
+            // A read stopped by its cancel (see `readers`), not a storage failure.
+            return Self::new(Classification::Internal, "the read was interrupted");
+        }
+        if let rusqlite::Error::SqliteFailure(failure, Some(message)) = &error
+            && failure.code == ErrorCode::ConstraintViolation
+            && let Some(columns) = message.strip_prefix("UNIQUE constraint failed: ")
+        {
+            return Self::new(
+                Classification::UniqueViolation,
+                format!(
+                    "unique constraint violated: an object with the same {columns} already exists"
+                ),
+            );
+        }
+        tracing::error!(%error, "local DataSpace storage error");
+        Self::new(Classification::Internal, "internal storage error")
+    }
+}
+
+/// A field's value in a packet's input, as its GraphQL type gave it: `String`, `ID` and
+/// `_DateTime` as text, `Int` and `Long` as integers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    Text(String),
+    Integer(i64),
+    Boolean(bool),
+}
+
+/// An object's fields by name, as a create or an update gives them: a field left out is null
+/// (create) or unchanged (update).
+pub type Fields = Vec<(&'static str, FieldValue)>;
+
+/// One operation of a packet.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    Create {
+        class: &'static ClassMeta,
+        input: Fields,
+    },
+    CreateMany {
+        class: &'static ClassMeta,
+        inputs: Vec<Fields>,
+    },
+    Update {
+        class: &'static ClassMeta,
+        id: String,
+        changes: Fields,
+    },
+    Delete {
+        class: &'static ClassMeta,
+        id: String,
+    },
+    Get {
+        class: &'static ClassMeta,
+        id: String,
+        fail_on_empty: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct PacketRequest {
+    /// Operations in field order, each with its response key (alias or field name).
+    pub operations: Vec<(String, Operation)>,
+    pub aggregate_version: Option<i64>,
+    pub idempotence_id: Option<String>,
+}
+
+/// What a packet produced, by response key; stored for idempotent replay.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PacketOutcome {
+    pub results: HashMap<String, Value>,
+    pub agg_version: Option<i64>,
+    #[serde(skip)]
+    pub is_idempotence_response: bool,
+}
+
+/// A search: condition already translated to SQL, sort columns, paging.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub filter: Option<SqlFragment>,
+    /// (column sql, descending, nulls last)
+    pub sort: Vec<(String, bool, Option<bool>)>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+    pub want_elems: bool,
+    pub want_count: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchResult {
+    pub elems: Vec<Map<String, Value>>,
+    pub count: Option<i64>,
+}
+
+/// The SQLite database behind the local DataSpace. One writing connection behind a mutex
+/// (SQLite serializes writers anyway) and a pool of readers (none for an in-memory database,
+/// which is private to its connection: reads then take the writer); callers reach it through
+/// `spawn_blocking`.
+pub struct Store {
+    connection: Mutex<Connection>,
+    readers: Option<ReadPool>,
+    read_timeout: std::time::Duration,
+}
+
+impl Store {
+    pub fn open(path: &Path, reads: &ReadLimits) -> Result<Self, StoreError> {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                StoreError::new(
+                    Classification::Internal,
+                    format!("cannot create {}: {error}", parent.display()),
+                )
+            })?;
+        }
+        let mut connection = Connection::open(path)?;
+        connection.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON; PRAGMA busy_timeout = 5000;",
+        )?;
+        super::migrations::migrate(&mut connection)?;
+        let in_memory = path.as_os_str().is_empty() || path == Path::new(":memory:");
+        let readers = match in_memory {
+            true => None,
+            false => Some(ReadPool::open(path, reads.readers.max(1))?),
+        };
+        Ok(Self {
+            connection: Mutex::new(connection),
+            readers,
+            read_timeout: reads.timeout,
+        })
+    }
+
+    /// The cancel of a read for a caller holding the guard, with this store's deadline.
+    pub fn read_cancel(&self) -> (Cancel, CancelOnDrop) {
+        Cancel::new(self.read_timeout)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction half-applied (rusqlite
+        // rolls back on drop), so the connection stays usable.
+        crate::sync::lock(&self.connection)
+    }
+
+    /// Runs a search on a reader, stopped by `cancel`.
+    pub fn search(
+        &self,
+        class: &ClassMeta,
+        request: &SearchRequest,
+        cancel: &Cancel,
+    ) -> Result<SearchResult, StoreError> {
+        let search = |connection: &Connection| search_on(connection, class, request);
+        match &self.readers {
+            Some(pool) => pool.read(cancel, search),
+            None => readers::guarded(&mut self.lock(), cancel, search),
+        }
+    }
+
+    /// Runs a packet as one transaction, or replays the stored outcome of an earlier packet
+    /// with the same idempotence id without writing anything.
+    pub fn execute_packet(&self, packet: &PacketRequest) -> Result<PacketOutcome, StoreError> {
+        let mut connection = self.lock();
+        let transaction = connection.transaction()?;
+        if let Some(id) = &packet.idempotence_id {
+            let stored: Option<String> = transaction
+                .prepare_cached("SELECT \"outcome\" FROM \"_Packet\" WHERE \"idempotenceId\" = ?")?
+                .query_row([id], |row| row.get(0))
+                .optional()?;
+            if let Some(stored) = stored {
+                let mut outcome: PacketOutcome = serde_json::from_str(&stored).map_err(|_| {
+                    StoreError::new(
+                        Classification::Internal,
+                        "stored packet outcome is unreadable",
+                    )
+                })?;
+                outcome.is_idempotence_response = true;
+                return Ok(outcome);
+            }
+        }
+        let mut outcome = PacketOutcome::default();
+        let mut state = PacketState::default();
+        for (key, operation) in &packet.operations {
+            let result = run_operation(
+                &transaction,
+                operation,
+                packet.aggregate_version,
+                &mut state,
+                &mut outcome,
+            )?;
+            if let (Operation::Create { .. }, Some(id)) =
+                (operation, result.get("id").and_then(Value::as_str))
+            {
+                state.created.insert(key.clone(), id.to_owned());
+            }
+            outcome.results.insert(key.clone(), result);
+        }
+        if let Some(id) = &packet.idempotence_id {
+            let text = serde_json::to_string(&outcome).map_err(|_| {
+                StoreError::new(Classification::Internal, "cannot store packet outcome")
+            })?;
+            transaction
+                .prepare_cached(
+                    "INSERT INTO \"_Packet\" (\"idempotenceId\", \"outcome\") VALUES (?, ?)",
+                )?
+                .execute([id, &text])?;
+        }
+        transaction.commit()?;
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embedded_dataspace::model::BOT;
+    use std::sync::{Arc, mpsc};
+    use std::time::{Duration, Instant};
+
+    fn count_bots() -> SearchRequest {
+        SearchRequest {
+            want_count: true,
+            ..SearchRequest::default()
+        }
+    }
+
+    #[test]
+    fn a_read_does_not_wait_for_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(Store::open(&dir.path().join("db.sqlite"), &ReadLimits::default()).unwrap());
+        let writer = store.lock();
+        let (done, finished) = mpsc::channel();
+        let reader = store.clone();
+        std::thread::spawn(move || {
+            let (cancel, _guard) = reader.read_cancel();
+            let _ = done.send(reader.search(&BOT, &count_bots(), &cancel));
+        });
+        let result = finished.recv_timeout(Duration::from_secs(5));
+        drop(writer);
+        assert_eq!(
+            result
+                .expect("the read waited for the writer")
+                .unwrap()
+                .count,
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn a_read_past_its_deadline_or_without_its_caller_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite"), &ReadLimits::default()).unwrap();
+        let (cancel, guard) = store.read_cancel();
+        drop(guard);
+        let refused = store.search(&BOT, &count_bots(), &cancel).unwrap_err();
+        assert!(refused.message.contains("stopped"), "{refused:?}");
+        // A read that would never end, stopped by the progress handler at its deadline.
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut connection = store.lock();
+            let (cancel, _guard) =
+                Cancel::with_deadline(Instant::now() + Duration::from_millis(200));
+            let endless = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) \
+                           SELECT count(*) FROM n";
+            let result = readers::guarded(&mut connection, &cancel, |connection| {
+                Ok(connection.query_row(endless, [], |row| row.get::<_, i64>(0))?)
+            });
+            let _ = done.send(result);
+        });
+        let result = finished
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the read ran on past its deadline");
+        assert!(result.unwrap_err().message.contains("stopped"));
+    }
+}
