@@ -8,10 +8,10 @@
 //! `messages.send`.
 
 use crate::app_state::AppState;
-use crate::delivery::messenger::{VK_API_VERSION, form_urlencoded};
 use crate::domain::command::{self, Command};
 use crate::domain::messenger::Messenger;
 use crate::service::ServiceError;
+use crate::vk_api::VkApi;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -397,7 +397,7 @@ async fn callback(State(state): State<AppState>, body: Bytes) -> Response {
     }
 }
 
-/// The HTTP client of every VK API call this module makes (command replies, long poll), built
+/// The HTTP client of every VK call this module makes (command replies, long poll), built
 /// once for the process.
 fn http_client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
@@ -409,42 +409,19 @@ fn http_client() -> &'static reqwest::Client {
     })
 }
 
-/// Calls the VK API `method` with `pairs`, the access token and the API version as a form (secrets
-/// go in the body, not the URL); the answer, or VK's error as `method: error_msg`.
-async fn vk_call(
-    client: &reqwest::Client,
-    state: &AppState,
-    method: &str,
-    pairs: &[(&str, &str)],
-) -> anyhow::Result<Value> {
+/// Calls the VK API `method` with `pairs` and `[vk] access_token` (see [`crate::vk_api`]).
+async fn vk_call(state: &AppState, method: &str, pairs: &[(&str, &str)]) -> anyhow::Result<Value> {
     let token = state
         .settings
         .vk
         .access_token
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("[vk] access_token is not set"))?;
-    let url = state
-        .settings
-        .delivery
-        .vk_api_base
-        .join(&format!("method/{method}"))?;
-    let mut form = pairs.to_vec();
-    form.extend([
-        ("access_token", token.expose_secret()),
-        ("v", VK_API_VERSION),
-    ]);
-    let answer: Value = client
-        .post(url)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(form_urlencoded(&form))
-        .send()
-        .await?
-        .json()
-        .await?;
-    if let Some(error) = answer.get("error") {
-        anyhow::bail!("{method}: {}", error.get("error_msg").unwrap_or(error));
-    }
-    Ok(answer)
+    let api = VkApi::new(
+        http_client().clone(),
+        state.settings.delivery.vk_api_base.clone(),
+    );
+    Ok(api.call(token.expose_secret(), method, pairs).await?)
 }
 
 /// `messages.send` of a text to a peer.
@@ -452,7 +429,6 @@ async fn send_message(state: &AppState, peer_id: i64, text: &str) -> anyhow::Res
     let random_id = rand::random::<u32>().to_string();
     let peer = peer_id.to_string();
     vk_call(
-        http_client(),
         state,
         "messages.send",
         &[
@@ -495,7 +471,7 @@ struct PollServer {
     ts: String,
 }
 
-async fn poll_server(state: &AppState, client: &reqwest::Client) -> anyhow::Result<PollServer> {
+async fn poll_server(state: &AppState) -> anyhow::Result<PollServer> {
     let group = state
         .settings
         .vk
@@ -503,7 +479,6 @@ async fn poll_server(state: &AppState, client: &reqwest::Client) -> anyhow::Resu
         .ok_or_else(|| anyhow::anyhow!("[vk] group_id is not set"))?
         .to_string();
     let answer = vk_call(
-        client,
         state,
         "groups.getLongPollServer",
         &[("group_id", group.as_str())],
@@ -533,7 +508,7 @@ async fn long_poll(state: AppState) {
     let client = http_client();
     let mut backoff = Duration::from_secs(1);
     loop {
-        let mut server = match poll_server(&state, client).await {
+        let mut server = match poll_server(&state).await {
             Ok(server) => server,
             Err(error) => {
                 tracing::warn!(%error, "VK long poll: cannot open the server; retrying");
