@@ -121,7 +121,10 @@ mod tests {
             answer_error(&json!({"error": {"error_code": 6, "error_msg": "Too many"}})),
             Some((6, "Too many".into()))
         );
-        assert_eq!(answer_error(&json!({"error": {}})), Some((0, String::new())));
+        assert_eq!(
+            answer_error(&json!({"error": {}})),
+            Some((0, String::new()))
+        );
     }
 
     #[test]

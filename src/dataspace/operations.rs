@@ -58,6 +58,7 @@ pub mod audit_event;
 pub mod bot;
 pub mod chat_subscription;
 pub mod delivery;
+pub mod delivery_upkeep;
 pub mod log_record;
 pub mod log_user;
 pub mod telegram_offset;
@@ -65,7 +66,8 @@ pub mod telegram_offset;
 pub use audit_event::{AuditEvent, AuditEventUpdate, NewAuditEvent};
 pub use bot::{Bot, BotUpdate, NewBot};
 pub use chat_subscription::{ChatSubscription, ChatSubscriptionUpdate, NewChatSubscription};
-pub use delivery::{ChatMigration, Delivery, DeliveryUpdate, NewDelivery, StoredBatch};
+pub use delivery::{Delivery, DeliveryUpdate, NewDelivery, StoredBatch};
+pub use delivery_upkeep::ChatMigration;
 pub use log_record::{LogRecord, LogRecordFilter, LogRecordPage, LogRecordUpdate, NewLogRecord};
 pub use log_user::{LogUser, LogUserUpdate, NewLogUser};
 
