@@ -62,6 +62,8 @@ pub mod delivery_upkeep;
 pub mod log_record;
 pub mod log_user;
 pub mod telegram_offset;
+#[cfg(any(test, feature = "test-support"))]
+mod test_support;
 
 pub use audit_event::{AuditEvent, AuditEventUpdate, NewAuditEvent};
 pub use bot::{Bot, BotUpdate, NewBot};
@@ -160,6 +162,7 @@ fn required<T>(value: Option<T>, what: &str) -> Result<T, DataSpaceError> {
 }
 
 /// The answer of `deleteX`, which is `"success"` when the object was deleted.
+#[cfg(any(test, feature = "test-support"))]
 fn deleted(answer: Option<String>, what: &str) -> Result<(), DataSpaceError> {
     match answer.as_deref() {
         Some("success") => Ok(()),

@@ -6,10 +6,7 @@
 
 use super::delivery_upkeep::MIGRATION_BATCH;
 use super::log_record::{CreateLogRecordInput, CreateVariables, create_many_log_record};
-use super::{
-    _DateTime, Long, NewAuditEvent, NewLogRecord, Page, Search, idempotency_key, required,
-    sort_variable,
-};
+use super::{_DateTime, Long, NewAuditEvent, NewLogRecord, Page, idempotency_key, required};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -201,28 +198,6 @@ pub struct StoredBatch {
 }
 
 impl DataSpaceClient {
-    /// Stores a batch of a bot's records and their deliveries (`deliveries[i]` are record
-    /// `i`'s chats) in one packet: one transaction, one HTTP round trip, idempotent by `key`.
-    /// Returns the record ids in input order.
-    ///
-    /// A batch with no delivery is stored as `createManyLogRecord`, which is cheaper. If a
-    /// retry under the same key meets the packet stored in the other shape (the chats changed
-    /// between the two tries), the replay has no ids in this shape and the call is replayed in
-    /// the other one, which returns the ids stored the first time.
-    pub async fn create_log_records_with_deliveries(
-        &self,
-        bot_id: &str,
-        records: Vec<NewLogRecord>,
-        deliveries: Vec<Vec<NewDelivery>>,
-        key: Option<&str>,
-        now: &str,
-    ) -> Result<Vec<String>, DataSpaceError> {
-        let stored = self
-            .store_log_records_with_deliveries(bot_id, &records, &deliveries, key, now)
-            .await?;
-        Ok(stored.ids)
-    }
-
     /// [`create_log_records_with_deliveries`](Self::create_log_records_with_deliveries), also
     /// telling whether DataSpace replayed an earlier packet with the same key (nothing new
     /// was written, so nothing new should be announced).
@@ -409,22 +384,6 @@ impl DataSpaceClient {
             }
         }
         Ok(())
-    }
-
-    /// Deliveries matching a program-written condition (see [`Search`]).
-    pub async fn search_deliveries(
-        &self,
-        search: Search,
-    ) -> Result<Page<Delivery>, DataSpaceError> {
-        let variables = search_delivery::Variables {
-            cond: search.cond,
-            limit: search.limit,
-            offset: search.offset,
-            sort: sort_variable(search.sort),
-        };
-        let found = self.run::<SearchDelivery>(variables, Retry::Safe).await?;
-        let found = found.search_delivery;
-        Ok(Page::convert(found.elems, found.count))
     }
 
     /// Changes a delivery if it is still at `version`; otherwise
