@@ -16,7 +16,8 @@
 //! - [`service`]: the use cases every door goes through.
 //! - [`api`]: the public GraphQL schema and its transport; [`function`]: the function contract.
 //! - [`compat`]: the other doors (`/send_logs`, Web PubSub CloudEvents, VK chat events).
-//! - [`telegram`]: Telegram updates in (long polling or webhook), into the command grammar.
+//! - [`telegram`]: Telegram updates in (long polling or webhook), into the command grammar;
+//!   [`vk_api`]: the VK API calls both the VK door and the delivery worker make.
 //! - [`bus`]: live fan-out, in-process or over Redis.
 //! - [`delivery`]: the durable delivery queue and the worker that sends records to chats.
 //! - [`config`], [`metrics`], [`http_server`] (connection limits, read deadlines, bounded
@@ -48,3 +49,4 @@ pub mod server;
 pub mod service;
 mod sync;
 pub mod telegram;
+pub mod vk_api;

@@ -122,6 +122,7 @@ impl DataSpaceClient {
     }
 
     /// Replaces the retry pauses (tests use short ones).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self

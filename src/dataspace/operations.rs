@@ -58,14 +58,18 @@ pub mod audit_event;
 pub mod bot;
 pub mod chat_subscription;
 pub mod delivery;
+pub mod delivery_upkeep;
 pub mod log_record;
 pub mod log_user;
 pub mod telegram_offset;
+#[cfg(any(test, feature = "test-support"))]
+mod test_support;
 
 pub use audit_event::{AuditEvent, AuditEventUpdate, NewAuditEvent};
 pub use bot::{Bot, BotUpdate, NewBot};
 pub use chat_subscription::{ChatSubscription, ChatSubscriptionUpdate, NewChatSubscription};
-pub use delivery::{ChatMigration, Delivery, DeliveryUpdate, NewDelivery, StoredBatch};
+pub use delivery::{Delivery, DeliveryUpdate, NewDelivery, StoredBatch};
+pub use delivery_upkeep::ChatMigration;
 pub use log_record::{LogRecord, LogRecordFilter, LogRecordPage, LogRecordUpdate, NewLogRecord};
 pub use log_user::{LogUser, LogUserUpdate, NewLogUser};
 
@@ -158,6 +162,7 @@ fn required<T>(value: Option<T>, what: &str) -> Result<T, DataSpaceError> {
 }
 
 /// The answer of `deleteX`, which is `"success"` when the object was deleted.
+#[cfg(any(test, feature = "test-support"))]
 fn deleted(answer: Option<String>, what: &str) -> Result<(), DataSpaceError> {
     match answer.as_deref() {
         Some("success") => Ok(()),

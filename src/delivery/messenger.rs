@@ -1,15 +1,13 @@
-//! The messenger APIs: Telegram Bot API `sendMessage` and VK `messages.send`, each answer
-//! sorted into what the worker should do next.
+//! The messenger APIs: Telegram Bot API `sendMessage` and VK `messages.send` (over
+//! [`crate::vk_api`]), each answer sorted into what the worker should do next.
 //!
 //! Bot tokens are in the URL (Telegram) or the form (VK): errors are reported without the URL,
 //! so a token never reaches a log line, a metric or a stored `lastError`.
 
 use crate::domain::messenger::Messenger;
+use crate::vk_api::{self, CallError, VkApi};
 use reqwest::Url;
 use std::time::Duration;
-
-/// The VK API version the requests speak.
-pub const VK_API_VERSION: &str = "5.199";
 
 /// How one send ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +33,7 @@ pub enum SendOutcome {
 pub struct Messengers {
     http: reqwest::Client,
     telegram_api_base: Url,
-    vk_api_base: Url,
+    vk: VkApi,
 }
 
 impl Messengers {
@@ -51,9 +49,9 @@ impl Messengers {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()?;
         Ok(Self {
+            vk: VkApi::new(http.clone(), vk_api_base),
             http,
             telegram_api_base,
-            vk_api_base,
         })
     }
 
@@ -108,46 +106,25 @@ impl Messengers {
     }
 
     async fn vk(&self, token: &str, peer_id: &str, text: &str, dedupe_id: i64) -> SendOutcome {
-        let Ok(url) = self.vk_api_base.join("./method/messages.send") else {
-            return SendOutcome::Permanent("the VK API base is not a base URL".into());
-        };
         let random_id = (dedupe_id.rem_euclid(i64::from(i32::MAX))).to_string();
-        let form = [
+        let params = [
             ("peer_id", peer_id),
             ("message", text),
             ("random_id", random_id.as_str()),
             ("dont_parse_links", "1"),
-            ("access_token", token),
-            ("v", VK_API_VERSION),
         ];
-        let response = match self
-            .http
-            .post(url)
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .body(form_urlencoded(&form))
-            .send()
-            .await
-        {
-            Ok(response) => response,
-            Err(error) => return SendOutcome::Transient(transport_error(error)),
-        };
-        let status = response.status();
-        if !status.is_success() {
-            return http_failure(status.as_u16(), "VK");
+        match self.vk.call(token, "messages.send", &params).await {
+            Ok(answer) => vk_outcome(&answer),
+            Err(CallError::BadBase) => {
+                SendOutcome::Permanent("the VK API base is not a base URL".into())
+            }
+            Err(CallError::Transport(error)) => SendOutcome::Transient(transport_error(error)),
+            Err(CallError::Status(status)) => http_failure(status, "VK"),
+            // An unreadable answer is VK's "unknown error".
+            Err(CallError::Unreadable(_)) => vk_error_outcome(0, ""),
+            Err(CallError::Refused { code, message, .. }) => vk_error_outcome(code, &message),
         }
-        let answer: serde_json::Value = response.json().await.unwrap_or_default();
-        vk_outcome(&answer)
     }
-}
-
-/// `application/x-www-form-urlencoded` text of `pairs`.
-pub(crate) fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
 }
 
 fn transport_error(error: reqwest::Error) -> String {
@@ -208,11 +185,13 @@ pub fn vk_outcome(answer: &serde_json::Value) -> SendOutcome {
     if answer.get("response").is_some() {
         return SendOutcome::Accepted;
     }
-    let code = answer["error"]["error_code"].as_i64().unwrap_or(0);
-    let text = answer["error"]["error_msg"]
-        .as_str()
-        .map(|text| text.chars().take(200).collect::<String>())
-        .unwrap_or_default();
+    let (code, message) = vk_api::answer_error(answer).unwrap_or_default();
+    vk_error_outcome(code, &message)
+}
+
+/// Sorts VK's error `code` with its `error_msg`.
+fn vk_error_outcome(code: i64, error_msg: &str) -> SendOutcome {
+    let text: String = error_msg.chars().take(200).collect();
     let message = format!("VK error {code}: {text}");
     match code {
         // Too many requests per second; flood control.

@@ -44,7 +44,7 @@ impl OwnRedis {
         Self { child }
     }
 
-    fn kill(mut self) {
+    fn kill(&mut self) {
         signal(self.child.id(), Signal::SIGKILL);
         let _ = self.child.wait();
     }
@@ -152,34 +152,71 @@ async fn until_all_receive(
     started.elapsed()
 }
 
+/// What both tests stand on: a Redis of their own, a standalone DataSpace shared by two
+/// gateway replicas on that Redis (no delivery worker), the bot `shared`, and a live subscriber
+/// on each replica that has received a record. Fields drop in order: subscribers, replicas,
+/// DataSpace, files, Redis.
+struct TwoReplicas {
+    sockets: Vec<Socket>,
+    second: GatewayProcess,
+    first: GatewayProcess,
+    _dataspace: StandaloneDataSpace,
+    _dir: tempfile::TempDir,
+    redis: OwnRedis,
+    redis_port: u16,
+}
+
+impl TwoReplicas {
+    async fn start() -> Self {
+        let redis_port = free_port();
+        let redis = OwnRedis::start(redis_port).await;
+        let redis_url = format!("redis://127.0.0.1:{redis_port}");
+        let dir = tempfile::tempdir().unwrap();
+        let dataspace = StandaloneDataSpace::start(&dir.path().join("shared.sqlite")).await;
+        let shared = [
+            ("DATASPACE_URL", dataspace.url.as_str()),
+            ("APP_KEY", "k"),
+            ("APP_SECRET", "s"),
+            ("LOGBOT__BUS__REDIS_URL", redis_url.as_str()),
+            ("LOGBOT__DELIVERY__WORKER", "false"),
+        ];
+        let (first_dir, second_dir) = (dir.path().join("first"), dir.path().join("second"));
+        std::fs::create_dir_all(&first_dir).unwrap();
+        std::fs::create_dir_all(&second_dir).unwrap();
+        let first = GatewayProcess::start(&first_dir, "http://127.0.0.1:9/", &shared).await;
+        let second = GatewayProcess::start(&second_dir, "http://127.0.0.1:9/", &shared).await;
+        first
+            .register_bot("shared", "1:shared", "shared-auth-token")
+            .await;
+        let mut sockets = vec![
+            subscribe(&first.base_url).await,
+            subscribe(&second.base_url).await,
+        ];
+        until_all_receive(&first, &mut sockets, "before", Duration::from_secs(10)).await;
+        Self {
+            sockets,
+            second,
+            first,
+            _dataspace: dataspace,
+            _dir: dir,
+            redis,
+            redis_port,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_under_two_replicas_and_their_subscribers_resume() {
-    let redis_port = free_port();
-    let redis = OwnRedis::start(redis_port).await;
-    let redis_url = format!("redis://127.0.0.1:{redis_port}");
-    let dir = tempfile::tempdir().unwrap();
-    let dataspace = StandaloneDataSpace::start(&dir.path().join("shared.sqlite")).await;
-    let shared = [
-        ("DATASPACE_URL", dataspace.url.as_str()),
-        ("APP_KEY", "k"),
-        ("APP_SECRET", "s"),
-        ("LOGBOT__BUS__REDIS_URL", redis_url.as_str()),
-        ("LOGBOT__DELIVERY__WORKER", "false"),
-    ];
-    let (first_dir, second_dir) = (dir.path().join("first"), dir.path().join("second"));
-    std::fs::create_dir_all(&first_dir).unwrap();
-    std::fs::create_dir_all(&second_dir).unwrap();
-    let first = GatewayProcess::start(&first_dir, "http://127.0.0.1:9/", &shared).await;
-    let second = GatewayProcess::start(&second_dir, "http://127.0.0.1:9/", &shared).await;
+    let mut setup = TwoReplicas::start().await;
+    let TwoReplicas {
+        sockets,
+        second,
+        first,
+        redis,
+        redis_port,
+        ..
+    } = &mut setup;
     let bases = [first.base_url.as_str(), second.base_url.as_str()];
-    first
-        .register_bot("shared", "1:shared", "shared-auth-token")
-        .await;
-    let mut sockets = vec![
-        subscribe(&first.base_url).await,
-        subscribe(&second.base_url).await,
-    ];
-    until_all_receive(&first, &mut sockets, "before", Duration::from_secs(10)).await;
 
     redis.kill();
     until_ready_is(&bases, 503, Duration::from_secs(5)).await;
@@ -189,9 +226,9 @@ async fn redis_restarted_under_two_replicas_and_their_subscribers_resume() {
         .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
-    let _redis = OwnRedis::start(redis_port).await;
+    let _redis = OwnRedis::start(*redis_port).await;
     let ready = until_ready_is(&bases, 200, RECOVERY).await;
-    let resumed = until_all_receive(&second, &mut sockets, "after", RECOVERY).await;
+    let resumed = until_all_receive(second, sockets, "after", RECOVERY).await;
     eprintln!("Redis back: both replicas ready in {ready:?}, subscribers receiving in {resumed:?}");
 }
 
@@ -201,32 +238,15 @@ async fn redis_restarted_under_two_replicas_and_their_subscribers_resume() {
 /// `/readyz` names the bus, and after `SIGCONT` both replicas and their subscribers recover.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_frozen_under_two_replicas_stalls_nothing_and_recovers() {
-    let redis_port = free_port();
-    let redis = OwnRedis::start(redis_port).await;
-    let redis_url = format!("redis://127.0.0.1:{redis_port}");
-    let dir = tempfile::tempdir().unwrap();
-    let dataspace = StandaloneDataSpace::start(&dir.path().join("shared.sqlite")).await;
-    let shared = [
-        ("DATASPACE_URL", dataspace.url.as_str()),
-        ("APP_KEY", "k"),
-        ("APP_SECRET", "s"),
-        ("LOGBOT__BUS__REDIS_URL", redis_url.as_str()),
-        ("LOGBOT__DELIVERY__WORKER", "false"),
-    ];
-    let (first_dir, second_dir) = (dir.path().join("first"), dir.path().join("second"));
-    std::fs::create_dir_all(&first_dir).unwrap();
-    std::fs::create_dir_all(&second_dir).unwrap();
-    let first = GatewayProcess::start(&first_dir, "http://127.0.0.1:9/", &shared).await;
-    let second = GatewayProcess::start(&second_dir, "http://127.0.0.1:9/", &shared).await;
+    let mut setup = TwoReplicas::start().await;
+    let TwoReplicas {
+        sockets,
+        second,
+        first,
+        redis,
+        ..
+    } = &mut setup;
     let bases = [first.base_url.as_str(), second.base_url.as_str()];
-    first
-        .register_bot("shared", "1:shared", "shared-auth-token")
-        .await;
-    let mut sockets = vec![
-        subscribe(&first.base_url).await,
-        subscribe(&second.base_url).await,
-    ];
-    until_all_receive(&first, &mut sockets, "before", Duration::from_secs(10)).await;
 
     signal(redis.child.id(), Signal::SIGSTOP);
     until_ready_is(&bases, 503, Duration::from_secs(5)).await;
@@ -293,7 +313,7 @@ async fn redis_frozen_under_two_replicas_stalls_nothing_and_recovers() {
 
     signal(redis.child.id(), Signal::SIGCONT);
     let ready = until_ready_is(&bases, 200, Duration::from_secs(5)).await;
-    let resumed = until_all_receive(&second, &mut sockets, "thawed", Duration::from_secs(5)).await;
+    let resumed = until_all_receive(second, sockets, "thawed", Duration::from_secs(5)).await;
     eprintln!(
         "Redis thawed: both replicas ready in {ready:?}, subscribers receiving in {resumed:?}"
     );

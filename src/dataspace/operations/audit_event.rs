@@ -1,7 +1,7 @@
 //! `AuditEvent`: the generated operations of `queries/audit_event.graphql` and the client's
 //! audit methods.
 
-use super::{_DateTime, Long, Page, Search, deleted, idempotency_key, required, sort_variable};
+use super::{_DateTime, Long, idempotency_key, required};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -88,41 +88,6 @@ convert_fields!(
 sort_input!(search_audit_event);
 
 impl DataSpaceClient {
-    /// Events matching a program-written condition (see [`Search`]).
-    pub async fn search_audit_events(
-        &self,
-        search: Search,
-    ) -> Result<Page<AuditEvent>, DataSpaceError> {
-        let variables = search_audit_event::Variables {
-            cond: search.cond,
-            limit: search.limit,
-            offset: search.offset,
-            sort: sort_variable(search.sort),
-        };
-        let found = self.run::<SearchAuditEvent>(variables, Retry::Safe).await?;
-        let found = found.search_audit_event;
-        Ok(Page::convert(found.elems, found.count))
-    }
-
-    /// One page of an actor's events, newest first; `count` is the actor's total.
-    pub async fn find_audit_events_by_actor(
-        &self,
-        actor_uid: &str,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Page<AuditEvent>, DataSpaceError> {
-        let variables = search_audit_events_by_actor::Variables {
-            actor_uid: actor_uid.to_owned(),
-            limit,
-            offset,
-        };
-        let found = self
-            .run::<SearchAuditEventsByActor>(variables, Retry::Safe)
-            .await?;
-        let found = found.search_audit_event;
-        Ok(Page::convert(found.elems, found.count))
-    }
-
     /// The event with this id, if any.
     pub async fn get_audit_event(&self, id: &str) -> Result<Option<AuditEvent>, DataSpaceError> {
         let variables = get_audit_event::Variables {
@@ -146,54 +111,5 @@ impl DataSpaceClient {
         let data = self.run::<CreateAuditEvent>(variables, Retry::Safe).await?;
         let packet = required(data.packet, "packet")?;
         Ok(required(packet.create_audit_event, "created event")?.into())
-    }
-
-    /// Records several events in one transaction; returns their ids in input order.
-    pub async fn create_audit_events(
-        &self,
-        events: Vec<NewAuditEvent>,
-        key: Option<&str>,
-    ) -> Result<Vec<String>, DataSpaceError> {
-        let variables = create_many_audit_event::Variables {
-            key: idempotency_key(key),
-            input: events.into_iter().map(Into::into).collect(),
-        };
-        let data = self
-            .run::<CreateManyAuditEvent>(variables, Retry::Safe)
-            .await?;
-        required(
-            required(data.packet, "packet")?.create_many_audit_event,
-            "ids",
-        )
-    }
-
-    pub async fn update_audit_event(
-        &self,
-        update: AuditEventUpdate,
-        version: Option<Long>,
-        key: Option<&str>,
-    ) -> Result<AuditEvent, DataSpaceError> {
-        let variables = update_audit_event::Variables {
-            key: idempotency_key(key),
-            version,
-            input: update.into(),
-        };
-        let data = self.run::<UpdateAuditEvent>(variables, Retry::Safe).await?;
-        let packet = required(data.packet, "packet")?;
-        Ok(required(packet.update_audit_event, "updated event")?.into())
-    }
-
-    /// Deletes an event; a missing one is [`DataSpaceError::NotFound`].
-    pub async fn delete_audit_event(
-        &self,
-        id: &str,
-        key: Option<&str>,
-    ) -> Result<(), DataSpaceError> {
-        let variables = delete_audit_event::Variables {
-            key: idempotency_key(key),
-            id: id.to_owned(),
-        };
-        let data = self.run::<DeleteAuditEvent>(variables, Retry::Safe).await?;
-        deleted(required(data.packet, "packet")?.delete_audit_event, "event")
     }
 }

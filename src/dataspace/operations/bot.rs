@@ -1,8 +1,6 @@
 //! `Bot`: the generated operations of `queries/bot.graphql` and the client's bot methods.
 
-use super::{
-    _DateTime, Long, Page, Redacted, Search, deleted, idempotency_key, required, sort_variable,
-};
+use super::{_DateTime, Long, Page, Redacted, idempotency_key, required};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -159,21 +157,6 @@ impl DataSpaceClient {
         Ok(())
     }
 
-    /// Bots matching a program-written condition (see [`Search`]).
-    pub async fn search_bots(&self, search: Search) -> Result<Page<Bot>, DataSpaceError> {
-        let variables = search_bot::Variables {
-            cond: search.cond,
-            limit: search.limit,
-            offset: search.offset,
-            sort: sort_variable(search.sort),
-        };
-        let found = self
-            .run::<SearchBot>(variables, Retry::Safe)
-            .await?
-            .search_bot;
-        Ok(Page::convert(found.elems, found.count))
-    }
-
     /// The bot with this name (names are unique), if any.
     pub async fn find_bot_by_name(&self, name: &str) -> Result<Option<Bot>, DataSpaceError> {
         let variables = search_bot_by_name::Variables {
@@ -196,25 +179,6 @@ impl DataSpaceClient {
             .run::<SearchBotByAuthTokenHash>(variables, Retry::Safe)
             .await?;
         Ok(found.search_bot.elems.into_iter().next().map(Bot::from))
-    }
-
-    /// One page of an owner's bots, oldest first; `count` is the owner's total.
-    pub async fn find_bots_by_owner(
-        &self,
-        owner_uid: &str,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Page<Bot>, DataSpaceError> {
-        let variables = search_bots_by_owner::Variables {
-            owner_uid: owner_uid.to_owned(),
-            limit,
-            offset,
-        };
-        let found = self
-            .run::<SearchBotsByOwner>(variables, Retry::Safe)
-            .await?
-            .search_bot;
-        Ok(Page::convert(found.elems, found.count))
     }
 
     /// Up to `limit` bots registered after the bot with id `after` (0 = from the start),
@@ -275,48 +239,6 @@ impl DataSpaceClient {
         let data = self.run::<CreateBot>(variables, Retry::Safe).await?;
         let packet = required(data.packet, "packet")?;
         Ok(required(packet.create_bot, "created bot")?.into())
-    }
-
-    /// Creates several bots in one transaction; returns their ids in input order.
-    pub async fn create_bots(
-        &self,
-        bots: Vec<NewBot>,
-        key: Option<&str>,
-    ) -> Result<Vec<String>, DataSpaceError> {
-        let variables = create_many_bot::Variables {
-            key: idempotency_key(key),
-            input: bots.into_iter().map(Into::into).collect(),
-        };
-        let data = self.run::<CreateManyBot>(variables, Retry::Safe).await?;
-        required(required(data.packet, "packet")?.create_many_bot, "ids")
-    }
-
-    /// Changes a bot. With `version`, the packet fails with
-    /// [`DataSpaceError::VersionConflict`] if the bot's aggregate moved past it.
-    pub async fn update_bot(
-        &self,
-        update: BotUpdate,
-        version: Option<i64>,
-        key: Option<&str>,
-    ) -> Result<Bot, DataSpaceError> {
-        let variables = update_bot::Variables {
-            key: idempotency_key(key),
-            version,
-            input: update.into(),
-        };
-        let data = self.run::<UpdateBot>(variables, Retry::Safe).await?;
-        let packet = required(data.packet, "packet")?;
-        Ok(required(packet.update_bot, "updated bot")?.into())
-    }
-
-    /// Deletes a bot; a missing one is [`DataSpaceError::NotFound`].
-    pub async fn delete_bot(&self, id: &str, key: Option<&str>) -> Result<(), DataSpaceError> {
-        let variables = delete_bot::Variables {
-            key: idempotency_key(key),
-            id: id.to_owned(),
-        };
-        let data = self.run::<DeleteBot>(variables, Retry::Safe).await?;
-        deleted(required(data.packet, "packet")?.delete_bot, "bot")
     }
 }
 

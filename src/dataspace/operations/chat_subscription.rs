@@ -1,7 +1,7 @@
 //! `ChatSubscription`: the generated operations of `queries/chat_subscription.graphql` and the
 //! client's subscription methods.
 
-use super::{_DateTime, Long, Page, Search, deleted, idempotency_key, required, sort_variable};
+use super::{_DateTime, Long, idempotency_key, required};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -135,24 +135,6 @@ convert_fields!(
 sort_input!(search_chat_subscription);
 
 impl DataSpaceClient {
-    /// Subscriptions matching a program-written condition (see [`Search`]).
-    pub async fn search_subscriptions(
-        &self,
-        search: Search,
-    ) -> Result<Page<ChatSubscription>, DataSpaceError> {
-        let variables = search_chat_subscription::Variables {
-            cond: search.cond,
-            limit: search.limit,
-            offset: search.offset,
-            sort: sort_variable(search.sort),
-        };
-        let found = self
-            .run::<SearchChatSubscription>(variables, Retry::Safe)
-            .await?;
-        let found = found.search_chat_subscription;
-        Ok(Page::convert(found.elems, found.count))
-    }
-
     /// The active subscriptions of a bot: the chats its records are delivered to.
     pub async fn find_active_subscriptions(
         &self,
@@ -227,22 +209,6 @@ impl DataSpaceClient {
         Ok(elems.map(ChatSubscription::from).collect())
     }
 
-    /// The subscription with this id, if any.
-    pub async fn get_subscription(
-        &self,
-        id: &str,
-    ) -> Result<Option<ChatSubscription>, DataSpaceError> {
-        let variables = get_chat_subscription::Variables {
-            id: id.to_owned(),
-            fail_on_empty: false,
-        };
-        let data = self
-            .run::<GetChatSubscription>(variables, Retry::Safe)
-            .await?;
-        let found = data.packet.and_then(|packet| packet.get_chat_subscription);
-        Ok(found.map(ChatSubscription::from))
-    }
-
     pub async fn create_subscription(
         &self,
         subscription: NewChatSubscription,
@@ -257,25 +223,6 @@ impl DataSpaceClient {
             .await?;
         let packet = required(data.packet, "packet")?;
         Ok(required(packet.create_chat_subscription, "created subscription")?.into())
-    }
-
-    /// Creates several subscriptions in one transaction; returns their ids in input order.
-    pub async fn create_subscriptions(
-        &self,
-        subscriptions: Vec<NewChatSubscription>,
-        key: Option<&str>,
-    ) -> Result<Vec<String>, DataSpaceError> {
-        let variables = create_many_chat_subscription::Variables {
-            key: idempotency_key(key),
-            input: subscriptions.into_iter().map(Into::into).collect(),
-        };
-        let data = self
-            .run::<CreateManyChatSubscription>(variables, Retry::Safe)
-            .await?;
-        required(
-            required(data.packet, "packet")?.create_many_chat_subscription,
-            "ids",
-        )
     }
 
     /// Changes a subscription; with `version`, a concurrent change is a
@@ -310,24 +257,5 @@ impl DataSpaceClient {
             ..Default::default()
         };
         self.update_subscription(update, None, key).await
-    }
-
-    /// Deletes a subscription; a missing one is [`DataSpaceError::NotFound`].
-    pub async fn delete_subscription(
-        &self,
-        id: &str,
-        key: Option<&str>,
-    ) -> Result<(), DataSpaceError> {
-        let variables = delete_chat_subscription::Variables {
-            key: idempotency_key(key),
-            id: id.to_owned(),
-        };
-        let data = self
-            .run::<DeleteChatSubscription>(variables, Retry::Safe)
-            .await?;
-        deleted(
-            required(data.packet, "packet")?.delete_chat_subscription,
-            "subscription",
-        )
     }
 }

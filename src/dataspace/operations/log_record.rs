@@ -1,7 +1,7 @@
 //! `LogRecord`: the generated operations of `queries/log_record.graphql`, the filtered,
 //! cursor-paged search, and the client's record methods (batch ingest in one packet).
 
-use super::{_DateTime, Long, Page, Search, deleted, idempotency_key, required, sort_variable};
+use super::{_DateTime, Long, Page, Search, sort_variable};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -325,64 +325,6 @@ fn like_contains(text: &str) -> String {
 }
 
 impl DataSpaceClient {
-    /// Stores a batch of a bot's records in one packet (one transaction, one HTTP round trip)
-    /// and returns their ids in input order. Repeating the call with the same key writes
-    /// nothing and returns the first call's ids.
-    pub async fn create_log_records(
-        &self,
-        bot_id: &str,
-        records: Vec<NewLogRecord>,
-        key: Option<&str>,
-    ) -> Result<Vec<String>, DataSpaceError> {
-        if records.is_empty() {
-            return Ok(Vec::new());
-        }
-        let key = idempotency_key(key);
-        let variables = CreateVariables {
-            key: &key,
-            input: records
-                .iter()
-                .map(|record| CreateLogRecordInput::new(bot_id, record))
-                .collect::<Vec<_>>(),
-        };
-        let data: create_many_log_record::ResponseData = self
-            .run_generated(
-                create_many_log_record::QUERY,
-                create_many_log_record::OPERATION_NAME,
-                &variables,
-                Retry::Safe,
-            )
-            .await?;
-        required(
-            required(data.packet, "packet")?.create_many_log_record,
-            "ids",
-        )
-    }
-
-    /// Stores one record and returns it as stored.
-    pub async fn create_log_record(
-        &self,
-        bot_id: &str,
-        record: NewLogRecord,
-        key: Option<&str>,
-    ) -> Result<LogRecord, DataSpaceError> {
-        let key = idempotency_key(key);
-        let variables = CreateVariables {
-            key: &key,
-            input: CreateLogRecordInput::new(bot_id, &record),
-        };
-        let data: create_log_record::ResponseData = self
-            .run_generated(
-                create_log_record::QUERY,
-                create_log_record::OPERATION_NAME,
-                &variables,
-                Retry::Safe,
-            )
-            .await?;
-        let packet = required(data.packet, "packet")?;
-        Ok(required(packet.create_log_record, "created record")?.into())
-    }
-
     /// One page of a bot's records, newest first, as [`LogRecordFilter`] selects them.
     pub async fn search_log_records(
         &self,
@@ -461,36 +403,6 @@ impl DataSpaceClient {
         let data = self.run::<GetLogRecord>(variables, Retry::Safe).await?;
         let found = data.packet.and_then(|packet| packet.get_log_record);
         Ok(found.map(LogRecord::from))
-    }
-
-    pub async fn update_log_record(
-        &self,
-        update: LogRecordUpdate,
-        version: Option<Long>,
-        key: Option<&str>,
-    ) -> Result<LogRecord, DataSpaceError> {
-        let variables = update_log_record::Variables {
-            key: idempotency_key(key),
-            version,
-            input: update.into(),
-        };
-        let data = self.run::<UpdateLogRecord>(variables, Retry::Safe).await?;
-        let packet = required(data.packet, "packet")?;
-        Ok(required(packet.update_log_record, "updated record")?.into())
-    }
-
-    /// Deletes a record; a missing one is [`DataSpaceError::NotFound`].
-    pub async fn delete_log_record(
-        &self,
-        id: &str,
-        key: Option<&str>,
-    ) -> Result<(), DataSpaceError> {
-        let variables = delete_log_record::Variables {
-            key: idempotency_key(key),
-            id: id.to_owned(),
-        };
-        let data = self.run::<DeleteLogRecord>(variables, Retry::Safe).await?;
-        deleted(required(data.packet, "packet")?.delete_log_record, "record")
     }
 }
 

@@ -1,9 +1,7 @@
 //! `LogUser`: the generated operations of `queries/log_user.graphql` and the client's methods
 //! for the users of `/send_logs`.
 
-use super::{
-    _DateTime, Long, Page, Redacted, Search, deleted, idempotency_key, required, sort_variable,
-};
+use super::{_DateTime, Long, Redacted, idempotency_key, required};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
@@ -126,21 +124,6 @@ convert_fields!(
 sort_input!(search_log_user);
 
 impl DataSpaceClient {
-    /// Users matching a program-written condition (see [`Search`]).
-    pub async fn search_log_users(&self, search: Search) -> Result<Page<LogUser>, DataSpaceError> {
-        let variables = search_log_user::Variables {
-            cond: search.cond,
-            limit: search.limit,
-            offset: search.offset,
-            sort: sort_variable(search.sort),
-        };
-        let found = self
-            .run::<SearchLogUser>(variables, Retry::Safe)
-            .await?
-            .search_log_user;
-        Ok(Page::convert(found.elems, found.count))
-    }
-
     /// The user with this username (usernames are unique), if any.
     pub async fn find_log_user_by_username(
         &self,
@@ -186,49 +169,5 @@ impl DataSpaceClient {
         let data = self.run::<CreateLogUser>(variables, Retry::Safe).await?;
         let packet = required(data.packet, "packet")?;
         Ok(required(packet.create_log_user, "created user")?.into())
-    }
-
-    /// Creates several users in one transaction; returns their ids in input order.
-    pub async fn create_log_users(
-        &self,
-        users: Vec<NewLogUser>,
-        key: Option<&str>,
-    ) -> Result<Vec<String>, DataSpaceError> {
-        let variables = create_many_log_user::Variables {
-            key: idempotency_key(key),
-            input: users.into_iter().map(Into::into).collect(),
-        };
-        let data = self
-            .run::<CreateManyLogUser>(variables, Retry::Safe)
-            .await?;
-        required(required(data.packet, "packet")?.create_many_log_user, "ids")
-    }
-
-    /// Changes a user; with `version`, a concurrent change is a
-    /// [`DataSpaceError::VersionConflict`].
-    pub async fn update_log_user(
-        &self,
-        update: LogUserUpdate,
-        version: Option<Long>,
-        key: Option<&str>,
-    ) -> Result<LogUser, DataSpaceError> {
-        let variables = update_log_user::Variables {
-            key: idempotency_key(key),
-            version,
-            input: update.into(),
-        };
-        let data = self.run::<UpdateLogUser>(variables, Retry::Safe).await?;
-        let packet = required(data.packet, "packet")?;
-        Ok(required(packet.update_log_user, "updated user")?.into())
-    }
-
-    /// Deletes a user; a missing one is [`DataSpaceError::NotFound`].
-    pub async fn delete_log_user(&self, id: &str, key: Option<&str>) -> Result<(), DataSpaceError> {
-        let variables = delete_log_user::Variables {
-            key: idempotency_key(key),
-            id: id.to_owned(),
-        };
-        let data = self.run::<DeleteLogUser>(variables, Retry::Safe).await?;
-        deleted(required(data.packet, "packet")?.delete_log_user, "user")
     }
 }
