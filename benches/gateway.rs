@@ -76,6 +76,11 @@ async fn run() -> anyhow::Result<()> {
     let mut settings = Settings::default();
     settings.dataspace.data_dir = data.path().to_path_buf();
     settings.bots.admins = vec!["bench".into()];
+    // Loopback only: no Telegram polling, and any messenger call reaches a closed local port.
+    settings.telegram.updates = logbot_gateway::config::TelegramUpdates::Off;
+    let closed_port = reqwest::Url::parse("http://127.0.0.1:9/")?;
+    settings.delivery.telegram_api_base = closed_port.clone();
+    settings.delivery.vk_api_base = closed_port;
     let gateway = Gateway::build(&settings).await?;
     let running =
         RunningGateway::serve(gateway, tokio::net::TcpListener::bind("127.0.0.1:0").await?)?;

@@ -10,7 +10,10 @@
 //!
 //! Run (release): `cargo bench --bench soak`; settings by environment: `SOAK_MINUTES`
 //! (default 10), `SOAK_SUBSCRIBERS` (200), `SOAK_SAMPLE_SECS` (10), `SOAK_PAUSE_MS` (pause
-//! between one client's requests, 5), `SOAK_BIN` (the binary; default the one Cargo built).
+//! between one client's requests, 5), `SOAK_SEED_RECORDS` (records stored before the clock
+//! starts, 100,000: a database past SQLite's page caches, so that they fill in the warm-up
+//! as they would in service, and do not pass for growth), `SOAK_BIN` (the binary; default the
+//! one Cargo built).
 //! A quick check against the debug build: `SOAK_MINUTES=1 cargo test --bench soak`.
 
 use futures_util::{SinkExt, StreamExt};
@@ -79,6 +82,10 @@ async fn start_gateway() -> Gateway {
         .env("LOGBOT__BOTS__ADMINS", "soak-admin")
         // Nothing leaves the machine: no delivery to chats, no VK long poll.
         .env("LOGBOT__DELIVERY__WORKER", "false")
+        .env("LOGBOT__TELEGRAM__UPDATES", "off")
+        // Should anything still call out, it reaches a closed loopback port, not the Internet.
+        .env("LOGBOT__DELIVERY__TELEGRAM_API_BASE", "http://127.0.0.1:9/")
+        .env("LOGBOT__DELIVERY__VK_API_BASE", "http://127.0.0.1:9/")
         .env("LOGBOT__WEBPUBSUB__HUB", HUB)
         .env("LOGBOT__WEBPUBSUB__ACCESS_KEYS", WPS_KEY)
         .env("LOGBOT__VK__CONFIRMATION", "soak-confirm")
@@ -272,11 +279,26 @@ async fn sqlite_kib(http: &reqwest::Client, base: &str) -> u64 {
         .map_or(0, |bytes| (bytes / 1024.0) as u64)
 }
 
+/// Stores `records` records in the soak bot, in batches of 500, before the measured run.
+async fn seed(http: &reqwest::Client, base: &str, records: u64) {
+    const BATCH: u64 = 500;
+    for first in (0..records).step_by(BATCH as usize) {
+        let batch: Vec<Value> = (first..records.min(first + BATCH))
+            .map(|n| json!({"level": "INFO", "message": format!("seed record {n} of the soak's warm database")}))
+            .collect();
+        let answer = graphql(http, base,
+            "mutation($r: [LogRecordInput!]!) { sendLogs(bot: \"soak\", records: $r) { accepted } }",
+            json!({"r": batch})).await;
+        assert!(answer["errors"].is_null(), "seeding failed: {answer}");
+    }
+}
+
 fn main() {
     let minutes = setting("SOAK_MINUTES", 10);
     let subscribers = setting("SOAK_SUBSCRIBERS", 200) as usize;
     let every = Duration::from_secs(setting("SOAK_SAMPLE_SECS", 10).max(1));
     let pause = Duration::from_millis(setting("SOAK_PAUSE_MS", 5));
+    let seed_records = setting("SOAK_SEED_RECORDS", 100_000);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -294,6 +316,9 @@ fn main() {
             "mutation($u: String!, $p: String!) { createLogUser(username: $u, password: $p, bot: \"soak\") { username } }",
             json!({"u": USER, "p": PASSWORD})).await;
         assert_eq!(user["data"]["createLogUser"]["username"], USER, "{user}");
+        let seeding = Instant::now();
+        seed(&http, &base, seed_records).await;
+        println!("seeded {seed_records} records in {:.1} s", seeding.elapsed().as_secs_f64());
 
         let counters = Arc::new(Counters::default());
         let stop = Arc::new(AtomicBool::new(false));

@@ -26,10 +26,41 @@ impl Claim {
 /// keys costs bounded memory, at the price of forgetting the oldest claims early).
 const MAX_CLAIMS: usize = 100_000;
 
+/// Below this many claims, expired ones are left in place (forgetting them costs a full pass).
+const PRUNE_FLOOR: usize = 1024;
+
 /// The claims of this process (the bus without Redis, or while Redis fails).
 #[derive(Default)]
 pub(super) struct LocalClaims {
-    held: Mutex<HashMap<String, (Instant, String)>>,
+    held: Mutex<Held>,
+}
+
+#[derive(Default)]
+struct Held {
+    by_key: HashMap<String, (Instant, String)>,
+    /// The size at which expired claims are next forgotten: twice what was left after the last
+    /// pass, so the passes cost O(1) per claim and expired claims never outnumber live ones
+    /// by more than that (a one-shot key, such as a VK event id, would otherwise stay until
+    /// [`MAX_CLAIMS`]).
+    prune_at: usize,
+}
+
+impl Held {
+    fn make_room(&mut self, now: Instant) {
+        if self.by_key.len() >= self.prune_at.max(PRUNE_FLOOR) {
+            self.by_key.retain(|_, (expiry, _)| *expiry > now);
+            self.prune_at = 2 * self.by_key.len();
+        }
+        if self.by_key.len() >= MAX_CLAIMS
+            && let Some(soonest) = self
+                .by_key
+                .iter()
+                .min_by_key(|(_, (expiry, _))| *expiry)
+                .map(|(key, _)| key.clone())
+        {
+            self.by_key.remove(&soonest);
+        }
+    }
 }
 
 impl LocalClaims {
@@ -37,28 +68,24 @@ impl LocalClaims {
     pub(super) fn claim(&self, key: &str, ttl: Duration) -> Option<Claim> {
         let now = Instant::now();
         let mut held = lock(&self.held);
-        if held.get(key).is_some_and(|(expiry, _)| *expiry > now) {
+        if held
+            .by_key
+            .get(key)
+            .is_some_and(|(expiry, _)| *expiry > now)
+        {
             return None;
         }
-        if held.len() >= MAX_CLAIMS {
-            held.retain(|_, (expiry, _)| *expiry > now);
-            if held.len() >= MAX_CLAIMS
-                && let Some(soonest) = held
-                    .iter()
-                    .min_by_key(|(_, (expiry, _))| *expiry)
-                    .map(|(key, _)| key.clone())
-            {
-                held.remove(&soonest);
-            }
-        }
+        held.make_room(now);
         let claim = Claim::new(key);
-        held.insert(key.to_owned(), (now + ttl, claim.token.clone()));
+        held.by_key
+            .insert(key.to_owned(), (now + ttl, claim.token.clone()));
         Some(claim)
     }
 
     /// Whether `claim` is the one held on its key (lapsed or not).
     pub(super) fn holds(&self, claim: &Claim) -> bool {
         lock(&self.held)
+            .by_key
             .get(&claim.key)
             .is_some_and(|(_, token)| *token == claim.token)
     }
@@ -67,7 +94,7 @@ impl LocalClaims {
     /// claim nobody took since is taken again.
     pub(super) fn renew(&self, claim: &Claim, ttl: Duration) -> bool {
         let mut held = lock(&self.held);
-        match held.get_mut(&claim.key) {
+        match held.by_key.get_mut(&claim.key) {
             Some((expiry, token)) if *token == claim.token => {
                 *expiry = Instant::now() + ttl;
                 true
@@ -79,10 +106,11 @@ impl LocalClaims {
     pub(super) fn release(&self, claim: &Claim) {
         let mut held = lock(&self.held);
         if held
+            .by_key
             .get(&claim.key)
             .is_some_and(|(_, token)| *token == claim.token)
         {
-            held.remove(&claim.key);
+            held.by_key.remove(&claim.key);
         }
     }
 }
@@ -125,6 +153,22 @@ mod tests {
         let third = claims.claim("k", MINUTE).unwrap();
         assert!(!claims.renew(&second, MINUTE), "taken over by the third");
         assert!(claims.renew(&third, MINUTE));
+    }
+
+    #[test]
+    fn expired_claims_are_forgotten_long_before_the_cap() {
+        let claims = LocalClaims::default();
+        for n in 0..10 * PRUNE_FLOOR {
+            claims.claim(&format!("once.{n}"), Duration::ZERO).unwrap();
+        }
+        let kept = lock(&claims.held).by_key.len();
+        assert!(kept <= PRUNE_FLOOR, "{kept} expired claims kept");
+        let live = claims.claim("live", MINUTE).unwrap();
+        for n in 0..10 * PRUNE_FLOOR {
+            claims.claim(&format!("again.{n}"), Duration::ZERO).unwrap();
+        }
+        assert!(claims.holds(&live), "a live claim survives the passes");
+        assert!(claims.claim("live", MINUTE).is_none());
     }
 
     #[test]

@@ -356,8 +356,8 @@ pub struct LimitSettings {
     pub response_bytes: usize,
     /// Bytes of persisted (APQ) query text kept per process, default 8 MiB.
     pub apq_bytes: usize,
-    /// The embedded DataSpace's reads: `dataspace_readers` (default 4) and
-    /// `dataspace_read_timeout_ms` (default 10 s).
+    /// The embedded DataSpace's reads: `dataspace_readers` (default 4),
+    /// `dataspace_read_timeout_ms` (default 10 s) and `dataspace_cache_kib` (default 2000).
     pub dataspace_reads: crate::embedded_dataspace::ReadLimits,
     /// `retry_after_s`: the `Retry-After` of every 503 (DataSpace or the bus unavailable, a
     /// limit that clears with time), in seconds, default 2.

@@ -296,6 +296,10 @@ fn limit_entries(s: &Settings) -> Entries {
             "dataspace_read_timeout_ms",
             millis(l.dataspace_reads.timeout),
         ),
+        (
+            "dataspace_cache_kib",
+            l.dataspace_reads.cache_kib.to_string(),
+        ),
         ("retry_after_s", l.retry_after.as_secs().to_string()),
     ])
 }

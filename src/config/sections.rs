@@ -342,6 +342,12 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
                 ReadLimits::default().timeout,
                 values::millis,
             )?,
+            cache_kib: r.or_default(
+                S,
+                "dataspace_cache_kib",
+                ReadLimits::default().cache_kib,
+                values::number_in(64, 1024 * 1024),
+            )?,
         },
         retry_after: r.or_default(S, "retry_after_s", Duration::from_secs(2), |text| {
             values::number_in(1u64, 3600)(text).map(Duration::from_secs)

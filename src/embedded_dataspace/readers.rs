@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// How reads run (`[limits] dataspace_readers`, `dataspace_read_timeout_ms`).
+/// How reads run and how much they may cache (`[limits] dataspace_readers`,
+/// `dataspace_read_timeout_ms`, `dataspace_cache_kib`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadLimits {
     /// Read connections per database.
@@ -19,6 +20,15 @@ pub struct ReadLimits {
     /// Longest a read may run (longer than any caller waits: the gateway's default DataSpace
     /// timeout is 5 s).
     pub timeout: Duration,
+    /// Page cache of each connection, the writer's and every reader's, in KiB. SQLite fills it
+    /// as the file grows and keeps it, so this bounds SQLite's heap at (readers + 1) x this.
+    pub cache_kib: u32,
+}
+
+/// Caps `connection`'s page cache at `kib` (a negative `cache_size` counts KiB, not pages).
+pub(super) fn limit_cache(connection: &Connection, kib: u32) -> Result<(), StoreError> {
+    connection.pragma_update(None, "cache_size", -i64::from(kib))?;
+    Ok(())
 }
 
 impl Default for ReadLimits {
@@ -26,6 +36,8 @@ impl Default for ReadLimits {
         Self {
             readers: 4,
             timeout: Duration::from_secs(10),
+            // SQLite's own default (`cache_size = -2000`).
+            cache_kib: 2000,
         }
     }
 }
@@ -108,8 +120,8 @@ pub struct ReadPool {
 
 impl ReadPool {
     /// `size` read-only connections to the database at `path` (which must exist).
-    pub fn open(path: &Path, size: usize) -> Result<Self, StoreError> {
-        let connections = (0..size)
+    pub fn open(path: &Path, limits: &ReadLimits) -> Result<Self, StoreError> {
+        let connections = (0..limits.readers.max(1))
             .map(|_| {
                 let connection = Connection::open_with_flags(
                     path,
@@ -119,6 +131,7 @@ impl ReadPool {
                 connection.execute_batch(
                     "PRAGMA case_sensitive_like = ON; PRAGMA busy_timeout = 5000;",
                 )?;
+                limit_cache(&connection, limits.cache_kib)?;
                 Ok(connection)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

@@ -184,11 +184,12 @@ impl Store {
         connection.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON; PRAGMA busy_timeout = 5000;",
         )?;
+        readers::limit_cache(&connection, reads.cache_kib)?;
         super::migrations::migrate(&mut connection)?;
         let in_memory = path.as_os_str().is_empty() || path == Path::new(":memory:");
         let readers = match in_memory {
             true => None,
-            false => Some(ReadPool::open(path, reads.readers.max(1))?),
+            false => Some(ReadPool::open(path, reads)?),
         };
         Ok(Self {
             connection: Mutex::new(connection),
@@ -310,6 +311,26 @@ mod tests {
                 .count,
             Some(0)
         );
+    }
+
+    #[test]
+    fn every_connection_caches_at_most_the_configured_kib() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = ReadLimits {
+            cache_kib: 100,
+            ..ReadLimits::default()
+        };
+        let store = Store::open(&dir.path().join("db.sqlite"), &limits).unwrap();
+        let cache_size = |connection: &Connection| -> i64 {
+            connection
+                .query_row("PRAGMA cache_size", [], |row| row.get(0))
+                .unwrap()
+        };
+        assert_eq!(cache_size(&store.lock()), -100, "the writer");
+        let (cancel, _guard) = store.read_cancel();
+        let readers = store.readers.as_ref().unwrap();
+        let read = readers.read(&cancel, |connection| Ok(cache_size(connection)));
+        assert_eq!(read.unwrap(), -100, "a reader");
     }
 
     #[test]
