@@ -4,6 +4,7 @@
 //! left. `axum::serve` has none of these knobs.
 
 use crate::config::Settings;
+use crate::request_id;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode, Version, header};
@@ -200,7 +201,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
             if let Some(declared) = declared_length(&request)
                 && declared > limits.body_bytes as u64
             {
-                return Ok(too_large(declared, limits.body_bytes, http1));
+                return Ok(too_large(&request, declared, limits.body_bytes, http1));
             }
             let last = http1 && count >= limits.max_requests_per_connection;
             let deadline = Instant::now() + limits.body_read_timeout;
@@ -228,12 +229,25 @@ fn declared_length<B>(request: &Request<B>) -> Option<u64> {
         .ok()
 }
 
-/// The same answer (and code) as a body found too large while reading it.
-fn too_large(declared: u64, limit: usize, http1: bool) -> Response<Body> {
-    let body = serde_json::json!({"errors": [{
+/// The same answer (and code) as a body found too large while reading it. Answered before the
+/// router's layers, so it takes the request id itself (the caller's when usable, else a new
+/// one) and names it in the header and the error like every other answer.
+fn too_large<B>(request: &Request<B>, declared: u64, limit: usize, http1: bool) -> Response<Body> {
+    let id = request
+        .headers()
+        .get(request_id::HEADER)
+        .filter(|value| request_id::is_usable(value))
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                .expect("a UUID is a header value")
+        });
+    let mut errors = vec![serde_json::json!({
         "message": format!("the request body is larger than the limit of {limit} bytes (Content-Length: {declared})"),
         "extensions": {"code": crate::api::limits::LIMIT_EXCEEDED},
-    }]});
+    })];
+    request_id::name_in_errors(&mut errors, id.to_str().unwrap_or_default());
+    let body = serde_json::json!({ "errors": errors });
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     let headers = response.headers_mut();
@@ -241,6 +255,7 @@ fn too_large(declared: u64, limit: usize, http1: bool) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    headers.insert(request_id::HEADER, id);
     // The body is never read, so the connection cannot carry another request.
     if http1 {
         headers.insert(header::CONNECTION, HeaderValue::from_static("close"));

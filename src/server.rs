@@ -170,8 +170,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A panic in a handler is a bug on our side: log it, answer a masked 500 (the request id is
-/// added by the layer outside it), and keep serving.
+/// A panic in a handler is a bug on our side: log it, answer a masked 500 naming the request
+/// id (in the body, and in the header the layer outside adds), and keep serving.
 fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let message = panic
         .downcast_ref::<String>()
@@ -179,10 +179,12 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
     tracing::error!(panic = %message, "handler panicked");
-    let body = serde_json::json!({"errors": [{
+    let mut errors = vec![serde_json::json!({
         "message": "internal error",
         "extensions": {"code": "INTERNAL_SERVER_ERROR"},
-    }]});
+    })];
+    request_id::name_in_errors(&mut errors, &request_id::for_errors());
+    let body = serde_json::json!({ "errors": errors });
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 

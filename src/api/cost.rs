@@ -77,15 +77,16 @@ impl ResponseBudget {
             self.left -= body.len();
             return body;
         }
-        serde_json::json!({"errors": [{
+        let mut errors = vec![serde_json::json!({
             "message": format!(
                 "the response is larger than the limit of {} bytes (every operation of a batch \
                  together); ask for fewer records or fields",
                 self.limit
             ),
             "extensions": {"code": LIMIT_EXCEEDED},
-        }]})
-        .to_string()
+        })];
+        crate::request_id::name_in_errors(&mut errors, &crate::request_id::for_errors());
+        serde_json::json!({ "errors": errors }).to_string()
     }
 }
 

@@ -1,5 +1,7 @@
 //! Service errors as GraphQL errors: a stable `extensions.code`, the field at fault, and for
-//! internal errors only a request id (the details go to the log, not to the caller).
+//! internal errors a message naming only the request id (the details go to the log, not to the
+//! caller). The transport names the request id in every error's `extensions.requestId`
+//! (`request_id::name_in_server_errors`, where an answer is encoded).
 
 use crate::service::ServiceError;
 use async_graphql::ErrorExtensions;

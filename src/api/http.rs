@@ -33,7 +33,7 @@ mod failure;
 mod params;
 
 pub use failure::{Failure, GRAPHQL_RESPONSE_JSON, JSON, MediaType, negotiate};
-use failure::{INTERNAL_ERROR_BODY, encode_item, server_errors_json};
+use failure::{encode_item, internal_error_body, server_errors_json};
 pub use params::Params;
 
 /// A request checked and ready to execute: the async-graphql request (with its [`RequestId`]
@@ -142,13 +142,18 @@ pub async fn run(
 
 /// The encoded response, within what `bytes` has left: a query's answer that does not fit is
 /// replaced by a `LIMIT_EXCEEDED` error; a mutation's is sent as it is (it has changed things,
-/// and its size follows its input's).
+/// and its size follows its input's). Every executed answer is encoded here, so here its
+/// errors (async-graphql's own as well as the service's) get the request id.
 fn bounded(
     operation: OperationType,
-    response: &async_graphql::Response,
+    mut response: async_graphql::Response,
     bytes: &mut ResponseBudget,
 ) -> String {
-    let body = encode(response);
+    crate::request_id::name_in_server_errors(
+        &mut response.errors,
+        &crate::request_id::for_errors(),
+    );
+    let body = encode(&response);
     match operation {
         OperationType::Query => bytes.admit(body),
         _ => body,
@@ -175,7 +180,7 @@ fn json_response(media: MediaType, body: String) -> Response {
 fn encode(response: &async_graphql::Response) -> String {
     serde_json::to_string(response).unwrap_or_else(|error| {
         tracing::error!(%error, "could not encode a GraphQL response");
-        INTERNAL_ERROR_BODY.to_owned()
+        internal_error_body()
     })
 }
 
@@ -196,9 +201,7 @@ pub async fn get(
     };
     let (records, mut bytes) = budgets(schema);
     match run(schema, params, Allowed::QueriesOnly, request_id, &records).await {
-        Ok((operation, response)) => {
-            json_response(media, bounded(operation, &response, &mut bytes))
-        }
+        Ok((operation, response)) => json_response(media, bounded(operation, response, &mut bytes)),
         Err(failure) => failure.into_response(media),
     }
 }
@@ -297,7 +300,7 @@ pub async fn post_json(
                         let id = format!("{request_id}.{index}");
                         match run(schema, params, Allowed::QueriesAndMutations, &id, &records).await
                         {
-                            Ok((operation, response)) => bounded(operation, &response, &mut bytes),
+                            Ok((operation, response)) => bounded(operation, response, &mut bytes),
                             Err(failure) => {
                                 unavailable |= failure.is_unavailable();
                                 encode_item(&failure.into())
@@ -330,7 +333,7 @@ pub async fn post_json(
             .await
             {
                 Ok((operation, response)) => {
-                    json_response(media, bounded(operation, &response, &mut bytes))
+                    json_response(media, bounded(operation, response, &mut bytes))
                 }
                 Err(failure) => failure.into_response(media),
             }

@@ -422,7 +422,10 @@ impl Connection {
         let request_id = format!("{}/{id}", self.request_id);
         let slow_after = self.limits.ws_slow_client;
         let task_id = id.clone();
-        let task = tokio::spawn(async move {
+        // A spawned task does not inherit the connection's request id: it gets it again, for
+        // its DataSpace calls and its errors.
+        let connection_id = self.request_id.clone();
+        let task = tokio::spawn(crate::request_id::within(connection_id, async move {
             let id = task_id;
             let finished = || Event::Finished {
                 id: id.clone(),
@@ -476,7 +479,7 @@ impl Connection {
                     None => responses.next().await,
                 };
                 let Some(response) = next else { break };
-                let response = if first {
+                let mut response = if first {
                     first = false;
                     match outcome.classify(response) {
                         Ok(response) => response,
@@ -502,6 +505,10 @@ impl Connection {
                     Protocol::TransportWs => "next",
                     Protocol::Legacy => "data",
                 };
+                crate::request_id::name_in_server_errors(
+                    &mut response.errors,
+                    &crate::request_id::for_errors(),
+                );
                 if send(next_message(&id, kind, &response)).await.is_err() {
                     let _ = events
                         .send(Event::Slow("the client does not read its messages".into()))
@@ -515,7 +522,7 @@ impl Connection {
             }
             let _ = events.send(finished()).await;
             let _ = send(json!({"id": id, "type": "complete"}).to_string()).await;
-        });
+        }));
         self.operations
             .insert(id, (generation, task.abort_handle()));
     }

@@ -18,6 +18,7 @@ use crate::service::ServiceError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -35,7 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("//send_logs", post(send_logs))
 }
 
-/// The answer the client understands (`code` and `message`), plus `detail` saying why.
+/// The answer the client understands (`code` and `message`), plus `detail` saying why and,
+/// when it is an error, the request id (`requestId`).
 fn answer(status: StatusCode, detail: Option<String>) -> Response {
     let message = match status {
         StatusCode::OK => "Logs added successfully",
@@ -48,6 +50,9 @@ fn answer(status: StatusCode, detail: Option<String>) -> Response {
     let mut body = json!({"code": status.as_u16(), "message": message});
     if let Some(detail) = detail {
         body["detail"] = Value::String(detail);
+    }
+    if status != StatusCode::OK {
+        crate::request_id::name_in_json(&mut body, &crate::request_id::for_errors());
     }
     (status, axum::Json(body)).into_response()
 }
@@ -77,7 +82,17 @@ fn is_json(headers: &HeaderMap) -> Result<(), String> {
     }
 }
 
-async fn send_logs(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Response {
+async fn send_logs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Response {
+    let raw = match raw {
+        Ok(raw) => raw,
+        Err(rejection) => {
+            return crate::request_id::body_rejection(&rejection, &crate::request_id::for_errors());
+        }
+    };
     if let Err(detail) = is_json(&headers) {
         return answer(StatusCode::UNSUPPORTED_MEDIA_TYPE, Some(detail));
     }

@@ -13,6 +13,7 @@ use crate::service::ServiceError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -44,11 +45,16 @@ pub fn routes() -> Router<AppState> {
     Router::new().route(PATH, post(event).options(preflight))
 }
 
+/// A plain-text answer; an error's ends with ` (request id <id>)`.
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    let mut body = body.into();
+    if status.is_client_error() || status.is_server_error() {
+        body = crate::request_id::name_in_text(body, &crate::request_id::for_errors());
+    }
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body.into(),
+        body,
     )
         .into_response()
 }
@@ -213,7 +219,17 @@ pub fn check_event<'h>(
     Ok(value("ce-type"))
 }
 
-async fn event(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return crate::request_id::body_rejection(&rejection, &crate::request_id::for_errors());
+        }
+    };
     let settings = &state.settings.webpubsub;
     let Some(hub) = settings.hub.as_deref() else {
         return endpoint_off();

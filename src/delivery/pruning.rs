@@ -65,11 +65,13 @@ pub(super) async fn run(
         };
         let before = format_datetime(before);
         let mut pruned = 0;
+        let round = crate::request_id::background("delivery-prune");
         for _ in 0..MAX_BATCHES_PER_ROUND {
             if *stop.borrow() {
                 break;
             }
-            match client.prune_done_deliveries(&before, pruning.batch).await {
+            let batch = client.prune_done_deliveries(&before, pruning.batch);
+            match crate::request_id::within(round.clone(), batch).await {
                 Ok(count) => {
                     pruned += count;
                     if (count as i64) < pruning.batch {

@@ -17,6 +17,7 @@ use crate::dataspace::{Backoff, DataSpaceClient, DataSpaceError};
 use crate::domain::messenger::Messenger;
 use crate::domain::registration::{AuditAction, AuditOutcome};
 use crate::metrics::Metrics;
+use crate::request_id;
 use crate::sync::lock;
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
@@ -222,13 +223,15 @@ async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>, wake: Option<Ar
             break;
         }
         while tasks.try_join_next().is_some() {}
-        match inner.poll(&mut tasks, &stop).await {
+        // One id per pass: its DataSpace calls, and those of the chats it starts, send it.
+        let pass = request_id::background("delivery");
+        match request_id::within(pass.clone(), inner.poll(&mut tasks, &stop)).await {
             Ok(()) => failed_polls = 0,
             Err(error) => {
                 // DataSpace unreachable: back off (up to the retry cap) rather than log and
                 // ask again every poll interval.
                 failed_polls = failed_polls.saturating_add(1);
-                tracing::warn!(%error, failed_polls, "delivery poll failed");
+                tracing::warn!(%error, failed_polls, request_id = %pass, "delivery poll failed");
                 let pause = inner
                     .options
                     .backoff
@@ -377,11 +380,13 @@ impl Inner {
             lock(&self.busy_chats).insert(key.clone());
             let inner = self.clone();
             let stop = stop.clone();
-            tasks.spawn(async move {
+            // A spawned task does not inherit the pass's id: it is given it.
+            let pass = request_id::current().unwrap_or_default();
+            tasks.spawn(request_id::within(pass, async move {
                 inner.serve_chat(list, plan, stop).await;
                 lock(&inner.busy_chats).remove(&key);
                 drop(permit);
-            });
+            }));
         }
         Ok(())
     }

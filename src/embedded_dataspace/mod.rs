@@ -31,6 +31,7 @@ pub mod store;
 use crate::apig::{InboundRequest, KeyRing, verify};
 use crate::graphql_document::{self, DocumentCaps};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -165,7 +166,7 @@ async fn graphql(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     // The gateway's request id when it sends one, so both logs name the same request.
     let request_id = headers
@@ -173,6 +174,10 @@ async fn graphql(
         .filter(|value| crate::request_id::is_usable(value))
         .and_then(|value| value.to_str().ok())
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return crate::request_id::body_rejection(&rejection, &request_id),
+    };
     let inbound = InboundRequest::new(&method, &uri, &headers, &body);
     if let Err(error) = verify(&inbound, &state.keys, chrono::Utc::now()) {
         tracing::info!(%error, %request_id, "rejected unsigned or badly signed request");
@@ -181,16 +186,21 @@ async fn graphql(
     let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(error) => {
-            let body = validation_errors(format!("the body is not a GraphQL request: {error}"));
+            let body = validation_errors(
+                format!("the body is not a GraphQL request: {error}"),
+                &request_id,
+            );
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
     };
     let operation = request.operation_name.as_deref().unwrap_or_default();
     tracing::debug!(%request_id, operation, "DataSpace request");
     if let Err(message) = check_document(&mut request) {
-        return Json(validation_errors(message)).into_response();
+        return Json(validation_errors(message, &request_id)).into_response();
     }
-    Json(state.schema.execute(request).await).into_response()
+    let mut response = state.schema.execute(request).await;
+    crate::request_id::name_in_server_errors(&mut response.errors, &request_id);
+    Json(response).into_response()
 }
 
 /// Scans, parses (kept in the request) and expands the document before async-graphql
@@ -205,9 +215,12 @@ fn check_document(request: &mut async_graphql::Request) -> Result<(), String> {
     Ok(())
 }
 
-fn validation_errors(message: String) -> serde_json::Value {
-    serde_json::json!({"errors": [{
+/// A refused document's answer, naming the request id like every error of this endpoint.
+fn validation_errors(message: String, request_id: &str) -> serde_json::Value {
+    let mut errors = vec![serde_json::json!({
         "message": message,
         "extensions": {"classification": "VALIDATION"},
-    }]})
+    })];
+    crate::request_id::name_in_errors(&mut errors, request_id);
+    serde_json::json!({ "errors": errors })
 }

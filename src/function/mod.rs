@@ -38,7 +38,12 @@ pub struct FunctionResponse {
 }
 
 impl FunctionResponse {
+    /// A JSON answer; an error's (4xx, 5xx) names the request id in a `requestId` field.
     pub fn json(status: StatusCode, body: &Value) -> Self {
+        let mut body = body.clone();
+        if status.is_client_error() || status.is_server_error() {
+            crate::request_id::name_in_json(&mut body, &crate::request_id::for_errors());
+        }
         let mut headers = HeaderMap::new();
         headers.insert(
             header::CONTENT_TYPE,

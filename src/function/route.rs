@@ -6,6 +6,7 @@ use crate::app_state::AppState;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -19,8 +20,14 @@ async fn function_root(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return crate::request_id::body_rejection(&rejection, &crate::request_id::for_errors());
+        }
+    };
     if let Err(response) = signature::check(
         state.inbound_keys.as_deref(),
         &method,

@@ -12,6 +12,7 @@ use super::door::{Door, ServedBot};
 use super::webhook;
 use crate::bus::{BOTS_CHANNEL, Claim};
 use crate::config::TelegramUpdates;
+use crate::request_id;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -55,7 +56,8 @@ async fn supervise(door: Arc<Door>, mut stopped: watch::Receiver<bool>) {
     let mut polling: HashMap<String, Polling> = HashMap::new();
     let mut webhooks: HashSet<(String, String)> = HashSet::new();
     loop {
-        match door.served_bots().await {
+        let scan = request_id::background("telegram-scan");
+        match request_id::within(scan, door.served_bots()).await {
             Ok(bots) => match door.settings.updates {
                 TelegramUpdates::Polling => rescan(&door, &mut polling, bots).await,
                 TelegramUpdates::Webhook => set_webhooks(&door, &mut webhooks, bots).await,
@@ -200,7 +202,9 @@ async fn poll(door: &Door, bot: &ServedBot, mut stopped: watch::Receiver<bool>) 
         tracing::warn!(%error, bot = %bot.path, "Telegram: setMyCommands failed");
     }
     let mut offset = loop {
-        match door.service.client().telegram_offset(&bot.key).await {
+        let start = request_id::background("telegram-poll");
+        let stored = door.service.client().telegram_offset(&bot.key);
+        match request_id::within(start, stored).await {
             Ok(offset) => break offset.unwrap_or(0),
             Err(error) => {
                 tracing::warn!(%error, bot = %bot.path, "Telegram: cannot read the stored offset; retrying");
@@ -228,7 +232,9 @@ async fn poll(door: &Door, bot: &ServedBot, mut stopped: watch::Receiver<bool>) 
         };
         backoff = Duration::from_secs(1);
         for update in &updates {
-            match handle_in_order(door, bot, &me, update, offset, &mut stopped).await {
+            // One id per update (its retries too): its DataSpace calls send it.
+            let handled = handle_in_order(door, bot, &me, update, offset, &mut stopped);
+            match request_id::within(request_id::background("telegram-update"), handled).await {
                 Some(next) => offset = offset.max(next),
                 None => return,
             }

@@ -56,11 +56,16 @@ pub async fn set(door: &Door, bot: &ServedBot) -> Result<(), ApiError> {
     door.api.set_webhook(&bot.token, &url, &token).await
 }
 
+/// A plain-text answer; an error's ends with ` (request id <id>)`.
 fn plain(status: StatusCode, body: impl Into<String>) -> Response {
+    let mut body = body.into();
+    if status.is_client_error() || status.is_server_error() {
+        body = crate::request_id::name_in_text(body, &crate::request_id::for_errors());
+    }
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body.into(),
+        body,
     )
         .into_response()
 }
@@ -107,7 +112,9 @@ async fn update(
     }
     let body = match body {
         Ok(body) => body,
-        Err(rejection) => return rejection.into_response(),
+        Err(rejection) => {
+            return crate::request_id::body_rejection(&rejection, &crate::request_id::for_errors());
+        }
     };
     let raw: Value = match serde_json::from_slice(&body) {
         Ok(Value::Object(object)) => Value::Object(object),

@@ -1,7 +1,7 @@
 //! The doors through the running binary (`logbot-gateway serve`, configured by the environment
 //! only): the shared Web PubSub cases replayed by `tests/fixtures/cases/run_cases.py`, the VK
 //! handshake, a LoggerBot request refused for an unknown user, and the request id from the
-//! edge to the embedded DataSpace's log.
+//! edge to the embedded DataSpace's log (and the ids of background work there).
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -173,5 +173,28 @@ async fn the_request_id_goes_from_the_caller_to_the_embedded_dataspace_s_log() {
         answered_id(&served.base, None).await,
         answered_id(&served.base, None).await
     );
+    let _ = served.child.kill().await;
+}
+
+#[tokio::test]
+async fn background_work_sends_an_id_of_its_own_to_the_embedded_dataspace() {
+    let mut served = serve_logging("info,logbot_gateway=debug").await;
+    // The delivery worker polls at start, the Telegram supervisor lists the bots at start.
+    let named = |log: &Vec<String>, prefix: &str| {
+        log.iter().any(|line| {
+            line.contains("DataSpace request") && line.contains(&format!("request_id={prefix}"))
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    for prefix in ["delivery-", "telegram-scan-"] {
+        while !named(&served.log.lock().unwrap(), prefix) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no DataSpace log line names a {prefix}... id:\n{}",
+                served.log.lock().unwrap().join("\n")
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     let _ = served.child.kill().await;
 }

@@ -23,6 +23,7 @@ mod delivery_vk;
 mod doors_binary;
 mod doors_function;
 mod doors_limits;
+mod doors_request_id;
 mod doors_send_logs;
 mod doors_vk;
 mod doors_webpubsub;

@@ -3,6 +3,7 @@
 
 use crate::api::apq;
 use crate::api::limits::{self, DocumentRefusal};
+use crate::request_id;
 use async_graphql::ServerError;
 use async_graphql::parser::types::OperationType;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -120,9 +121,17 @@ impl Failure {
         }
     }
 
-    /// The GraphQL errors (the `payload` of a WebSocket `error` message).
-    pub fn errors(self) -> Vec<Value> {
+    /// The GraphQL errors (the `payload` of a WebSocket `error` message), each naming the
+    /// request id.
+    pub fn errors(mut self) -> Vec<Value> {
+        self.name_request_id();
         self.errors
+    }
+
+    /// Every error answer is built through here ([`Self::errors`], [`Self::into_response`],
+    /// a batch's [`Refused`]): each error names the current request id.
+    fn name_request_id(&mut self) {
+        request_id::name_in_errors(&mut self.errors, &request_id::for_errors());
     }
 
     /// The `{"errors": [...]}` body (no `data`: nothing executed).
@@ -132,11 +141,12 @@ impl Failure {
         })
         .unwrap_or_else(|error| {
             tracing::error!(%error, "could not encode GraphQL errors");
-            INTERNAL_ERROR_BODY.to_owned()
+            internal_error_body()
         })
     }
 
-    pub fn into_response(self, media: MediaType) -> Response {
+    pub fn into_response(mut self, media: MediaType) -> Response {
+        self.name_request_id();
         let status = match media {
             MediaType::GraphqlResponseJson => self.graphql_status,
             MediaType::Json => self.json_status,
@@ -167,7 +177,8 @@ pub(super) struct Refused {
 }
 
 impl From<Failure> for Refused {
-    fn from(failure: Failure) -> Self {
+    fn from(mut failure: Failure) -> Self {
+        failure.name_request_id();
         Self {
             errors: failure.errors,
         }
@@ -177,12 +188,16 @@ impl From<Failure> for Refused {
 pub(super) fn encode_item(refused: &Refused) -> String {
     serde_json::to_string(refused).unwrap_or_else(|error| {
         tracing::error!(%error, "could not encode a GraphQL batch answer");
-        INTERNAL_ERROR_BODY.to_owned()
+        internal_error_body()
     })
 }
 
-pub(super) const INTERNAL_ERROR_BODY: &str =
-    r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#;
+/// The answer when an answer cannot be encoded (it names the request id, whose log has why).
+pub(super) fn internal_error_body() -> String {
+    let mut errors = vec![error_json("INTERNAL_SERVER_ERROR", "internal error")];
+    request_id::name_in_errors(&mut errors, &request_id::for_errors());
+    json!({ "errors": errors }).to_string()
+}
 
 fn error_json(code: &str, message: &str) -> Value {
     json!({"message": message, "extensions": {"code": code}})

@@ -143,16 +143,21 @@ async fn long_poll(state: AppState) {
             if let Some(ts) = ts {
                 server.ts = ts;
             }
-            for update in answer
+            // One id per poll cycle: the DataSpace calls of its updates send it.
+            let cycle = crate::request_id::background("vk-poll");
+            let updates = answer
                 .get("updates")
                 .and_then(Value::as_array)
                 .into_iter()
-                .flatten()
-            {
-                if let Err(error) = handle_event(&state, update).await {
-                    tracing::warn!(%error, "VK long poll: event not handled");
+                .flatten();
+            crate::request_id::within(cycle, async {
+                for update in updates {
+                    if let Err(error) = handle_event(&state, update).await {
+                        tracing::warn!(%error, "VK long poll: event not handled");
+                    }
                 }
-            }
+            })
+            .await;
         }
     }
 }

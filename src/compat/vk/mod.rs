@@ -20,6 +20,7 @@ use crate::vk_api::VkApi;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -124,17 +125,28 @@ async fn handle_new_event(state: &AppState, event: ChatEvent) -> Result<ChatEven
     Ok(event)
 }
 
+/// A plain-text answer; an error's ends with ` (request id <id>)`.
 fn plain(status: StatusCode, body: impl Into<String>) -> Response {
+    let mut body = body.into();
+    if status.is_client_error() || status.is_server_error() {
+        body = crate::request_id::name_in_text(body, &crate::request_id::for_errors());
+    }
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body.into(),
+        body,
     )
         .into_response()
 }
 
 /// `POST /events/vk`: the Callback API. Off (404) until `[vk] confirmation` is set.
-async fn callback(State(state): State<AppState>, body: Bytes) -> Response {
+async fn callback(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return crate::request_id::body_rejection(&rejection, &crate::request_id::for_errors());
+        }
+    };
     let settings = &state.settings.vk;
     let Some(confirmation) = settings.confirmation.as_deref() else {
         return plain(
