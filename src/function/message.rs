@@ -14,12 +14,10 @@ fn envelope(name: &str, code: u16, data: Value) -> FunctionResponse {
     } else {
         StatusCode::OK
     };
-    let mut body = json!({"CODE": code, "DATA": data, "MESSAGE_NAME": name, "STATUS": code == 200});
-    // A refusal answered with HTTP 200 is an error too: it names the request id.
-    if code != 200 {
-        crate::request_id::name_in_json(&mut body, &crate::request_id::for_errors());
-    }
-    FunctionResponse::json(status, &body)
+    FunctionResponse::json(
+        status,
+        &json!({"CODE": code, "DATA": data, "MESSAGE_NAME": name, "STATUS": code == 200}),
+    )
 }
 
 pub async fn handle(service: &LogbotService, body: &Value) -> FunctionResponse {

@@ -237,11 +237,6 @@ async fn json_doors_name_the_request_id_in_a_request_id_field() {
     let (status, text) = post(&app, "/", &[], "[1]").await;
     assert_eq!(status, 400, "{text}");
     assert_eq!(json_of(&text)["requestId"], ID, "{text}");
-    // The message protocol refuses with HTTP 200 and its CODE.
-    let (status, text) = post(&app, "/", &[], r#"{"MESSAGE_NAME": "NOPE", "DATA": {}}"#).await;
-    let body = json_of(&text);
-    assert_eq!((status, &body["CODE"]), (200, &json!(400)), "{text}");
-    assert_eq!(body["requestId"], ID, "{text}");
 
     // LoggerBot's /send_logs: its answer keeps `code` and `message`.
     let (status, text) = post(
