@@ -172,7 +172,7 @@ impl RedisBus {
         let mut command = redis::cmd("SET");
         command
             .arg(self.claim_key(&claim.key))
-            .arg(&claim.token)
+            .arg(claim.token_text())
             .arg("NX")
             .arg("PX")
             .arg(ttl.as_millis().max(1) as u64);
@@ -187,7 +187,7 @@ impl RedisBus {
             .arg("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end")
             .arg(1)
             .arg(self.claim_key(&claim.key))
-            .arg(&claim.token);
+            .arg(claim.token_text());
         self.query::<i64>(&command).await.map(|_| ())
     }
 
@@ -198,7 +198,7 @@ impl RedisBus {
             .arg("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end")
             .arg(1)
             .arg(self.claim_key(&claim.key))
-            .arg(&claim.token)
+            .arg(claim.token_text())
             .arg(ttl.as_millis().max(1) as u64);
         Ok(self.query::<i64>(&command).await? == 1)
     }
