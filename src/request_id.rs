@@ -156,6 +156,21 @@ pub fn name_in_text(body: String, id: &str) -> String {
     }
 }
 
+/// A plain-text answer of the doors that speak text; an error's ends with
+/// ` (request id <id>)` (the [`current`] one).
+pub fn plain_text(status: http::StatusCode, body: impl Into<String>) -> Response {
+    let mut body = body.into();
+    if status.is_client_error() || status.is_server_error() {
+        body = name_in_text(body, &for_errors());
+    }
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
 /// A body the extractor refused (over the size limit, unreadable): its status and axum's
 /// text, naming `id` like every plain-text error. For the doors that take the body as
 /// `Result<Bytes, BytesRejection>` so that not even this answer goes without the id.

@@ -9,6 +9,7 @@
 
 use crate::app_state::AppState;
 use crate::json::records;
+use crate::request_id::plain_text as text;
 use crate::service::ServiceError;
 use axum::Router;
 use axum::body::Bytes;
@@ -43,20 +44,6 @@ const USER_PREFIX: &str = "azure.webpubsub.user.";
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(PATH, post(event).options(preflight))
-}
-
-/// A plain-text answer; an error's ends with ` (request id <id>)`.
-fn text(status: StatusCode, body: impl Into<String>) -> Response {
-    let mut body = body.into();
-    if status.is_client_error() || status.is_server_error() {
-        body = crate::request_id::name_in_text(body, &crate::request_id::for_errors());
-    }
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body,
-    )
-        .into_response()
 }
 
 fn endpoint_off() -> Response {

@@ -8,12 +8,13 @@ use super::api::ApiError;
 use super::door::{Door, ServedBot};
 use crate::app_state::AppState;
 use crate::config::TelegramUpdates;
+use crate::request_id::plain_text as plain;
 use crate::service::ServiceError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::post;
 use axum::{Extension, Router};
 use hmac::{Hmac, KeyInit, Mac};
@@ -54,20 +55,6 @@ pub async fn set(door: &Door, bot: &ServedBot) -> Result<(), ApiError> {
         .map_err(|error| ApiError::Transport(format!("the webhook URL: {error}")))?;
     let token = secret_token(secret.expose_secret(), &bot.token);
     door.api.set_webhook(&bot.token, &url, &token).await
-}
-
-/// A plain-text answer; an error's ends with ` (request id <id>)`.
-fn plain(status: StatusCode, body: impl Into<String>) -> Response {
-    let mut body = body.into();
-    if status.is_client_error() || status.is_server_error() {
-        body = crate::request_id::name_in_text(body, &crate::request_id::for_errors());
-    }
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body,
-    )
-        .into_response()
 }
 
 /// `POST /events/telegram/<bot>`: one update. 404 unless `[telegram] updates = webhook`.

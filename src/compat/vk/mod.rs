@@ -15,14 +15,15 @@ mod long_poll;
 use crate::app_state::AppState;
 use crate::domain::command::{self, Command};
 use crate::domain::messenger::Messenger;
+use crate::request_id::plain_text as plain;
 use crate::service::ServiceError;
 use crate::vk_api::VkApi;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::post;
 pub use event::{ChatEvent, EventType, MessagePart, Peer, User, normalize};
 pub use long_poll::{LongPoll, spawn_long_poll};
@@ -123,20 +124,6 @@ async fn handle_new_event(state: &AppState, event: ChatEvent) -> Result<ChatEven
         }
     }
     Ok(event)
-}
-
-/// A plain-text answer; an error's ends with ` (request id <id>)`.
-fn plain(status: StatusCode, body: impl Into<String>) -> Response {
-    let mut body = body.into();
-    if status.is_client_error() || status.is_server_error() {
-        body = crate::request_id::name_in_text(body, &crate::request_id::for_errors());
-    }
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body,
-    )
-        .into_response()
 }
 
 /// `POST /events/vk`: the Callback API. Off (404) until `[vk] confirmation` is set.
