@@ -199,6 +199,8 @@ pub struct RunningGateway {
     embedded: Option<RunningDataSpace>,
     delivery: Option<crate::delivery::DeliveryHandle>,
     telegram: Option<crate::telegram::poller::Supervisor>,
+    /// The read-cache relays (see [`crate::service::cache_sync`]).
+    cache_sync: [JoinHandle<()>; 2],
 }
 
 impl RunningGateway {
@@ -223,9 +225,12 @@ impl RunningGateway {
         } else {
             None
         };
+        let service = &gateway.state.service;
+        let cache_sync = crate::service::cache_sync::spawn(service.client(), service.bus());
         Ok(Self {
             addr,
             base_url: format!("http://{addr}"),
+            cache_sync,
             telegram: crate::telegram::start(&gateway.state),
             state: gateway.state,
             shutdown: Some(shutdown),
@@ -246,6 +251,7 @@ impl RunningGateway {
             let _ = shutdown.send(());
         }
         let _ = (&mut self.task).await;
+        self.cache_sync.iter().for_each(JoinHandle::abort);
         let (telegram, delivery, embedded) = (
             self.telegram.take(),
             self.delivery.take(),

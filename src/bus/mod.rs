@@ -26,6 +26,10 @@ pub const RECORDS_CHANNEL: &str = "records";
 /// doors (Telegram polling) look at the bots again at once.
 pub const BOTS_CHANNEL: &str = "events.bot_registered";
 
+/// The channel a read cache's name is published on when a write changed what it holds, so
+/// that every replica clears it (see `service::cache_sync`).
+pub const CACHE_CHANNEL: &str = "cache.changed";
+
 /// Messages each listener may fall behind before it starts losing them.
 pub const LISTENER_BUFFER: usize = 256;
 

@@ -4,7 +4,7 @@
 
 use super::claims::Claim;
 use super::local::LocalChannels;
-use super::{BusError, RECORDS_CHANNEL};
+use super::{BusError, CACHE_CHANNEL, RECORDS_CHANNEL};
 use crate::config::BusSettings;
 use futures_util::StreamExt;
 use redis::aio::PubSub;
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The channel patterns this service uses: records, and normalized chat events.
-const CHANNEL_PATTERNS: [&str; 2] = [RECORDS_CHANNEL, "events.*"];
+const CHANNEL_PATTERNS: [&str; 3] = [RECORDS_CHANNEL, CACHE_CHANNEL, "events.*"];
 
 /// How long start-up waits for Redis before refusing to start.
 const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

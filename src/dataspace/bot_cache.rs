@@ -7,12 +7,10 @@ use super::{DataSpaceClient, DataSpaceError};
 use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// How long a read bot is reused: short enough that a changed status or token is seen soon.
-const TTL: Duration = Duration::from_secs(5);
-/// Bound on cached bots, so a caller cycling through names cannot grow memory.
-const CAPACITY: usize = 4096;
+// Kept as long as the other cached reads: a changed status or token is seen soon.
+use super::read_cache::{CAPACITY, TTL};
 
 /// Found bots only, so a new bot is seen at once.
 #[derive(Debug, Default)]

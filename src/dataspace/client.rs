@@ -81,6 +81,8 @@ pub struct DataSpaceClient {
     metrics: Option<Metrics>,
     /// Shared by every clone (see [`super::bot_cache`]).
     pub(super) bots: std::sync::Arc<super::bot_cache::BotCache>,
+    /// Shared by every clone (see [`super::read_cache`]).
+    pub(super) read_cache: std::sync::Arc<super::read_cache::ReadCache>,
 }
 
 impl DataSpaceClient {
@@ -112,6 +114,7 @@ impl DataSpaceClient {
             backoff: Backoff::default(),
             metrics: None,
             bots: Default::default(),
+            read_cache: Default::default(),
         })
     }
 

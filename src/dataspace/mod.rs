@@ -6,6 +6,8 @@ mod bot_cache;
 pub mod client;
 pub mod error;
 pub mod operations;
+mod read_cache;
 
 pub use client::{Backoff, ClientSettings, DataSpaceClient, Retry};
 pub use error::DataSpaceError;
+pub use read_cache::Cached;

@@ -258,7 +258,7 @@ impl LogbotService {
         let key = idempotency_key.map(|key| format!("sendLogs:{}:{key}", bot.id));
         // The chats each record goes to are queued in the packet that stores the records, so
         // a record is never committed without its deliveries (see the README, "Delivery to chats").
-        let subscriptions = self.client.find_active_subscriptions(&bot.id).await?;
+        let subscriptions = self.client.cached_active_subscriptions(&bot.id).await?;
         let by_level = deliveries_by_level(&subscriptions);
         let deliveries: Vec<&[NewDelivery]> = levels
             .iter()

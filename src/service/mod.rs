@@ -3,6 +3,7 @@
 //! chat events) goes through here, so the rules are applied once. Persistence is DataSpace's.
 
 mod bots;
+pub mod cache_sync;
 mod commands;
 mod controls;
 mod error;

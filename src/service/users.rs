@@ -59,7 +59,7 @@ impl LogbotService {
         if NewLogUser::check_username(username) != Ok(username) {
             return Ok(None);
         }
-        let Some(user) = self.client.find_log_user_by_username(username).await? else {
+        let Some(user) = self.client.cached_log_user_by_username(username).await? else {
             return Ok(None);
         };
         Ok(secrets::user_token_matches(token, &user.token_hash).then_some(user))

@@ -39,6 +39,7 @@ mod hostile_function;
 mod hostile_graphql;
 mod hostile_telegram;
 mod hostile_ws;
+mod ingest_round_trips;
 mod module_graph;
 mod server_limits;
 mod telegram_updates;

@@ -4,6 +4,7 @@
 use super::{_DateTime, Long, idempotency_key, required};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
+use crate::dataspace::read_cache::Cached;
 use graphql_client::GraphQLQuery;
 
 macro_rules! subscription_operation {
@@ -220,7 +221,9 @@ impl DataSpaceClient {
         };
         let data = self
             .run::<CreateChatSubscription>(variables, Retry::Safe)
-            .await?;
+            .await;
+        self.changed(Cached::Subscriptions);
+        let data = data?;
         let packet = required(data.packet, "packet")?;
         Ok(required(packet.create_chat_subscription, "created subscription")?.into())
     }
@@ -240,7 +243,9 @@ impl DataSpaceClient {
         };
         let data = self
             .run::<UpdateChatSubscription>(variables, Retry::Safe)
-            .await?;
+            .await;
+        self.changed(Cached::Subscriptions);
+        let data = data?;
         let packet = required(data.packet, "packet")?;
         Ok(required(packet.update_chat_subscription, "updated subscription")?.into())
     }

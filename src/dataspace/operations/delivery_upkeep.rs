@@ -10,6 +10,7 @@ use super::delivery::{
 use super::idempotency_key;
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
+use crate::dataspace::read_cache::Cached;
 use serde_json::{Map, Value, json};
 
 /// What moving a chat's queue to a new chat id changed (see
@@ -195,9 +196,11 @@ impl DataSpaceClient {
                 chunk.len(),
                 variables.contains_key("audit"),
             );
-            let data: Value = self
+            let data: Result<Value, _> = self
                 .run_document(MIGRATE_CHAT, &document, &variables, Retry::Safe)
-                .await?;
+                .await;
+            self.changed(Cached::Subscriptions);
+            let data = data?;
             if data.get("packet").is_none_or(Value::is_null) {
                 return Err(DataSpaceError::Invalid(
                     "the migration packet returned no packet".into(),

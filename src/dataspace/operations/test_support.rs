@@ -188,6 +188,7 @@ mod chat_subscription {
     use crate::dataspace::error::DataSpaceError;
     use crate::dataspace::operations::chat_subscription::*;
     use crate::dataspace::operations::*;
+    use crate::dataspace::read_cache::Cached;
 
     impl DataSpaceClient {
         /// Subscriptions matching a program-written condition (see [`Search`]).
@@ -236,7 +237,9 @@ mod chat_subscription {
             };
             let data = self
                 .run::<CreateManyChatSubscription>(variables, Retry::Safe)
-                .await?;
+                .await;
+            self.changed(Cached::Subscriptions);
+            let data = data?;
             required(
                 required(data.packet, "packet")?.create_many_chat_subscription,
                 "ids",
@@ -255,7 +258,9 @@ mod chat_subscription {
             };
             let data = self
                 .run::<DeleteChatSubscription>(variables, Retry::Safe)
-                .await?;
+                .await;
+            self.changed(Cached::Subscriptions);
+            let data = data?;
             deleted(
                 required(data.packet, "packet")?.delete_chat_subscription,
                 "subscription",
@@ -416,6 +421,7 @@ mod log_user {
     use crate::dataspace::error::DataSpaceError;
     use crate::dataspace::operations::log_user::*;
     use crate::dataspace::operations::*;
+    use crate::dataspace::read_cache::Cached;
 
     impl DataSpaceClient {
         /// Users matching a program-written condition (see [`Search`]).
@@ -465,7 +471,9 @@ mod log_user {
                 version,
                 input: update.into(),
             };
-            let data = self.run::<UpdateLogUser>(variables, Retry::Safe).await?;
+            let data = self.run::<UpdateLogUser>(variables, Retry::Safe).await;
+            self.changed(Cached::LogUsers);
+            let data = data?;
             let packet = required(data.packet, "packet")?;
             Ok(required(packet.update_log_user, "updated user")?.into())
         }
@@ -480,7 +488,9 @@ mod log_user {
                 key: idempotency_key(key),
                 id: id.to_owned(),
             };
-            let data = self.run::<DeleteLogUser>(variables, Retry::Safe).await?;
+            let data = self.run::<DeleteLogUser>(variables, Retry::Safe).await;
+            self.changed(Cached::LogUsers);
+            let data = data?;
             deleted(required(data.packet, "packet")?.delete_log_user, "user")
         }
     }
