@@ -40,6 +40,7 @@ pub mod domain;
 pub mod embedded_dataspace;
 pub mod function;
 pub mod graphql_document;
+pub mod heap_trim;
 pub mod http_server;
 pub mod json;
 pub mod metrics;

@@ -288,6 +288,7 @@ pub async fn run(
         .map_err(|error| anyhow::anyhow!("cannot listen on {addr}: {error}"))?;
     let running = RunningGateway::serve(gateway, listener)?;
     let _long_poll = crate::compat::vk::spawn_long_poll(&running.state);
+    let _heap_trim = crate::heap_trim::spawn(settings.server.heap_trim_every);
     tracing::info!(addr = %running.addr, "logbot-gateway serving GraphQL on http://{}/graphql", running.addr);
     shutdown_signal.await;
     tracing::info!("shutting down");

@@ -82,6 +82,9 @@ pub struct ServerSettings {
     pub max_streams_per_connection: u32,
     /// `shutdown_grace_ms`: how long a shutdown lets requests in flight finish, default 10 s.
     pub shutdown_grace: Duration,
+    /// `heap_trim_ms`: how often freed heap is handed back to the system (glibc only), default
+    /// 60 s; 0 never.
+    pub heap_trim_every: Duration,
 }
 
 /// `[dataspace]`: the backend. No `url` means the embedded local DataSpace.

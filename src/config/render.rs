@@ -62,6 +62,7 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                     s.server.max_streams_per_connection.to_string(),
                 ),
                 ("shutdown_grace_ms", millis(s.server.shutdown_grace)),
+                ("heap_trim_ms", millis(s.server.heap_trim_every)),
             ]),
         ),
         (

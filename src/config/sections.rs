@@ -59,6 +59,7 @@ fn read_server(r: &mut Reader) -> Result<ServerSettings, ConfigError> {
         )?,
         max_streams_per_connection: r.or_default(S, "max_streams_per_connection", 100, positive)?,
         shutdown_grace: r.or_default(S, "shutdown_grace_ms", seconds(10), values::millis)?,
+        heap_trim_every: r.or_default(S, "heap_trim_ms", seconds(60), values::millis)?,
     })
 }
 

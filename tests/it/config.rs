@@ -524,8 +524,8 @@ fn unknown_keys_and_sections_are_errors() {
     assert_eq!(
         error.problem,
         "unknown key in [server]; its keys are body_read_timeout_ms, header_read_timeout_ms, \
-         host, max_connections, max_requests_per_connection, max_streams_per_connection, port, \
-         shutdown_grace_ms"
+         heap_trim_ms, host, max_connections, max_requests_per_connection, \
+         max_streams_per_connection, port, shutdown_grace_ms"
     );
 
     let (error, _) = error_of("", &[("LOGBOT__DATASPACE__APP_SECERT", "x")]);
@@ -668,4 +668,5 @@ fn the_server_limits_have_their_defaults() {
     assert_eq!(server.max_requests_per_connection, 1000);
     assert_eq!(server.max_streams_per_connection, 100);
     assert_eq!(server.shutdown_grace, Duration::from_secs(10));
+    assert_eq!(server.heap_trim_every, Duration::from_secs(60));
 }
