@@ -77,7 +77,13 @@ impl Gateway {
                 )
             }
         };
-        let client = DataSpaceClient::new(client_settings)?.with_metrics(metrics.clone());
+        // The embedded DataSpace is called in process; its port stays open for others.
+        let transport = embedded.as_ref().map(|running| {
+            std::sync::Arc::new(running.in_process.clone())
+                as std::sync::Arc<dyn reqwest_middleware::Middleware>
+        });
+        let client = DataSpaceClient::with_transport(client_settings, transport)?
+            .with_metrics(metrics.clone());
         let service = Arc::new(LogbotService::new(
             client,
             RegistrationPolicy {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use graphql_client::GraphQLQuery;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -87,6 +87,17 @@ pub struct DataSpaceClient {
 
 impl DataSpaceClient {
     pub fn new(settings: ClientSettings) -> Result<Self, DataSpaceError> {
+        Self::with_transport(settings, None)
+    }
+
+    /// A client whose signed requests are handed to `transport` instead of being sent over
+    /// TCP: the embedded DataSpace's in-process path (see
+    /// `embedded_dataspace::in_process`). Signing, the request id, retries and timeouts are
+    /// the same as over the network.
+    pub fn with_transport(
+        settings: ClientSettings,
+        transport: Option<Arc<dyn reqwest_middleware::Middleware>>,
+    ) -> Result<Self, DataSpaceError> {
         if settings.timeout.is_zero() {
             return Err(DataSpaceError::Invalid(
                 "the DataSpace timeout must be above zero".into(),
@@ -101,11 +112,14 @@ impl DataSpaceClient {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|error| DataSpaceError::Invalid(format!("HTTP client: {error}")))?;
-        let http = ClientBuilder::new(http)
+        let mut http = ClientBuilder::new(http)
             .with(SigningMiddleware::new(settings.credentials))
             // After signing: the request id travels unsigned.
-            .with(crate::request_id::Forward)
-            .build();
+            .with(crate::request_id::Forward);
+        if let Some(transport) = transport {
+            http = http.with_arc(transport);
+        }
+        let http = http.build();
         Ok(Self {
             http,
             url,

@@ -21,6 +21,7 @@
 //! lock of `crate::sync`.
 
 pub mod cond;
+pub mod in_process;
 pub mod migrations;
 pub mod model;
 pub mod readers;
@@ -84,6 +85,8 @@ pub struct RunningDataSpace {
     /// The GraphQL endpoint, `http://ADDR/graphql`.
     pub url: String,
     pub addr: SocketAddr,
+    /// The same endpoint without TCP, for this process's own client.
+    pub in_process: in_process::InProcess,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -124,6 +127,7 @@ impl LocalDataSpace {
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
+        let in_process = in_process::InProcess::new(app.clone());
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = stopped.await;
@@ -136,6 +140,7 @@ impl LocalDataSpace {
         Ok(RunningDataSpace {
             url: format!("http://{addr}/graphql"),
             addr,
+            in_process,
             shutdown: Some(shutdown),
             task,
         })

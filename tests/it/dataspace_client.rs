@@ -1093,3 +1093,39 @@ fn operations_send_their_name_and_the_whole_document() {
     assert_eq!(body.operation_name, "Ping");
     assert!(body.query.contains("query SearchBotByName"));
 }
+
+/// The embedded DataSpace's in-process path: no TCP (the client's URL is a closed port), yet
+/// the same signature check, and the same answers as over the network.
+#[tokio::test]
+async fn the_in_process_path_needs_no_socket_and_still_checks_signatures() {
+    use logbot_gateway::apig::AppCredentials;
+    use logbot_gateway::dataspace::ClientSettings;
+    let ds = dataspace::start().await;
+    let in_process = |secret: &str| {
+        let transport: Arc<dyn reqwest_middleware::Middleware> =
+            Arc::new(ds.running.in_process.clone());
+        DataSpaceClient::with_transport(
+            ClientSettings {
+                url: "http://127.0.0.1:9/graphql".into(),
+                credentials: AppCredentials::new(dataspace::KEY, secret),
+                timeout: Duration::from_secs(5),
+                retries: 0,
+            },
+            Some(transport),
+        )
+        .unwrap()
+    };
+    let client = in_process(dataspace::SECRET);
+    client.ping().await.unwrap();
+    let bot = client
+        .create_bot(new_bot("inproc", "1"), None)
+        .await
+        .unwrap();
+    // Written in process, read over the network: one database.
+    let found = ds.client().get_bot(&bot.id).await.unwrap().unwrap();
+    assert_eq!(found.name, "inproc");
+    match in_process("wrong-secret").ping().await {
+        Err(DataSpaceError::Unauthorized(_)) => {}
+        other => panic!("expected Unauthorized, got {other:?}"),
+    }
+}
