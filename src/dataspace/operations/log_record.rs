@@ -311,7 +311,7 @@ impl LogRecordFilter {
 
 /// A `$like` pattern matching text that contains `text` literally: DataSpace's `$like` uses
 /// `ESCAPE '\'`, so the wildcards `%` and `_` (and `\` itself) in the text are escaped.
-fn like_contains(text: &str) -> String {
+pub(crate) fn like_contains(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for character in text.chars() {

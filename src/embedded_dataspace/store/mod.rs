@@ -4,6 +4,8 @@
 
 mod packet;
 mod reads;
+#[cfg(test)]
+mod search_plans;
 
 use super::cond::SqlFragment;
 use super::model::ClassMeta;
