@@ -502,6 +502,7 @@ async fn readyz_follows_an_external_dataspace() {
         db_path: dir.path().join("external.sqlite"),
         keys: KeyRing::new().with("ext-key", "ext-secret"),
         reads: Default::default(),
+        durability: Default::default(),
     })
     .await
     .unwrap();
