@@ -288,7 +288,8 @@ impl LogRecordFilter {
         };
         Ok(search_log_records_filtered::Variables {
             cond: self.cond_with_levels(&levels),
-            limit: self.limit,
+            // One more than the page: whether it exists says if there is a next page.
+            limit: self.limit.saturating_add(1),
             bot: self.bot.clone(),
             level0: level(0),
             level1: level(1),
@@ -335,8 +336,9 @@ impl DataSpaceClient {
             .run::<SearchLogRecordsFiltered>(variables, Retry::Safe)
             .await?;
         let found = found.search_log_record;
-        let records: Vec<LogRecord> = found.elems.into_iter().map(LogRecord::from).collect();
-        let more = (records.len() as i64) < found.count && records.len() as i64 == filter.limit;
+        let mut records: Vec<LogRecord> = found.elems.into_iter().map(LogRecord::from).collect();
+        let more = records.len() as i64 > filter.limit;
+        records.truncate(filter.limit as usize);
         let next_cursor = more
             .then(|| records.last().map(|record| record.id.clone()))
             .flatten();
