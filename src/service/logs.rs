@@ -344,6 +344,8 @@ impl LogbotService {
             contains: query.contains.clone().filter(|text| !text.is_empty()),
             before: query.before_id.map(|id| id.to_string()),
             limit: query.first.max(1) as i64,
+            // After a cursor the page's count is not the total: that is a search of its own.
+            with_count: query.want_total && query.before_id.is_none(),
         };
         let page = self.client.search_log_records(&filter).await?;
         let total_count = if !query.want_total {
@@ -351,6 +353,7 @@ impl LogbotService {
         } else if query.before_id.is_some() {
             filter.before = None;
             filter.limit = 1;
+            filter.with_count = true;
             self.client.search_log_records(&filter).await?.count
         } else {
             page.count
