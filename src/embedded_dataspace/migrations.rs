@@ -40,7 +40,8 @@ const STEPS: &[Step] = &[
     },
 ];
 
-/// Step 3's SQL; a fresh database runs it too, after the model's tables.
+/// Step 3's SQL; a fresh database runs it too, after the model's tables (one source for both).
+/// Like every step it is never changed: a later change to these indexes is a new step.
 const LOG_SEARCH: &str = "CREATE INDEX IF NOT EXISTS \"LogRecord_bot_level\" ON \"LogRecord\" (\"bot\", \"level\");
     CREATE INDEX IF NOT EXISTS \"LogRecord_bot_requestId\" ON \"LogRecord\" (\"bot\", \"requestId\");
     CREATE INDEX IF NOT EXISTS \"LogRecord_bot_eventAt\" ON \"LogRecord\" (\"bot\", \"eventAt\");
