@@ -66,6 +66,7 @@ async fn run() -> anyhow::Result<()> {
         db_path: dir.path().join("ds.sqlite"),
         keys: KeyRing::new().with("bench", "bench-secret"),
         reads: Default::default(),
+        durability: Default::default(),
     })
     .await?;
     let client = DataSpaceClient::new(ClientSettings {

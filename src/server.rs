@@ -64,6 +64,7 @@ impl Gateway {
                     db_path: settings.dataspace.data_dir.join("dataspace.sqlite"),
                     keys: KeyRing::new().with(key.clone(), secret.clone()),
                     reads: settings.limits.dataspace_reads,
+                    durability: settings.dataspace.durability,
                 })
                 .await?;
                 tracing::info!(url = %running.url, data_dir = %settings.dataspace.data_dir.display(), "embedded local DataSpace started");

@@ -127,6 +127,7 @@ impl Query {
                 contains: filter.contains,
                 before_id,
                 first,
+                want_total: ctx.look_ahead().field("totalCount").exists(),
             })
             .await
             .graphql(ctx)?;

@@ -53,6 +53,7 @@ pub fn run(args: DataSpaceArgs) -> ExitCode {
         db_path: args.db,
         keys: KeyRing::new().with(key, secret),
         reads: ReadLimits::default(),
+        durability: Default::default(),
     };
     // Logs as text; level from `RUST_LOG` (default info).
     super::init_tracing_with("info", false);

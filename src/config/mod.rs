@@ -102,6 +102,8 @@ pub struct DataSpaceSettings {
     pub retries: u32,
     /// Where the embedded DataSpace keeps its SQLite file, default `./data`.
     pub data_dir: PathBuf,
+    /// `durability`: the embedded DataSpace's commit sync, default `normal`.
+    pub durability: crate::embedded_dataspace::Durability,
 }
 
 /// `[auth]`: inbound APIG App authentication of our own API.

@@ -81,6 +81,14 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                 ("timeout_ms", millis(s.dataspace.timeout)),
                 ("retries", s.dataspace.retries.to_string()),
                 ("data_dir", s.dataspace.data_dir.display().to_string()),
+                (
+                    "durability",
+                    match s.dataspace.durability {
+                        crate::embedded_dataspace::Durability::Normal => "normal",
+                        crate::embedded_dataspace::Durability::Full => "full",
+                    }
+                    .to_owned(),
+                ),
             ]),
         ),
         (

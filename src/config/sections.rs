@@ -4,7 +4,7 @@
 use super::layers::{Layers, Reader, ValueOrigins, setting_error};
 use super::values::{self, positive};
 use super::*;
-use crate::embedded_dataspace::ReadLimits;
+use crate::embedded_dataspace::{Durability, ReadLimits};
 use crate::graphql_document::DocumentCaps;
 
 pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {
@@ -73,6 +73,11 @@ fn read_dataspace(r: &mut Reader) -> Result<DataSpaceSettings, ConfigError> {
         retries: r.or_default(S, "retries", 2, values::number_in(0, 100))?,
         data_dir: r.or_default(S, "data_dir", PathBuf::from("./data"), |text| {
             Ok(PathBuf::from(text))
+        })?,
+        durability: r.or_default(S, "durability", Durability::Normal, |text| match text {
+            "normal" => Ok(Durability::Normal),
+            "full" => Ok(Durability::Full),
+            _ => Err("normal or full".to_owned()),
         })?,
     })
 }

@@ -31,7 +31,32 @@ const STEPS: &[Step] = &[
         sql: "CREATE TABLE IF NOT EXISTS \"TelegramOffset\" (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, \"aggVersion\" INTEGER NOT NULL, \"botId\" TEXT NOT NULL, \"offset\" INTEGER NOT NULL, \"updatedAt\" TEXT NOT NULL);
               CREATE UNIQUE INDEX IF NOT EXISTS \"TelegramOffset_botId\" ON \"TelegramOffset\" (\"botId\");",
     },
+    // Indexed log search: the filters' composite indexes (SQLite appends the rowid to every
+    // index, so each also serves `ORDER BY id` within its prefix) and a trigram FTS5 index of
+    // the message for `contains`, kept by triggers and filled from the existing rows.
+    Step {
+        version: 3,
+        sql: LOG_SEARCH,
+    },
 ];
+
+/// Step 3's SQL; a fresh database runs it too, after the model's tables (one source for both).
+/// Like every step it is never changed: a later change to these indexes is a new step.
+const LOG_SEARCH: &str = "CREATE INDEX IF NOT EXISTS \"LogRecord_bot_level\" ON \"LogRecord\" (\"bot\", \"level\");
+    CREATE INDEX IF NOT EXISTS \"LogRecord_bot_requestId\" ON \"LogRecord\" (\"bot\", \"requestId\");
+    CREATE INDEX IF NOT EXISTS \"LogRecord_bot_eventAt\" ON \"LogRecord\" (\"bot\", \"eventAt\");
+    CREATE VIRTUAL TABLE IF NOT EXISTS \"LogRecord_message_trigram\" USING fts5(\"message\", content='LogRecord', content_rowid='id', tokenize='trigram case_sensitive 1');
+    CREATE TRIGGER IF NOT EXISTS \"LogRecord_message_trigram_insert\" AFTER INSERT ON \"LogRecord\" BEGIN
+        INSERT INTO \"LogRecord_message_trigram\" (rowid, \"message\") VALUES (new.\"id\", new.\"message\");
+    END;
+    CREATE TRIGGER IF NOT EXISTS \"LogRecord_message_trigram_delete\" AFTER DELETE ON \"LogRecord\" BEGIN
+        INSERT INTO \"LogRecord_message_trigram\" (\"LogRecord_message_trigram\", rowid, \"message\") VALUES ('delete', old.\"id\", old.\"message\");
+    END;
+    CREATE TRIGGER IF NOT EXISTS \"LogRecord_message_trigram_update\" AFTER UPDATE OF \"message\" ON \"LogRecord\" BEGIN
+        INSERT INTO \"LogRecord_message_trigram\" (\"LogRecord_message_trigram\", rowid, \"message\") VALUES ('delete', old.\"id\", old.\"message\");
+        INSERT INTO \"LogRecord_message_trigram\" (rowid, \"message\") VALUES (new.\"id\", new.\"message\");
+    END;
+    INSERT INTO \"LogRecord_message_trigram\" (\"LogRecord_message_trigram\") VALUES ('rebuild');";
 
 /// The schema version this release writes.
 pub fn latest() -> u32 {
@@ -66,6 +91,7 @@ pub fn migrate(connection: &mut Connection) -> Result<u32, StoreError> {
                 transaction.execute_batch(&create_table_sql(class))?;
             }
             transaction.execute_batch(PACKET_TABLE)?;
+            transaction.execute_batch(LOG_SEARCH)?;
             latest()
         } else {
             let step = STEPS

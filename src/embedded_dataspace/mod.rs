@@ -43,6 +43,7 @@ use schema::DataSpaceSchema;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+pub use store::Durability;
 use store::Store;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -72,6 +73,8 @@ pub struct LocalOptions {
     pub keys: KeyRing,
     /// Read connections and the longest a read may run.
     pub reads: ReadLimits,
+    /// `[dataspace] durability`: how the writer syncs its commits.
+    pub durability: Durability,
 }
 
 #[derive(Clone)]
@@ -111,12 +114,14 @@ pub struct LocalDataSpace;
 impl LocalDataSpace {
     /// Opens the database and serves it on `options.listen` (port 0 picks a free port).
     pub async fn start(options: LocalOptions) -> anyhow::Result<RunningDataSpace> {
-        let (db_path, reads) = (options.db_path.clone(), options.reads);
-        let store = tokio::task::spawn_blocking(move || Store::open(&db_path, &reads))
-            .await?
-            .map_err(|error| {
-                anyhow::anyhow!("cannot open {}: {error}", options.db_path.display())
-            })?;
+        let (db_path, reads, durability) =
+            (options.db_path.clone(), options.reads, options.durability);
+        let store =
+            tokio::task::spawn_blocking(move || Store::open_with(&db_path, &reads, durability))
+                .await?
+                .map_err(|error| {
+                    anyhow::anyhow!("cannot open {}: {error}", options.db_path.display())
+                })?;
         let state = AppState {
             schema: schema::build_schema(Arc::new(store)),
             keys: Arc::new(options.keys),

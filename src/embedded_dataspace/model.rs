@@ -213,4 +213,11 @@ impl ColumnResolver for ClassMeta {
         };
         Some(Column { sql, ty })
     }
+
+    fn trigram_table(&self, path: &[&str]) -> Option<&'static str> {
+        (self.name == LOG_RECORD.name && path == ["message"]).then_some(LOG_RECORD_MESSAGE_TRIGRAM)
+    }
 }
+
+/// The FTS5 trigram index of `LogRecord.message` (created in `migrations.rs`), for `contains`.
+pub const LOG_RECORD_MESSAGE_TRIGRAM: &str = "LogRecord_message_trigram";

@@ -261,6 +261,7 @@ async fn call_function(
                 contains: params.text(&["contains"])?,
                 before_id: None,
                 first: first as usize,
+                want_total: true,
             };
             service.logs(query).await.map(|page| {
                 json!({"records": page.records, "hasNextPage": page.has_next_page,

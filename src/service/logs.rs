@@ -81,6 +81,8 @@ pub struct LogQuery {
     /// Records older than this id (the cursor).
     pub before_id: Option<i64>,
     pub first: usize,
+    /// Whether the caller reads `total_count`: after a cursor it costs a second search.
+    pub want_total: bool,
 }
 
 /// One page of records, newest first.
@@ -88,6 +90,7 @@ pub struct LogQuery {
 pub struct LogPage {
     pub records: Vec<StoredRecord>,
     pub has_next_page: bool,
+    /// 0 when the query did not want it.
     pub total_count: i64,
 }
 
@@ -341,11 +344,16 @@ impl LogbotService {
             contains: query.contains.clone().filter(|text| !text.is_empty()),
             before: query.before_id.map(|id| id.to_string()),
             limit: query.first.max(1) as i64,
+            // After a cursor the page's count is not the total: that is a search of its own.
+            with_count: query.want_total && query.before_id.is_none(),
         };
         let page = self.client.search_log_records(&filter).await?;
-        let total_count = if query.before_id.is_some() {
+        let total_count = if !query.want_total {
+            0
+        } else if query.before_id.is_some() {
             filter.before = None;
             filter.limit = 1;
+            filter.with_count = true;
             self.client.search_log_records(&filter).await?.count
         } else {
             page.count

@@ -314,6 +314,7 @@ async fn hostile_values_match_only_themselves() {
         .await
         .unwrap();
     let filter = |request_id: Option<&str>, contains: Option<&str>| LogRecordFilter {
+        with_count: true,
         bot: tricky.id.clone(),
         request_id: request_id.map(str::to_owned),
         contains: contains.map(str::to_owned),
@@ -360,6 +361,7 @@ async fn an_idempotent_replay_writes_nothing_and_returns_the_first_ids() {
     assert_eq!(first, second);
     let stored = |client: DataSpaceClient, bot: String| async move {
         let filter = LogRecordFilter {
+            with_count: true,
             bot,
             limit: 100,
             ..Default::default()
@@ -436,6 +438,7 @@ async fn log_records_are_filtered_and_paged_by_id_cursor() {
 
     // Cursor paging walks every record of the bot once, newest first.
     let mut filter = LogRecordFilter {
+        with_count: true,
         bot: bot.id.clone(),
         limit: 5,
         ..Default::default()
@@ -459,11 +462,13 @@ async fn log_records_are_filtered_and_paged_by_id_cursor() {
     let page =
         |filter: LogRecordFilter| async move { client.search_log_records(&filter).await.unwrap() };
     let base = LogRecordFilter {
+        with_count: true,
         bot: bot.id.clone(),
         limit: 100,
         ..Default::default()
     };
     let errors = page(LogRecordFilter {
+        with_count: true,
         levels: vec!["error".into(), "warning".into()],
         ..base.clone()
     })
@@ -473,6 +478,7 @@ async fn log_records_are_filtered_and_paged_by_id_cursor() {
     assert_eq!(errors.next_cursor, None);
 
     let window = page(LogRecordFilter {
+        with_count: true,
         from: Some("2026-11-22T08:00:03".into()),
         to: Some("2026-11-22T08:00:06".into()),
         ..base.clone()
@@ -482,6 +488,7 @@ async fn log_records_are_filtered_and_paged_by_id_cursor() {
     assert_eq!(messages, ["message 5", "message 4", "message 3"]);
 
     let by_request = page(LogRecordFilter {
+        with_count: true,
         request_id: Some("RP1".into()),
         levels: vec!["warning".into()],
         ..base.clone()
@@ -495,6 +502,7 @@ async fn log_records_are_filtered_and_paged_by_id_cursor() {
     assert_eq!(messages, ["message 1"]);
 
     let contains = page(LogRecordFilter {
+        with_count: true,
         contains: Some("sage 1".into()),
         ..base.clone()
     })
@@ -506,6 +514,7 @@ async fn log_records_are_filtered_and_paged_by_id_cursor() {
         .collect();
     assert_eq!(messages, ["message 11", "message 10", "message 1"]);
     let other_case = page(LogRecordFilter {
+        with_count: true,
         contains: Some("SAGE 1".into()),
         ..base.clone()
     })
@@ -550,7 +559,23 @@ async fn log_records_are_filtered_and_paged_by_id_cursor() {
         .await
         .unwrap();
     assert_eq!(single.bot, bot.id);
-    assert_eq!(page(base).await.count, 12);
+    let counted = page(base.clone()).await;
+    assert_eq!(counted.count, 12);
+    // Without with_count the page is the same, its cursor too, and nothing is counted.
+    let paged = |limit| {
+        page(LogRecordFilter {
+            with_count: false,
+            limit,
+            ..base.clone()
+        })
+    };
+    let uncounted = paged(100).await;
+    assert_eq!((uncounted.count, uncounted.next_cursor), (0, None));
+    assert_eq!(uncounted.records, counted.records);
+    let exact = paged(12).await;
+    assert_eq!((exact.records.len(), exact.next_cursor), (12, None));
+    let short = paged(11).await;
+    assert_eq!(short.next_cursor, Some(short.records[10].id.clone()));
 }
 
 #[tokio::test]
@@ -1042,6 +1067,7 @@ async fn a_write_whose_answer_was_lost_is_retried_and_lands_once() {
         "DataSpace saw the packet twice"
     );
     let filter = LogRecordFilter {
+        with_count: true,
         bot: bot.id.clone(),
         limit: 100,
         ..Default::default()
@@ -1077,6 +1103,7 @@ async fn one_client_serves_concurrent_callers() {
         .sum();
     assert_eq!(written, 80);
     let filter = LogRecordFilter {
+        with_count: true,
         bot: bot.id,
         limit: 1,
         ..Default::default()

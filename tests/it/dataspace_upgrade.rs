@@ -173,6 +173,15 @@ async fn a_data_directory_of_the_previous_release_opens_intact_and_migrates_once
         .collect();
     assert_eq!(newest_first, ["db down", "payment failed", "started"]);
     assert_eq!(logs["logs"]["edges"][1]["node"]["statusCode"], 502);
+    // The old records were put in the trigram index by the migration: `contains` finds them.
+    let found = gateway
+        .graphql("{ logs(filter: {bot: \"billing\", contains: \"ment fail\"}, first: 10) { edges { node { message } } } }", json!({}))
+        .await;
+    assert_eq!(
+        found["logs"]["edges"],
+        json!([{"node": {"message": "payment failed"}}]),
+        "{found}"
+    );
     // The old tokens still work: the auth token hash and the log user's hash are as stored.
     let status = gateway
         .graphql("mutation { executeCommand(text: \"fixture-auth-token | status\", chatId: \"-100123\", fromUid: \"42\") { ok reply } }", json!({}))

@@ -136,6 +136,7 @@ async fn every_door_answers_503_with_retry_after_while_dataspace_is_down() {
         db_path: dir.path().join("external.sqlite"),
         keys: KeyRing::new().with("fk", "fs"),
         reads: Default::default(),
+        durability: Default::default(),
     })
     .await
     .unwrap();

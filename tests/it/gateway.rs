@@ -89,6 +89,18 @@ async fn register_subscribe_send_and_page_through_logs() {
 
     let fresh = gw.data(LOGS, json!({"bot": "df", "first": 1})).await;
     assert_eq!(messages(&fresh), ["late"]);
+    // Without totalCount: the next page is known from the page alone, also when the last
+    // page is exactly full.
+    const UNCOUNTED: &str = "query($first: Int, $after: String) { logs(filter: {bot: \"df\"}, first: $first, after: $after) { pageInfo { hasNextPage } edges { node { message } } } }";
+    let uncounted = gw.data(UNCOUNTED, json!({"first": 2})).await;
+    assert_eq!(messages(&uncounted), ["late", "m5"]);
+    assert_eq!(uncounted["logs"]["pageInfo"]["hasNextPage"], true);
+    let cursor = second["logs"]["pageInfo"]["endCursor"].as_str().unwrap();
+    let last = gw
+        .data(UNCOUNTED, json!({"first": 1, "after": cursor}))
+        .await;
+    assert_eq!(messages(&last), ["m1"]);
+    assert_eq!(last["logs"]["pageInfo"]["hasNextPage"], false);
     let errors_only = gw
         .data("{ logs(filter: {bot: \"df\", minLevel: ERROR}) { totalCount edges { node { message } } } }", json!({}))
         .await;
@@ -502,6 +514,7 @@ async fn readyz_follows_an_external_dataspace() {
         db_path: dir.path().join("external.sqlite"),
         keys: KeyRing::new().with("ext-key", "ext-secret"),
         reads: Default::default(),
+        durability: Default::default(),
     })
     .await
     .unwrap();

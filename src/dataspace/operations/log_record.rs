@@ -21,6 +21,7 @@ macro_rules! log_record_operation {
 
 log_record_operation!(SearchLogRecord);
 log_record_operation!(SearchLogRecordsFiltered);
+log_record_operation!(SearchLogRecordsFilteredPage);
 log_record_operation!(GetLogRecord);
 log_record_operation!(CreateLogRecord);
 log_record_operation!(UpdateLogRecord);
@@ -110,6 +111,7 @@ convert_fields!(
     }
     from search_log_record::LogRecordFields,
     search_log_records_filtered::LogRecordFields,
+    search_log_records_filtered_page::LogRecordFields,
     get_log_record::LogRecordFields,
     create_log_record::LogRecordFields,
     update_log_record::LogRecordFields,
@@ -123,6 +125,14 @@ convert_fields!(
     from LogRecordUpdate
 );
 sort_input!(search_log_record);
+convert_fields!(
+    search_log_records_filtered_page::Variables,
+    {
+        cond, limit, bot, level0, level1, level2, level3, level4, level5, request_id, contains,
+        from, to, before
+    }
+    from search_log_records_filtered::Variables
+);
 
 /// A record's `_CreateLogRecordInput`, borrowed from the [`NewLogRecord`] and its bot's id:
 /// the one mapping every create path serializes (one record, a batch, and the packet that
@@ -199,13 +209,16 @@ pub struct LogRecordFilter {
     pub before: Option<String>,
     /// Page size, at least 1.
     pub limit: i64,
+    /// Whether the page's `count` is wanted: counting costs a search of every match.
+    pub with_count: bool,
 }
 
 /// One page of a filtered search.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogRecordPage {
     pub records: Vec<LogRecord>,
-    /// How many records match from the cursor on (this page included).
+    /// How many records match from the cursor on (this page included); 0 unless the filter
+    /// asked `with_count`.
     pub count: i64,
     /// The cursor for the next page, when there are more records.
     pub next_cursor: Option<String>,
@@ -288,7 +301,8 @@ impl LogRecordFilter {
         };
         Ok(search_log_records_filtered::Variables {
             cond: self.cond_with_levels(&levels),
-            limit: self.limit,
+            // One more than the page: whether it exists says if there is a next page.
+            limit: self.limit.saturating_add(1),
             bot: self.bot.clone(),
             level0: level(0),
             level1: level(1),
@@ -311,7 +325,7 @@ impl LogRecordFilter {
 
 /// A `$like` pattern matching text that contains `text` literally: DataSpace's `$like` uses
 /// `ESCAPE '\'`, so the wildcards `%` and `_` (and `\` itself) in the text are escaped.
-fn like_contains(text: &str) -> String {
+pub(crate) fn like_contains(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for character in text.chars() {
@@ -331,18 +345,30 @@ impl DataSpaceClient {
         filter: &LogRecordFilter,
     ) -> Result<LogRecordPage, DataSpaceError> {
         let variables = filter.variables()?;
-        let found = self
-            .run::<SearchLogRecordsFiltered>(variables, Retry::Safe)
-            .await?;
-        let found = found.search_log_record;
-        let records: Vec<LogRecord> = found.elems.into_iter().map(LogRecord::from).collect();
-        let more = (records.len() as i64) < found.count && records.len() as i64 == filter.limit;
+        let (mut records, count): (Vec<LogRecord>, i64) = if filter.with_count {
+            let found = self
+                .run::<SearchLogRecordsFiltered>(variables, Retry::Safe)
+                .await?
+                .search_log_record;
+            (
+                found.elems.into_iter().map(LogRecord::from).collect(),
+                found.count,
+            )
+        } else {
+            let found = self
+                .run::<SearchLogRecordsFilteredPage>(variables.into(), Retry::Safe)
+                .await?
+                .search_log_record;
+            (found.elems.into_iter().map(LogRecord::from).collect(), 0)
+        };
+        let more = records.len() as i64 > filter.limit;
+        records.truncate(filter.limit as usize);
         let next_cursor = more
             .then(|| records.last().map(|record| record.id.clone()))
             .flatten();
         Ok(LogRecordPage {
             records,
-            count: found.count,
+            count,
             next_cursor,
         })
     }

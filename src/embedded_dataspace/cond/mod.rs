@@ -55,6 +55,12 @@ pub struct Column {
 /// Maps a path such as `["source", "userName"]` (without `it`) to a column.
 pub trait ColumnResolver {
     fn column(&self, path: &[&str]) -> Option<Column>;
+
+    /// The FTS5 trigram table (rowid = the row's id) indexing this text column, if any: a
+    /// `$like` that is a pure contains is then looked up there first.
+    fn trigram_table(&self, _path: &[&str]) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A value bound to a `?` placeholder.

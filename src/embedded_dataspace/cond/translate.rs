@@ -322,8 +322,24 @@ impl Translator<'_> {
         }
         match pattern {
             Operand::Literal(Literal::Text(text), _) => {
-                self.sql
-                    .push_str(&format!("({} LIKE ? ESCAPE '\\')", column.sql));
+                let segments: Vec<&str> = path.segments.iter().map(String::as_str).collect();
+                let trigram = self.columns.trigram_table(&segments);
+                match (trigram, pure_contains(text)) {
+                    (Some(table), Some(literal)) => {
+                        // The index finds the candidates; the LIKE keeps the exact semantics.
+                        self.sql.push_str(&format!(
+                            "(\"id\" IN (SELECT rowid FROM \"{table}\" WHERE \"{table}\" MATCH ?) AND {} LIKE ? ESCAPE '\\')",
+                            column.sql
+                        ));
+                        self.params.push(SqlValue::Text(format!(
+                            "\"{}\"",
+                            literal.replace('"', "\"\"")
+                        )));
+                    }
+                    _ => self
+                        .sql
+                        .push_str(&format!("({} LIKE ? ESCAPE '\\')", column.sql)),
+                }
                 self.params.push(SqlValue::Text(text.clone()));
                 Ok(())
             }
@@ -376,4 +392,20 @@ impl Translator<'_> {
         }
         Ok(())
     }
+}
+
+/// The literal of a `%literal%` pattern (`\\` escapes, no other wildcard) when it is at least
+/// 3 characters: the trigram index cannot look up anything shorter.
+pub(super) fn pure_contains(pattern: &str) -> Option<String> {
+    let inner = pattern.strip_prefix('%')?.strip_suffix('%')?;
+    let mut literal = String::with_capacity(inner.len());
+    let mut characters = inner.chars();
+    while let Some(character) = characters.next() {
+        match character {
+            '\\' => literal.push(characters.next()?),
+            '%' | '_' => return None,
+            other => literal.push(other),
+        }
+    }
+    (literal.chars().count() >= 3).then_some(literal)
 }

@@ -4,6 +4,8 @@
 
 mod packet;
 mod reads;
+#[cfg(test)]
+mod search_plans;
 
 use super::cond::SqlFragment;
 use super::model::ClassMeta;
@@ -167,8 +169,35 @@ pub struct Store {
     read_timeout: std::time::Duration,
 }
 
+/// `[dataspace] durability`: the writer's `PRAGMA synchronous` in WAL mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `NORMAL`: survives a process crash; a power loss may lose the last commits.
+    #[default]
+    Normal,
+    /// `FULL`: every commit is synced to disk before it is acknowledged; survives power loss.
+    Full,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        }
+    }
+}
+
 impl Store {
     pub fn open(path: &Path, reads: &ReadLimits) -> Result<Self, StoreError> {
+        Self::open_with(path, reads, Durability::default())
+    }
+
+    pub fn open_with(
+        path: &Path,
+        reads: &ReadLimits,
+        durability: Durability,
+    ) -> Result<Self, StoreError> {
         if let Some(parent) = path
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
@@ -182,8 +211,9 @@ impl Store {
         }
         let mut connection = Connection::open(path)?;
         connection.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON; PRAGMA busy_timeout = 5000;",
+            "PRAGMA journal_mode = WAL; PRAGMA case_sensitive_like = ON; PRAGMA busy_timeout = 5000;",
         )?;
+        connection.pragma_update(None, "synchronous", durability.pragma())?;
         readers::limit_cache(&connection, reads.cache_kib)?;
         super::migrations::migrate(&mut connection)?;
         let in_memory = path.as_os_str().is_empty() || path == Path::new(":memory:");
@@ -311,6 +341,27 @@ mod tests {
                 .count,
             Some(0)
         );
+    }
+
+    #[test]
+    fn the_writer_syncs_as_the_durability_setting_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let synchronous = |durability| -> i64 {
+            let store = Store::open_with(
+                &dir.path().join("db.sqlite"),
+                &ReadLimits::default(),
+                durability,
+            )
+            .unwrap();
+            store
+                .lock()
+                .query_row("PRAGMA synchronous", [], |row| row.get(0))
+                .unwrap()
+        };
+        // SQLite's numbers: 1 = NORMAL, 2 = FULL.
+        assert_eq!(synchronous(Durability::Normal), 1);
+        assert_eq!(synchronous(Durability::Full), 2);
+        assert_eq!(synchronous(Durability::default()), 1);
     }
 
     #[test]

@@ -29,24 +29,8 @@ pub(super) fn search_on(
             Some(statement.query_row(params_from_iter(params.iter()), |row| row.get(0))?);
     }
     if request.want_elems {
-        let mut order = String::new();
-        for (column, descending, nulls_last) in &request.sort {
-            order.push_str(column);
-            order.push_str(if *descending { " DESC" } else { " ASC" });
-            match nulls_last {
-                Some(true) => order.push_str(" NULLS LAST"),
-                Some(false) => order.push_str(" NULLS FIRST"),
-                None => {}
-            }
-            order.push_str(", ");
-        }
-        order.push_str("\"id\" ASC");
-        let mut sql = format!(
-            "SELECT {} FROM {table} WHERE {where_sql} ORDER BY {order}",
-            select_list(class)
-        );
+        let sql = elems_sql(class, where_sql, &request.sort);
         let mut params = params.clone();
-        sql.push_str(" LIMIT ? OFFSET ?");
         params.push(SqlParam::Integer(request.limit.unwrap_or(-1)));
         params.push(SqlParam::Integer(request.offset.unwrap_or(0)));
         let mut statement = connection.prepare_cached(&sql)?;
@@ -58,6 +42,31 @@ pub(super) fn search_on(
         }
     }
     Ok(result)
+}
+
+/// A search's page query: `LIMIT ? OFFSET ?` are its last two parameters.
+pub(super) fn elems_sql(
+    class: &ClassMeta,
+    where_sql: &str,
+    sort: &[(String, bool, Option<bool>)],
+) -> String {
+    let mut order = String::new();
+    for (column, descending, nulls_last) in sort {
+        order.push_str(column);
+        order.push_str(if *descending { " DESC" } else { " ASC" });
+        match nulls_last {
+            Some(true) => order.push_str(" NULLS LAST"),
+            Some(false) => order.push_str(" NULLS FIRST"),
+            None => {}
+        }
+        order.push_str(", ");
+    }
+    order.push_str("\"id\" ASC");
+    format!(
+        "SELECT {} FROM {} WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
+        select_list(class),
+        quoted(class.name)
+    )
 }
 
 pub(super) fn select_list(class: &ClassMeta) -> String {

@@ -24,6 +24,7 @@ pub async fn start() -> LocalDs {
         db_path: dir.path().join("ds.sqlite"),
         keys: KeyRing::new().with(KEY, SECRET),
         reads: Default::default(),
+        durability: Default::default(),
     })
     .await
     .unwrap();

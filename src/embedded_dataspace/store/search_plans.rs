@@ -1,0 +1,198 @@
+//! The log search the client sends, as SQLite plans it: every filter is served by an index
+//! (no `SCAN LogRecord`), and `contains` by the trigram index.
+
+use super::reads::elems_sql;
+use super::{ReadLimits, Store};
+use crate::dataspace::operations::LogRecordFilter;
+use crate::dataspace::operations::log_record::like_contains;
+use crate::embedded_dataspace::cond::{Literal, translate_cond};
+use crate::embedded_dataspace::model::LOG_RECORD;
+use std::collections::HashMap;
+
+fn placeholders() -> HashMap<String, Literal> {
+    let text = |value: &str| Literal::Text(value.into());
+    let time = Literal::DateTime("2026-01-01T00:00:00.000".into());
+    let mut map = HashMap::from([
+        ("bot".to_owned(), text("1")),
+        ("requestId".to_owned(), text("RP1")),
+        ("contains".to_owned(), text("%payment%")),
+        ("from".to_owned(), time.clone()),
+        ("to".to_owned(), time),
+        ("before".to_owned(), Literal::Integer(1000)),
+    ]);
+    for index in 0..6 {
+        map.insert(format!("level{index}"), text("ERROR"));
+    }
+    map
+}
+
+/// The plan's detail lines for the page query of this filter (the client's own condition).
+fn plan(filter: &LogRecordFilter) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite"), &ReadLimits::default()).unwrap();
+    let fragment = translate_cond(&filter.cond(), &placeholders(), &LOG_RECORD).unwrap();
+    let sql = elems_sql(&LOG_RECORD, &fragment.sql, &[("\"id\"".into(), true, None)]);
+    let connection = store.lock();
+    let mut statement = connection
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap();
+    let mut params: Vec<_> = fragment.params.iter().map(super::reads::to_param).collect();
+    params.push(rusqlite::types::Value::Integer(51));
+    params.push(rusqlite::types::Value::Integer(0));
+    statement
+        .query_map(rusqlite::params_from_iter(params.iter()), |row| {
+            row.get::<_, String>(3)
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn filter() -> LogRecordFilter {
+    LogRecordFilter {
+        bot: "1".into(),
+        limit: 51,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn every_log_filter_is_served_by_an_index() {
+    let time = Some("2026-01-01T00:00:00".to_owned());
+    let cases = [
+        ("bot", filter(), "LogRecord_bot"),
+        (
+            "bot, after a cursor",
+            LogRecordFilter {
+                before: Some("1000".into()),
+                ..filter()
+            },
+            "LogRecord_bot",
+        ),
+        (
+            "level",
+            LogRecordFilter {
+                levels: vec!["ERROR".into(), "CRITICAL".into()],
+                ..filter()
+            },
+            "LogRecord_bot",
+        ),
+        (
+            "request id",
+            LogRecordFilter {
+                request_id: Some("RP1".into()),
+                ..filter()
+            },
+            "LogRecord_bot_requestId",
+        ),
+        (
+            "time",
+            LogRecordFilter {
+                from: time.clone(),
+                to: time,
+                ..filter()
+            },
+            "LogRecord_bot_eventAt",
+        ),
+        (
+            "contains",
+            LogRecordFilter {
+                contains: Some("payment".into()),
+                ..filter()
+            },
+            "LogRecord_message_trigram",
+        ),
+    ];
+    for (name, filter, index) in cases {
+        let plan = plan(&filter);
+        println!("{name}: {plan:?}");
+        assert!(
+            plan.iter()
+                .all(|line| !line.starts_with("SCAN LogRecord ") && line != "SCAN LogRecord"),
+            "{name}: {plan:?}"
+        );
+        assert!(
+            plan.iter().any(|line| line.contains(index)),
+            "{name} does not use {index}: {plan:?}"
+        );
+    }
+}
+
+/// The messages of bot 1 that the client's `contains` search finds, newest first.
+fn found(connection: &rusqlite::Connection, text: &str) -> Vec<String> {
+    let filter = LogRecordFilter {
+        contains: Some(text.into()),
+        ..filter()
+    };
+    let mut placeholders = placeholders();
+    placeholders.insert("contains".into(), Literal::Text(like_contains(text)));
+    let fragment = translate_cond(&filter.cond(), &placeholders, &LOG_RECORD).unwrap();
+    let sql = elems_sql(&LOG_RECORD, &fragment.sql, &[("\"id\"".into(), true, None)]);
+    let mut params: Vec<_> = fragment.params.iter().map(super::reads::to_param).collect();
+    params.push(rusqlite::types::Value::Integer(-1));
+    params.push(rusqlite::types::Value::Integer(0));
+    let mut statement = connection.prepare(&sql).unwrap();
+    statement
+        .query_map(rusqlite::params_from_iter(params.iter()), |row| {
+            row.get::<_, String>("message")
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn contains_through_the_trigram_index_is_an_exact_case_sensitive_substring() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite"), &ReadLimits::default()).unwrap();
+    let connection = store.lock();
+    let insert = |bot: i64, message: &str| {
+        connection
+            .execute(
+                "INSERT INTO \"LogRecord\" (\"aggVersion\", \"bot\", \"level\", \"message\", \"eventAt\", \"receivedAt\") \
+                 VALUES (1, ?, 'INFO', ?, '2026-01-01T00:00:00.000', '2026-01-01T00:00:00.000')",
+                rusqlite::params![bot, message],
+            )
+            .unwrap();
+    };
+    for message in [
+        "Payment failed",
+        "payment failed",
+        "50% off today",
+        "500 off",
+        "say \"hi\" now",
+        r"C:\temp\x",
+        "a_b and aXb",
+    ] {
+        insert(1, message);
+    }
+    insert(2, "payment failed elsewhere");
+    assert_eq!(found(&connection, "payment"), ["payment failed"]);
+    assert_eq!(found(&connection, "Payment"), ["Payment failed"]);
+    assert_eq!(
+        found(&connection, "ment fail"),
+        ["payment failed", "Payment failed"]
+    );
+    assert_eq!(found(&connection, "50% "), ["50% off today"]);
+    assert_eq!(found(&connection, "\"hi\""), ["say \"hi\" now"]);
+    assert_eq!(found(&connection, r"\temp\"), [r"C:\temp\x"]);
+    assert_eq!(found(&connection, "a_b"), ["a_b and aXb"]);
+    // Shorter than a trigram: the plain LIKE.
+    assert_eq!(found(&connection, "aX"), ["a_b and aXb"]);
+    assert!(found(&connection, "absent").is_empty());
+    connection
+        .execute(
+            "UPDATE \"LogRecord\" SET \"message\" = 'refund done' WHERE \"message\" = 'payment failed'",
+            [],
+        )
+        .unwrap();
+    assert!(found(&connection, "payment").is_empty(), "the old text");
+    assert_eq!(found(&connection, "refund"), ["refund done"]);
+    connection
+        .execute(
+            "DELETE FROM \"LogRecord\" WHERE \"message\" = 'refund done'",
+            [],
+        )
+        .unwrap();
+    assert!(found(&connection, "refund").is_empty(), "a deleted record");
+}
