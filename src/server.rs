@@ -39,7 +39,7 @@ pub struct Gateway {
 
 impl Gateway {
     /// Builds the gateway. With no DataSpace URL, starts the embedded local DataSpace on a
-    /// loopback port with a key pair generated for this process, and talks to it signed.
+    /// loopback port with a key pair generated for this process, and calls it signed, in process.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let metrics = Metrics::new();
         let (client_settings, embedded) = match &settings.dataspace.url {
