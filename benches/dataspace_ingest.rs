@@ -67,6 +67,7 @@ async fn run() -> anyhow::Result<()> {
         keys: KeyRing::new().with("bench", "bench-secret"),
         reads: Default::default(),
         durability: Default::default(),
+        contains_index: Default::default(),
     })
     .await?;
     let client = DataSpaceClient::new(ClientSettings {

@@ -65,6 +65,7 @@ impl Gateway {
                     keys: KeyRing::new().with(key.clone(), secret.clone()),
                     reads: settings.limits.dataspace_reads,
                     durability: settings.dataspace.durability,
+                    contains_index: settings.dataspace.contains_index,
                 })
                 .await?;
                 tracing::info!(url = %running.url, data_dir = %settings.dataspace.data_dir.display(), "embedded local DataSpace started");

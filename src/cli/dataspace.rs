@@ -54,6 +54,7 @@ pub fn run(args: DataSpaceArgs) -> ExitCode {
         keys: KeyRing::new().with(key, secret),
         reads: ReadLimits::default(),
         durability: Default::default(),
+        contains_index: Default::default(),
     };
     // Logs as text; level from `RUST_LOG` (default info).
     super::init_tracing_with("info", false);

@@ -104,6 +104,8 @@ pub struct DataSpaceSettings {
     pub data_dir: PathBuf,
     /// `durability`: the embedded DataSpace's commit sync, default `normal`.
     pub durability: crate::embedded_dataspace::Durability,
+    /// `contains_index`: `none` (default) or `trigram` for the embedded DataSpace's `contains`.
+    pub contains_index: crate::embedded_dataspace::ContainsIndex,
 }
 
 /// `[auth]`: inbound APIG App authentication of our own API.

@@ -89,6 +89,14 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                     }
                     .to_owned(),
                 ),
+                (
+                    "contains_index",
+                    match s.dataspace.contains_index {
+                        crate::embedded_dataspace::ContainsIndex::None => "none",
+                        crate::embedded_dataspace::ContainsIndex::Trigram => "trigram",
+                    }
+                    .to_owned(),
+                ),
             ]),
         ),
         (

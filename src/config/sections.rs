@@ -4,7 +4,7 @@
 use super::layers::{Layers, Reader, ValueOrigins, setting_error};
 use super::values::{self, positive};
 use super::*;
-use crate::embedded_dataspace::{Durability, ReadLimits};
+use crate::embedded_dataspace::{ContainsIndex, Durability, ReadLimits};
 use crate::graphql_document::DocumentCaps;
 
 pub(super) fn read_settings(layers: &Layers) -> Result<Settings, ConfigError> {
@@ -79,6 +79,16 @@ fn read_dataspace(r: &mut Reader) -> Result<DataSpaceSettings, ConfigError> {
             "full" => Ok(Durability::Full),
             _ => Err("normal or full".to_owned()),
         })?,
+        contains_index: r.or_default(
+            S,
+            "contains_index",
+            ContainsIndex::None,
+            |text| match text {
+                "none" => Ok(ContainsIndex::None),
+                "trigram" => Ok(ContainsIndex::Trigram),
+                _ => Err("none or trigram".to_owned()),
+            },
+        )?,
     })
 }
 

@@ -43,8 +43,8 @@ use schema::DataSpaceSchema;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-pub use store::Durability;
 use store::Store;
+pub use store::{ContainsIndex, Durability};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -75,6 +75,8 @@ pub struct LocalOptions {
     pub reads: ReadLimits,
     /// `[dataspace] durability`: how the writer syncs its commits.
     pub durability: Durability,
+    /// `[dataspace] contains_index`: whether `contains` has a trigram index.
+    pub contains_index: ContainsIndex,
 }
 
 #[derive(Clone)]
@@ -114,14 +116,17 @@ pub struct LocalDataSpace;
 impl LocalDataSpace {
     /// Opens the database and serves it on `options.listen` (port 0 picks a free port).
     pub async fn start(options: LocalOptions) -> anyhow::Result<RunningDataSpace> {
-        let (db_path, reads, durability) =
-            (options.db_path.clone(), options.reads, options.durability);
-        let store =
-            tokio::task::spawn_blocking(move || Store::open_with(&db_path, &reads, durability))
-                .await?
-                .map_err(|error| {
-                    anyhow::anyhow!("cannot open {}: {error}", options.db_path.display())
-                })?;
+        let (db_path, reads, durability, contains_index) = (
+            options.db_path.clone(),
+            options.reads,
+            options.durability,
+            options.contains_index,
+        );
+        let store = tokio::task::spawn_blocking(move || {
+            Store::open_with(&db_path, &reads, durability, contains_index)
+        })
+        .await?
+        .map_err(|error| anyhow::anyhow!("cannot open {}: {error}", options.db_path.display()))?;
         let state = AppState {
             schema: schema::build_schema(Arc::new(store)),
             keys: Arc::new(options.keys),

@@ -213,11 +213,24 @@ impl ColumnResolver for ClassMeta {
         };
         Some(Column { sql, ty })
     }
+}
+
+/// A class's columns as a store that may keep the trigram index of `LogRecord.message` sees them.
+pub struct IndexedColumns<'a> {
+    pub class: &'a ClassMeta,
+    pub trigram: bool,
+}
+
+impl ColumnResolver for IndexedColumns<'_> {
+    fn column(&self, path: &[&str]) -> Option<Column> {
+        self.class.column(path)
+    }
 
     fn trigram_table(&self, path: &[&str]) -> Option<&'static str> {
-        (self.name == LOG_RECORD.name && path == ["message"]).then_some(LOG_RECORD_MESSAGE_TRIGRAM)
+        (self.trigram && self.class.name == LOG_RECORD.name && path == ["message"])
+            .then_some(LOG_RECORD_MESSAGE_TRIGRAM)
     }
 }
 
-/// The FTS5 trigram index of `LogRecord.message` (created in `migrations.rs`), for `contains`.
+/// The FTS5 trigram index of `LogRecord.message` (`migrations::set_trigram_index`), for `contains`.
 pub const LOG_RECORD_MESSAGE_TRIGRAM: &str = "LogRecord_message_trigram";

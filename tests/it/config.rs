@@ -2,7 +2,7 @@
 //! environment map (the process environment is never touched, so tests can run in parallel).
 
 use logbot_gateway::config::{ConfigError, LogFormat, Settings, ValueOrigin};
-use logbot_gateway::embedded_dataspace::Durability;
+use logbot_gateway::embedded_dataspace::{ContainsIndex, Durability};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::net::IpAddr;
@@ -97,6 +97,7 @@ fn defaults_without_a_file() {
     assert_eq!(settings.dataspace.retries, 2);
     assert_eq!(settings.dataspace.data_dir, PathBuf::from("./data"));
     assert_eq!(settings.dataspace.durability, Durability::Normal);
+    assert_eq!(settings.dataspace.contains_index, ContainsIndex::None);
     assert!(settings.auth.app_keys.is_none());
     assert!(settings.bots.admins.is_empty());
     assert_eq!(settings.bots.max_bots_per_admin, 3);
@@ -215,6 +216,7 @@ timeout_ms = 2500
 retries = 0
 data_dir = /var/lib/logbot
 durability = full
+contains_index = trigram
 
 [auth]
 app_keys = team-a:secret-a, team-b:secret-b
@@ -285,6 +287,7 @@ fn file_values_are_read_and_normalized() {
         PathBuf::from("/var/lib/logbot")
     );
     assert_eq!(settings.dataspace.durability, Durability::Full);
+    assert_eq!(settings.dataspace.contains_index, ContainsIndex::Trigram);
     assert!(settings.auth.app_keys.is_some());
     assert_eq!(settings.auth.app_key_ids, ["team-a", "team-b"]);
     assert_eq!(settings.bots.admins, ["111", "222"]);
@@ -356,7 +359,7 @@ fn file_values_are_read_and_normalized() {
         redacted.contains("\nport = 9000  # file, line 3\n"),
         "{redacted}"
     );
-    assert!(redacted.contains("\ntrigger.storage.logs-bucket.create = df  # file, line 23\n"));
+    assert!(redacted.contains("\ntrigger.storage.logs-bucket.create = df  # file, line 24\n"));
     assert!(redacted.contains("\nquery_depth = 12  # default\n"));
 }
 

@@ -137,6 +137,7 @@ async fn every_door_answers_503_with_retry_after_while_dataspace_is_down() {
         keys: KeyRing::new().with("fk", "fs"),
         reads: Default::default(),
         durability: Default::default(),
+        contains_index: Default::default(),
     })
     .await
     .unwrap();

@@ -515,6 +515,7 @@ async fn readyz_follows_an_external_dataspace() {
         keys: KeyRing::new().with("ext-key", "ext-secret"),
         reads: Default::default(),
         durability: Default::default(),
+        contains_index: Default::default(),
     })
     .await
     .unwrap();

@@ -44,9 +44,10 @@ async fn search(
     sort: Option<Vec<SortCriterion>>,
 ) -> async_graphql::Result<(Vec<serde_json::Map<String, serde_json::Value>>, i32)> {
     let placeholders = placeholders(ctx)?;
+    let store = ctx.data::<Arc<Store>>()?.clone();
     let filter: Option<SqlFragment> = match cond.as_deref() {
         Some(cond) => Some(
-            cond::translate_cond(cond, &placeholders, class)
+            cond::translate_cond(cond, &placeholders, &store.columns(class))
                 .map_err(|error| validation(error.to_string()))?,
         ),
         None => None,
@@ -76,7 +77,6 @@ async fn search(
         want_elems: look_ahead.field("elems").exists(),
         want_count: look_ahead.field("count").exists(),
     };
-    let store = ctx.data::<Arc<Store>>()?.clone();
     // Dropped with this future (the caller gone), it stops the read.
     let (cancel, _stop_on_drop) = store.read_cancel();
     let result = tokio::task::spawn_blocking(move || store.search(class, &request, &cancel))

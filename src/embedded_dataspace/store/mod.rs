@@ -8,7 +8,7 @@ mod reads;
 mod search_plans;
 
 use super::cond::SqlFragment;
-use super::model::ClassMeta;
+use super::model::{ClassMeta, IndexedColumns};
 use super::readers::{self, Cancel, CancelOnDrop, ReadLimits, ReadPool};
 use packet::{PacketState, run_operation};
 use reads::search_on;
@@ -167,6 +167,7 @@ pub struct Store {
     connection: Mutex<Connection>,
     readers: Option<ReadPool>,
     read_timeout: std::time::Duration,
+    contains_index: ContainsIndex,
 }
 
 /// `[dataspace] durability`: the writer's `PRAGMA synchronous` in WAL mode.
@@ -177,6 +178,16 @@ pub enum Durability {
     Normal,
     /// `FULL`: every commit is synced to disk before it is acknowledged; survives power loss.
     Full,
+}
+
+/// `[dataspace] contains_index`: how `contains` searches of log messages are served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ContainsIndex {
+    /// `none`: a LIKE over the bot's records (no cost on ingest).
+    #[default]
+    None,
+    /// `trigram`: an FTS5 trigram index finds the candidates (about 120 us per record ingested).
+    Trigram,
 }
 
 impl Durability {
@@ -190,13 +201,14 @@ impl Durability {
 
 impl Store {
     pub fn open(path: &Path, reads: &ReadLimits) -> Result<Self, StoreError> {
-        Self::open_with(path, reads, Durability::default())
+        Self::open_with(path, reads, Durability::default(), ContainsIndex::default())
     }
 
     pub fn open_with(
         path: &Path,
         reads: &ReadLimits,
         durability: Durability,
+        contains_index: ContainsIndex,
     ) -> Result<Self, StoreError> {
         if let Some(parent) = path
             .parent()
@@ -216,6 +228,10 @@ impl Store {
         connection.pragma_update(None, "synchronous", durability.pragma())?;
         readers::limit_cache(&connection, reads.cache_kib)?;
         super::migrations::migrate(&mut connection)?;
+        super::migrations::set_trigram_index(
+            &mut connection,
+            contains_index == ContainsIndex::Trigram,
+        )?;
         let in_memory = path.as_os_str().is_empty() || path == Path::new(":memory:");
         let readers = match in_memory {
             true => None,
@@ -225,7 +241,17 @@ impl Store {
             connection: Mutex::new(connection),
             readers,
             read_timeout: reads.timeout,
+            contains_index,
         })
+    }
+
+    /// What a search's condition on `class` may use: its columns, and the trigram index when
+    /// this store keeps one.
+    pub fn columns<'a>(&self, class: &'a ClassMeta) -> IndexedColumns<'a> {
+        IndexedColumns {
+            class,
+            trigram: self.contains_index == ContainsIndex::Trigram,
+        }
     }
 
     /// The cancel of a read for a caller holding the guard, with this store's deadline.
@@ -351,6 +377,7 @@ mod tests {
                 &dir.path().join("db.sqlite"),
                 &ReadLimits::default(),
                 durability,
+                ContainsIndex::None,
             )
             .unwrap();
             store

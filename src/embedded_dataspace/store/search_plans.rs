@@ -1,12 +1,12 @@
 //! The log search the client sends, as SQLite plans it: every filter is served by an index
-//! (no `SCAN LogRecord`), and `contains` by the trigram index.
+//! (no `SCAN LogRecord`), and `contains` by the trigram index when the store keeps one.
 
 use super::reads::elems_sql;
-use super::{ReadLimits, Store};
+use super::{ContainsIndex, Durability, ReadLimits, Store};
 use crate::dataspace::operations::LogRecordFilter;
 use crate::dataspace::operations::log_record::like_contains;
 use crate::embedded_dataspace::cond::{Literal, translate_cond};
-use crate::embedded_dataspace::model::LOG_RECORD;
+use crate::embedded_dataspace::model::{IndexedColumns, LOG_RECORD};
 use std::collections::HashMap;
 
 fn placeholders() -> HashMap<String, Literal> {
@@ -26,11 +26,17 @@ fn placeholders() -> HashMap<String, Literal> {
     map
 }
 
+fn open(path: &std::path::Path, contains_index: ContainsIndex) -> Store {
+    let reads = ReadLimits::default();
+    Store::open_with(path, &reads, Durability::default(), contains_index).unwrap()
+}
+
 /// The plan's detail lines for the page query of this filter (the client's own condition).
-fn plan(filter: &LogRecordFilter) -> Vec<String> {
+fn plan(filter: &LogRecordFilter, contains_index: ContainsIndex) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db.sqlite"), &ReadLimits::default()).unwrap();
-    let fragment = translate_cond(&filter.cond(), &placeholders(), &LOG_RECORD).unwrap();
+    let store = open(&dir.path().join("db.sqlite"), contains_index);
+    let fragment =
+        translate_cond(&filter.cond(), &placeholders(), &store.columns(&LOG_RECORD)).unwrap();
     let sql = elems_sql(&LOG_RECORD, &fragment.sql, &[("\"id\"".into(), true, None)]);
     let connection = store.lock();
     let mut statement = connection
@@ -95,16 +101,28 @@ fn every_log_filter_is_served_by_an_index() {
             "LogRecord_bot_eventAt",
         ),
         (
-            "contains",
+            "contains, trigram index",
             LogRecordFilter {
                 contains: Some("payment".into()),
                 ..filter()
             },
             "LogRecord_message_trigram",
         ),
+        (
+            "contains, no trigram index",
+            LogRecordFilter {
+                contains: Some("payment".into()),
+                ..filter()
+            },
+            "LogRecord_bot",
+        ),
     ];
     for (name, filter, index) in cases {
-        let plan = plan(&filter);
+        let contains_index = match name {
+            "contains, no trigram index" => ContainsIndex::None,
+            _ => ContainsIndex::Trigram,
+        };
+        let plan = plan(&filter, contains_index);
         println!("{name}: {plan:?}");
         assert!(
             plan.iter()
@@ -126,7 +144,11 @@ fn found(connection: &rusqlite::Connection, text: &str) -> Vec<String> {
     };
     let mut placeholders = placeholders();
     placeholders.insert("contains".into(), Literal::Text(like_contains(text)));
-    let fragment = translate_cond(&filter.cond(), &placeholders, &LOG_RECORD).unwrap();
+    let columns = IndexedColumns {
+        class: &LOG_RECORD,
+        trigram: true,
+    };
+    let fragment = translate_cond(&filter.cond(), &placeholders, &columns).unwrap();
     let sql = elems_sql(&LOG_RECORD, &fragment.sql, &[("\"id\"".into(), true, None)]);
     let mut params: Vec<_> = fragment.params.iter().map(super::reads::to_param).collect();
     params.push(rusqlite::types::Value::Integer(-1));
@@ -144,7 +166,7 @@ fn found(connection: &rusqlite::Connection, text: &str) -> Vec<String> {
 #[test]
 fn contains_through_the_trigram_index_is_an_exact_case_sensitive_substring() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db.sqlite"), &ReadLimits::default()).unwrap();
+    let store = open(&dir.path().join("db.sqlite"), ContainsIndex::Trigram);
     let connection = store.lock();
     let insert = |bot: i64, message: &str| {
         connection
@@ -195,4 +217,57 @@ fn contains_through_the_trigram_index_is_an_exact_case_sensitive_substring() {
         )
         .unwrap();
     assert!(found(&connection, "refund").is_empty(), "a deleted record");
+}
+
+/// The index follows the setting each time the store opens: dropped (triggers too, so writes
+/// stop paying for it), and built again from every stored record.
+#[test]
+fn the_trigram_index_is_built_and_dropped_as_the_setting_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let insert = |store: &Store, message: &str| {
+        store
+            .lock()
+            .execute(
+                "INSERT INTO \"LogRecord\" (\"aggVersion\", \"bot\", \"level\", \"message\", \"eventAt\", \"receivedAt\") \
+                 VALUES (1, 1, 'INFO', ?, '2026-01-01T00:00:00.000', '2026-01-01T00:00:00.000')",
+                [message],
+            )
+            .unwrap();
+    };
+    let index_objects = |store: &Store| -> i64 {
+        store
+            .lock()
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'LogRecord_message_trigram%'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap()
+    };
+    let store = open(&path, ContainsIndex::None);
+    assert_eq!(index_objects(&store), 0);
+    insert(&store, "stored before the index");
+    drop(store);
+    let store = open(&path, ContainsIndex::Trigram);
+    assert!(
+        index_objects(&store) > 3,
+        "the table and its three triggers"
+    );
+    assert_eq!(
+        found(&store.lock(), "before the"),
+        ["stored before the index"]
+    );
+    insert(&store, "stored with the index");
+    assert_eq!(found(&store.lock(), "with the"), ["stored with the index"]);
+    drop(store);
+    let store = open(&path, ContainsIndex::None);
+    assert_eq!(index_objects(&store), 0);
+    insert(&store, "stored after the index");
+    drop(store);
+    let store = open(&path, ContainsIndex::Trigram);
+    assert_eq!(
+        found(&store.lock(), "after the"),
+        ["stored after the index"]
+    );
 }

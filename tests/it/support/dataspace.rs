@@ -25,6 +25,7 @@ pub async fn start() -> LocalDs {
         keys: KeyRing::new().with(KEY, SECRET),
         reads: Default::default(),
         durability: Default::default(),
+        contains_index: Default::default(),
     })
     .await
     .unwrap();
