@@ -17,6 +17,10 @@
 //! `HTTP_LOAD_BIN` (the gateway binary; default the one Cargo built). Quick:
 //! `HTTP_LOAD_SECS=2 HTTP_LOAD_SEED=1000 cargo bench --bench http_load`.
 
+#[path = "support/loopback.rs"]
+mod loopback;
+
+use loopback::free_port;
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -37,14 +41,6 @@ fn setting(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A child process killed when dropped.
@@ -79,26 +75,10 @@ async fn wait_ready(base: &str, path: &str) {
 }
 
 async fn start_gateway() -> Server {
-    let binary = std::env::var("HTTP_LOAD_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_logbot-gateway").to_owned());
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let child = Command::new(&binary)
-        .env_remove("LOGBOT_CONFIG")
-        .env_remove("DATASPACE_URL")
-        .env("PORT", port.to_string())
-        .env("LOGBOT__SERVER__HOST", "127.0.0.1")
-        .env("LOGBOT__DATASPACE__DATA_DIR", data.path())
-        .env("LOGBOT__BOTS__ADMINS", "load-admin")
-        // Nothing leaves the machine: no delivery, no Telegram polling, and any messenger call
-        // reaches a closed loopback port.
-        .env("LOGBOT__DELIVERY__WORKER", "false")
-        .env("LOGBOT__TELEGRAM__UPDATES", "off")
-        .env("LOGBOT__DELIVERY__TELEGRAM_API_BASE", "http://127.0.0.1:9/")
-        .env("LOGBOT__DELIVERY__VK_API_BASE", "http://127.0.0.1:9/")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    let (binary, mut command) = loopback::gateway("HTTP_LOAD_BIN", port, data.path(), "load-admin");
+    let child = command
         .spawn()
         .unwrap_or_else(|error| panic!("{binary}: {error}"));
     let base = format!("http://127.0.0.1:{port}");

@@ -17,8 +17,12 @@
 //! A quick check against the debug build: `SOAK_MINUTES=1 cargo test --bench soak`.
 
 use futures_util::{SinkExt, StreamExt};
+#[path = "support/loopback.rs"]
+mod loopback;
+
+use loopback::free_port;
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -60,41 +64,17 @@ impl Drop for Gateway {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn start_gateway() -> Gateway {
-    let binary = std::env::var("SOAK_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_logbot-gateway").to_owned());
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let child = Command::new(&binary)
-        .env_remove("LOGBOT_CONFIG")
-        .env_remove("DATASPACE_URL")
-        .env("PORT", port.to_string())
-        .env("LOGBOT__SERVER__HOST", "127.0.0.1")
-        .env("LOGBOT__DATASPACE__DATA_DIR", data.path())
-        .env("LOGBOT__BOTS__ADMINS", "soak-admin")
-        // Nothing leaves the machine: no delivery to chats, no VK long poll.
-        .env("LOGBOT__DELIVERY__WORKER", "false")
-        .env("LOGBOT__TELEGRAM__UPDATES", "off")
-        // Should anything still call out, it reaches a closed loopback port, not the Internet.
-        .env("LOGBOT__DELIVERY__TELEGRAM_API_BASE", "http://127.0.0.1:9/")
-        .env("LOGBOT__DELIVERY__VK_API_BASE", "http://127.0.0.1:9/")
+    let (binary, mut command) = loopback::gateway("SOAK_BIN", port, data.path(), "soak-admin");
+    let child = command
         .env("LOGBOT__WEBPUBSUB__HUB", HUB)
         .env("LOGBOT__WEBPUBSUB__ACCESS_KEYS", WPS_KEY)
         .env("LOGBOT__VK__CONFIRMATION", "soak-confirm")
         .env("LOGBOT__VK__SECRET", VK_SECRET)
         .env("LOGBOT__VK__GROUP_ID", "77")
         .env("LOGBOT__SEND_LOGS__DEFAULT_BOT", BOT)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|error| panic!("{binary}: {error}"));
     let base = format!("http://127.0.0.1:{port}");
