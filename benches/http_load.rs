@@ -14,7 +14,9 @@
 //! Run: `cargo bench --bench http_load` (needs `apt-get install -y wrk`; `.ci/run` does not run
 //! it). Settings by environment: `HTTP_LOAD_SECS` (per door, 10), `HTTP_LOAD_SEED` (records
 //! stored before the doors run, 100,000; 1,000,000 for the search target),
-//! `HTTP_LOAD_BIN` (the gateway binary; default the one Cargo built). Quick:
+//! `HTTP_LOAD_BIN` (the gateway binary; default the one Cargo built). The ingest doors run
+//! twice, on two gateways: as configured by default, and with group commit off
+//! (`[dataspace] group_commit_packets = 1`), its baseline. Quick:
 //! `HTTP_LOAD_SECS=2 HTTP_LOAD_SEED=1000 cargo bench --bench http_load`.
 
 #[path = "support/loopback.rs"]
@@ -74,10 +76,12 @@ async fn wait_ready(base: &str, path: &str) {
     }
 }
 
-async fn start_gateway() -> Server {
+/// The gateway, with `settings` (environment variables) on top of the loopback ones.
+async fn start_gateway(settings: &[(&str, &str)]) -> Server {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let (binary, mut command) = loopback::gateway("HTTP_LOAD_BIN", port, data.path(), "load-admin");
+    command.envs(settings.iter().copied());
     let child = command
         .spawn()
         .unwrap_or_else(|error| panic!("{binary}: {error}"));
@@ -440,7 +444,94 @@ async fn run(secs: u64, seed_records: u64) {
     let (per_batch, grouped) =
         tokio::task::block_in_place(|| (storage_ceiling(batches, 1), storage_ceiling(batches, 50)));
 
-    let gateway = start_gateway().await;
+    let ingest_doors = [
+        send_logs,
+        Door {
+            name: "GraphQL `sendLogs` (10 records)",
+            kind: Kind::SendLogsGraphql,
+        },
+    ];
+    let logs = Door {
+        name: "`logs(filter: {bot}, first: 50)`",
+        kind: Kind::Logs,
+    };
+    let doors: Vec<&Door> = ingest_doors.iter().chain([&logs]).collect();
+    let mut rows = load_gateway(&[], "", &doors, secs, seed_records).await;
+    // The baseline of group commit, in the same run: every batch in a call of its own.
+    let alone = [("LOGBOT__DATASPACE__GROUP_COMMIT_PACKETS", "1")];
+    let ingest: Vec<&Door> = ingest_doors.iter().collect();
+    rows.extend(load_gateway(&alone, ", group commit off", &ingest, secs, seed_records).await);
+
+    let ceiling_rps = http_ceiling.per_second;
+    println!();
+    println!(
+        "| door | req/s | p50 ms | p99 ms | failed | DataSpace calls/req | peak RSS MiB | req/s / HTTP ceiling | records/s / storage ceiling (1 tx per batch; per 50 batches) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| HTTP ceiling: bare axum, parses the `/send_logs` body | {:.0} | {:.2} | {:.2} | {} | — | — | 1.00 | — |",
+        ceiling_rps, http_ceiling.p50_ms, http_ceiling.p99_ms, http_ceiling.failed
+    );
+    println!(
+        "| storage ceiling: rusqlite WAL, `synchronous=NORMAL`, 1 tx per 10-record batch | {:.0} batches/s | | | | | | | {:.0} records/s |",
+        per_batch / RECORDS_PER_REQUEST as f64,
+        per_batch
+    );
+    println!(
+        "| group-commit ceiling: 1 tx per 50 batches | {:.0} batches/s | | | | | | | {:.0} records/s |",
+        grouped / RECORDS_PER_REQUEST as f64,
+        grouped
+    );
+    for Row {
+        name,
+        kind,
+        load,
+        calls,
+        peak,
+        stored,
+    } in &rows
+    {
+        let storage = if *kind == Kind::Logs {
+            format!("— ({stored} records stored)")
+        } else {
+            let records = load.per_second * RECORDS_PER_REQUEST as f64;
+            format!("{:.3}; {:.3}", records / per_batch, records / grouped)
+        };
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.1} | {:.3} | {} |",
+            name,
+            load.per_second,
+            load.p50_ms,
+            load.p99_ms,
+            load.failed + load.socket_errors,
+            calls / load.requests.max(1) as f64,
+            *peak as f64 / 1024.0,
+            load.per_second / ceiling_rps,
+            storage
+        );
+    }
+}
+
+/// One door's figures.
+struct Row {
+    name: String,
+    kind: Kind,
+    load: Load,
+    calls: f64,
+    peak: u64,
+    stored: u64,
+}
+
+/// Starts a gateway with `settings`, registers the bot and the `/send_logs` user, seeds
+/// `seed_records` records and runs wrk on each door in turn; `label` is added to each name.
+async fn load_gateway(
+    settings: &[(&str, &str)],
+    label: &str,
+    doors: &[&Door],
+    secs: u64,
+    seed_records: u64,
+) -> Vec<Row> {
+    let gateway = start_gateway(settings).await;
     let base = gateway.base.clone();
     let pid = gateway.child.id();
     let http = reqwest::Client::new();
@@ -463,19 +554,8 @@ async fn run(secs: u64, seed_records: u64) {
         rss_kib(pid) as f64 / 1024.0
     );
 
-    let doors = [
-        send_logs,
-        Door {
-            name: "GraphQL `sendLogs` (10 records)",
-            kind: Kind::SendLogsGraphql,
-        },
-        Door {
-            name: "`logs(filter: {bot}, first: 50)`",
-            kind: Kind::Logs,
-        },
-    ];
     let mut rows = Vec::new();
-    for door in &doors {
+    for &door in doors {
         let records_before = stored(&http, &base).await;
         let calls_before = dataspace_calls(&http, &base).await;
         let stop = Arc::new(AtomicBool::new(false));
@@ -497,48 +577,16 @@ async fn run(secs: u64, seed_records: u64) {
                 records_after - records_before
             );
         }
-        rows.push((door, load, calls, peak, records_after));
+        let name = format!("{}{label}", door.name);
+        rows.push(Row {
+            name,
+            kind: door.kind,
+            load,
+            calls,
+            peak,
+            stored: records_after,
+        });
     }
     drop(gateway);
-
-    let ceiling_rps = http_ceiling.per_second;
-    println!();
-    println!(
-        "| door | req/s | p50 ms | p99 ms | failed | DataSpace calls/req | peak RSS MiB | req/s / HTTP ceiling | records/s / storage ceiling (1 tx per batch; per 50 batches) |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    println!(
-        "| HTTP ceiling: bare axum, parses the `/send_logs` body | {:.0} | {:.2} | {:.2} | {} | — | — | 1.00 | — |",
-        ceiling_rps, http_ceiling.p50_ms, http_ceiling.p99_ms, http_ceiling.failed
-    );
-    println!(
-        "| storage ceiling: rusqlite WAL, `synchronous=NORMAL`, 1 tx per 10-record batch | {:.0} batches/s | | | | | | | {:.0} records/s |",
-        per_batch / RECORDS_PER_REQUEST as f64,
-        per_batch
-    );
-    println!(
-        "| group-commit ceiling: 1 tx per 50 batches | {:.0} batches/s | | | | | | | {:.0} records/s |",
-        grouped / RECORDS_PER_REQUEST as f64,
-        grouped
-    );
-    for (door, load, calls, peak, stored_after) in &rows {
-        let storage = if door.kind == Kind::Logs {
-            format!("— ({stored_after} records stored)")
-        } else {
-            let records = load.per_second * RECORDS_PER_REQUEST as f64;
-            format!("{:.3}; {:.3}", records / per_batch, records / grouped)
-        };
-        println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.1} | {:.3} | {} |",
-            door.name,
-            load.per_second,
-            load.p50_ms,
-            load.p99_ms,
-            load.failed + load.socket_errors,
-            calls / load.requests.max(1) as f64,
-            *peak as f64 / 1024.0,
-            load.per_second / ceiling_rps,
-            storage
-        );
-    }
+    rows
 }

@@ -85,6 +85,7 @@ impl Gateway {
                 as std::sync::Arc<dyn reqwest_middleware::Middleware>
         });
         let client = DataSpaceClient::with_transport(client_settings, transport)?
+            .with_group_commit(settings.dataspace.group_commit)
             .with_metrics(metrics.clone());
         let service = Arc::new(LogbotService::new(
             client,

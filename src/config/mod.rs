@@ -106,6 +106,9 @@ pub struct DataSpaceSettings {
     pub durability: crate::embedded_dataspace::Durability,
     /// `contains_index`: `none` (default) or `trigram` for the embedded DataSpace's `contains`.
     pub contains_index: crate::embedded_dataspace::ContainsIndex,
+    /// `group_commit_packets` (64), `group_commit_bytes` (1 MiB), `group_commit_in_flight`
+    /// (4): how concurrent ingests share calls.
+    pub group_commit: crate::dataspace::GroupCommitSettings,
 }
 
 /// `[auth]`: inbound APIG App authentication of our own API.

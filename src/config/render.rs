@@ -97,6 +97,18 @@ fn sections(s: &Settings) -> Vec<(&'static str, Entries)> {
                     }
                     .to_owned(),
                 ),
+                (
+                    "group_commit_packets",
+                    s.dataspace.group_commit.packets.to_string(),
+                ),
+                (
+                    "group_commit_bytes",
+                    s.dataspace.group_commit.bytes.to_string(),
+                ),
+                (
+                    "group_commit_in_flight",
+                    s.dataspace.group_commit.in_flight.to_string(),
+                ),
             ]),
         ),
         (

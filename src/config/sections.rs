@@ -4,6 +4,7 @@
 use super::layers::{Layers, Reader, ValueOrigins, setting_error};
 use super::values::{self, positive};
 use super::*;
+use crate::dataspace::GroupCommitSettings;
 use crate::embedded_dataspace::{ContainsIndex, Durability, ReadLimits};
 use crate::graphql_document::DocumentCaps;
 
@@ -89,6 +90,16 @@ fn read_dataspace(r: &mut Reader) -> Result<DataSpaceSettings, ConfigError> {
                 _ => Err("none or trigram".to_owned()),
             },
         )?,
+        group_commit: GroupCommitSettings {
+            packets: r.or_default(S, "group_commit_packets", 64, values::number_in(1, 1000))?,
+            bytes: r.or_default(
+                S,
+                "group_commit_bytes",
+                1024 * 1024,
+                values::number_in(1024, 8 * 1024 * 1024),
+            )?,
+            in_flight: r.or_default(S, "group_commit_in_flight", 4, values::number_in(1, 64))?,
+        },
     })
 }
 

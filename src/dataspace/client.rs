@@ -2,6 +2,7 @@
 //! (exponential backoff with full jitter, bounded by a retry count and an overall deadline).
 
 use super::error::DataSpaceError;
+use super::group_commit::{GroupCommit, GroupCommitSettings};
 use crate::apig::{AppCredentials, SigningMiddleware};
 use crate::metrics::Metrics;
 use bytes::Bytes;
@@ -83,6 +84,8 @@ pub struct DataSpaceClient {
     pub(super) bots: std::sync::Arc<super::bot_cache::BotCache>,
     /// Shared by every clone (see [`super::read_cache`]).
     pub(super) read_cache: std::sync::Arc<super::read_cache::ReadCache>,
+    /// Shared by every clone (see [`super::group_commit`]).
+    pub(super) group_commit: Arc<GroupCommit>,
 }
 
 impl DataSpaceClient {
@@ -129,7 +132,15 @@ impl DataSpaceClient {
             metrics: None,
             bots: Default::default(),
             read_cache: Default::default(),
+            group_commit: Default::default(),
         })
+    }
+
+    /// Groups concurrent ingest packets into calls as `settings` say (see
+    /// [`super::group_commit`]).
+    pub fn with_group_commit(mut self, settings: GroupCommitSettings) -> Self {
+        self.group_commit = Arc::new(GroupCommit::new(settings));
+        self
     }
 
     /// Counts calls by operation and outcome, with their latency, in these metrics.
@@ -182,14 +193,8 @@ impl DataSpaceClient {
         safety: Retry,
     ) -> Result<T, DataSpaceError> {
         let started = Instant::now();
-        let body = serde_json::to_vec(&serde_json::json!({
-            "query": document,
-            "variables": variables,
-            "operationName": operation,
-        }))
-        .map_err(|error| DataSpaceError::Invalid(format!("variables of {operation}: {error}")));
-        let result = match body {
-            Ok(body) => self.send_body(operation, Bytes::from(body), safety).await,
+        let result = match request_body(operation, document, variables) {
+            Ok(body) => self.send_body(operation, body, safety).await,
             Err(error) => Err(error),
         };
         self.observe(operation, started, &result);
@@ -234,18 +239,53 @@ impl DataSpaceClient {
         self.send_body(operation, body, safety).await
     }
 
+    /// Runs a mutation of several aliased packets (`p0: packet(...) {...} p1: ...`), which
+    /// PROTOCOLS §2 makes independent transactions: one failing leaves the others committed.
+    /// So the answer is the data with its errors, for the caller to split by path; only a
+    /// failure of the whole call (transport, HTTP status, an error naming no packet) is `Err`.
+    pub(crate) async fn run_packets<V: serde::Serialize>(
+        &self,
+        operation: &'static str,
+        document: &str,
+        variables: &V,
+        safety: Retry,
+    ) -> Result<PacketsAnswer, DataSpaceError> {
+        let started = Instant::now();
+        let result = match request_body(operation, document, variables) {
+            Ok(body) => {
+                self.send_body_with(operation, body, safety, parse_packets)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        self.observe(operation, started, &result);
+        result
+    }
+
     async fn send_body<T: serde::de::DeserializeOwned>(
         &self,
         operation: &str,
         body: Bytes,
         safety: Retry,
     ) -> Result<T, DataSpaceError> {
+        self.send_body_with(operation, body, safety, parse_response::<T>)
+            .await
+    }
+
+    /// Sends `body` with retries as `safety` allows, reading each answer with `parse`.
+    async fn send_body_with<T>(
+        &self,
+        operation: &str,
+        body: Bytes,
+        safety: Retry,
+        parse: fn(http::StatusCode, &[u8]) -> Result<T, DataSpaceError>,
+    ) -> Result<T, DataSpaceError> {
         let deadline = Instant::now() + self.deadline_budget();
         let mut attempt = 0;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let outcome = self
-                .attempt::<T>(body.clone(), self.timeout.min(remaining))
+                .attempt(body.clone(), self.timeout.min(remaining), parse)
                 .await;
             let error = match outcome {
                 Ok(data) => return Ok(data),
@@ -265,10 +305,11 @@ impl DataSpaceClient {
         }
     }
 
-    async fn attempt<T: serde::de::DeserializeOwned>(
+    async fn attempt<T>(
         &self,
         body: Bytes,
         timeout: Duration,
+        parse: fn(http::StatusCode, &[u8]) -> Result<T, DataSpaceError>,
     ) -> Result<T, DataSpaceError> {
         let response = self
             .http
@@ -286,7 +327,96 @@ impl DataSpaceClient {
         if let Some(error) = DataSpaceError::from_status(status, &bytes) {
             return Err(error);
         }
-        parse_response(status, &bytes)
+        parse(status, &bytes)
+    }
+}
+
+/// A GraphQL request's body. Serialized straight from the borrowed parts: `variables` is
+/// written as it serializes (a `RawValue` as is), never first copied into a `Value`.
+fn request_body<V: serde::Serialize>(
+    operation: &str,
+    document: &str,
+    variables: &V,
+) -> Result<Bytes, DataSpaceError> {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Body<'a, V> {
+        query: &'a str,
+        variables: &'a V,
+        operation_name: &'a str,
+    }
+    let body = Body {
+        query: document,
+        variables,
+        operation_name: operation,
+    };
+    serde_json::to_vec(&body)
+        .map(Bytes::from)
+        .map_err(|error| DataSpaceError::Invalid(format!("variables of {operation}: {error}")))
+}
+
+/// What a mutation of several packets answered: `data` by alias (a failed packet's alias is
+/// null), and the errors, each naming its packet's alias first in its path.
+#[derive(Debug, Default)]
+pub(crate) struct PacketsAnswer {
+    pub data: serde_json::Map<String, serde_json::Value>,
+    pub errors: Vec<graphql_client::Error>,
+}
+
+impl PacketsAnswer {
+    /// The answer of the packet aliased `alias`: its data, or the errors naming it.
+    pub fn packet(&self, alias: &str) -> Result<&serde_json::Value, DataSpaceError> {
+        if let Some(packet) = self.data.get(alias).filter(|packet| !packet.is_null()) {
+            return Ok(packet);
+        }
+        let errors: Vec<graphql_client::Error> = self
+            .errors
+            .iter()
+            .filter(|error| first_key(error) == Some(alias))
+            .cloned()
+            .collect();
+        match errors.is_empty() {
+            true => Err(DataSpaceError::Invalid(format!(
+                "packet {alias} answered neither data nor an error"
+            ))),
+            false => Err(DataSpaceError::from_graphql(&errors)),
+        }
+    }
+}
+
+/// The first key of an error's path: the alias of the root field it came from.
+fn first_key(error: &graphql_client::Error) -> Option<&str> {
+    match error.path.as_deref()?.first()? {
+        graphql_client::PathFragment::Key(key) => Some(key),
+        graphql_client::PathFragment::Index(_) => None,
+    }
+}
+
+/// Reads the answer of a mutation of several packets: errors that name a packet stay beside
+/// the data; one that names none (the document was refused) fails the whole call.
+fn parse_packets(status: http::StatusCode, body: &[u8]) -> Result<PacketsAnswer, DataSpaceError> {
+    let response: graphql_client::Response<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_slice(body).map_err(|error| {
+            DataSpaceError::Invalid(format!(
+                "HTTP {status} with a body that is not the expected GraphQL response ({error}): {}",
+                String::from_utf8_lossy(&body[..body.len().min(300)])
+            ))
+        })?;
+    let errors = response.errors.unwrap_or_default();
+    let unplaced: Vec<graphql_client::Error> = errors
+        .iter()
+        .filter(|error| first_key(error).is_none())
+        .cloned()
+        .collect();
+    if !unplaced.is_empty() {
+        return Err(DataSpaceError::from_graphql(&unplaced));
+    }
+    match response.data {
+        Some(data) if status.is_success() => Ok(PacketsAnswer { data, errors }),
+        _ if !errors.is_empty() => Err(DataSpaceError::from_graphql(&errors)),
+        _ => Err(DataSpaceError::Invalid(format!(
+            "HTTP {status} with neither data nor errors"
+        ))),
     }
 }
 

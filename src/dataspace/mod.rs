@@ -5,9 +5,11 @@
 mod bot_cache;
 pub mod client;
 pub mod error;
+mod group_commit;
 pub mod operations;
 mod read_cache;
 
 pub use client::{Backoff, ClientSettings, DataSpaceClient, Retry};
 pub use error::DataSpaceError;
+pub use group_commit::GroupCommitSettings;
 pub use read_cache::Cached;

@@ -59,6 +59,7 @@ pub mod bot;
 pub mod chat_subscription;
 pub mod delivery;
 pub mod delivery_upkeep;
+pub mod ingest;
 pub mod log_record;
 pub mod log_user;
 pub mod telegram_offset;
@@ -68,8 +69,9 @@ mod test_support;
 pub use audit_event::{AuditEvent, AuditEventUpdate, NewAuditEvent};
 pub use bot::{Bot, BotUpdate, NewBot};
 pub use chat_subscription::{ChatSubscription, ChatSubscriptionUpdate, NewChatSubscription};
-pub use delivery::{Delivery, DeliveryUpdate, NewDelivery, StoredBatch};
+pub use delivery::{Delivery, DeliveryUpdate, NewDelivery};
 pub use delivery_upkeep::ChatMigration;
+pub use ingest::StoredBatch;
 pub use log_record::{LogRecord, LogRecordFilter, LogRecordPage, LogRecordUpdate, NewLogRecord};
 pub use log_user::{LogUser, LogUserUpdate, NewLogUser};
 

@@ -98,6 +98,10 @@ fn defaults_without_a_file() {
     assert_eq!(settings.dataspace.data_dir, PathBuf::from("./data"));
     assert_eq!(settings.dataspace.durability, Durability::Normal);
     assert_eq!(settings.dataspace.contains_index, ContainsIndex::None);
+    assert_eq!(
+        settings.dataspace.group_commit,
+        logbot_gateway::dataspace::GroupCommitSettings::default()
+    );
     assert!(settings.auth.app_keys.is_none());
     assert!(settings.bots.admins.is_empty());
     assert_eq!(settings.bots.max_bots_per_admin, 3);
@@ -217,6 +221,9 @@ retries = 0
 data_dir = /var/lib/logbot
 durability = full
 contains_index = trigram
+group_commit_packets = 8
+group_commit_bytes = 65536
+group_commit_in_flight = 1
 
 [auth]
 app_keys = team-a:secret-a, team-b:secret-b
@@ -288,6 +295,14 @@ fn file_values_are_read_and_normalized() {
     );
     assert_eq!(settings.dataspace.durability, Durability::Full);
     assert_eq!(settings.dataspace.contains_index, ContainsIndex::Trigram);
+    assert_eq!(
+        settings.dataspace.group_commit,
+        logbot_gateway::dataspace::GroupCommitSettings {
+            packets: 8,
+            bytes: 65536,
+            in_flight: 1
+        }
+    );
     assert!(settings.auth.app_keys.is_some());
     assert_eq!(settings.auth.app_key_ids, ["team-a", "team-b"]);
     assert_eq!(settings.bots.admins, ["111", "222"]);
@@ -359,7 +374,7 @@ fn file_values_are_read_and_normalized() {
         redacted.contains("\nport = 9000  # file, line 3\n"),
         "{redacted}"
     );
-    assert!(redacted.contains("\ntrigger.storage.logs-bucket.create = df  # file, line 24\n"));
+    assert!(redacted.contains("\ntrigger.storage.logs-bucket.create = df  # file, line 27\n"));
     assert!(redacted.contains("\nquery_depth = 12  # default\n"));
 }
 
@@ -471,6 +486,8 @@ fn every_validation_error_names_key_source_and_problem_in_one_line() {
         ("[dataspace]\napp_secret = s\n", &[], "dataspace.app_secret", "file", "dataspace.app_key is not"),
         ("[dataspace]\ntimeout_ms = 0\n", &[], "dataspace.timeout_ms", "file", "at least 1"),
         ("[dataspace]\nretries = many\n", &[], "dataspace.retries", "file", "not a whole number"),
+        ("[dataspace]\ngroup_commit_packets = 0\n", &[], "dataspace.group_commit_packets", "file", "out of range (1-1000)"),
+        ("[dataspace]\ngroup_commit_in_flight = 65\n", &[], "dataspace.group_commit_in_flight", "file", "out of range (1-64)"),
         ("[auth]\napp_keys = just-a-key\n", &[], "auth.app_keys", "file", "entry 1 is not key:secret"),
         ("[auth]\napp_keys = a:1, a:2\n", &[], "auth.app_keys", "file", "\"a\" is given twice"),
         ("[bots]\nmax_bots_per_admin = 1001\n", &[], "bots.max_bots_per_admin", "file", "out of range (0-1000)"),

@@ -32,6 +32,7 @@ mod faults_doors;
 mod faults_redis;
 mod gateway;
 mod graphql_documents;
+mod group_commit;
 mod hostile_connections;
 mod hostile_dataspace;
 mod hostile_doors;

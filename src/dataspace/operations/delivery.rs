@@ -1,17 +1,15 @@
 //! `Delivery`: the durable queue of chat delivery. The generated operations of
-//! `queries/delivery.graphql`, the worker's reads and writes of the queue, and the one packet
-//! built at run time: a batch of records stored together with their deliveries, so a
-//! committed record can never lack its deliveries. A chat's queue (its migration to a new chat
-//! id) and pruning are in [`delivery_upkeep`](super::delivery_upkeep).
+//! `queries/delivery.graphql` and the worker's reads and writes of the queue. Deliveries are
+//! created with their records, in the ingest packet ([`ingest`](super::ingest)). A chat's
+//! queue (its migration to a new chat id) and pruning are in
+//! [`delivery_upkeep`](super::delivery_upkeep).
 
 use super::delivery_upkeep::MIGRATION_BATCH;
-use super::log_record::{CreateLogRecordInput, CreateVariables, create_many_log_record};
-use super::{_DateTime, Long, NewAuditEvent, NewLogRecord, Page, idempotency_key, required};
+use super::{_DateTime, Long, NewAuditEvent, Page, idempotency_key, required};
 use crate::dataspace::client::{DataSpaceClient, Retry};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 
 macro_rules! delivery_operation {
     ($name:ident) => {
@@ -140,183 +138,7 @@ convert_fields!(
     from NewAuditEvent
 );
 
-/// The name of the run-time packet (metrics label and `operationName`).
-const RECORDS_WITH_DELIVERIES: &str = "CreateLogRecordsWithDeliveries";
-
-/// The packet storing `records` records, one aliased `createLogRecord` each (`r0`, `r1`, ...:
-/// a `createManyLogRecord` would give no alias to refer to), then every delivery in one
-/// `createManyDelivery` whose inputs say `record: "ref:r<i>"`. Only the number of records
-/// shapes the text; everything else travels as variables.
-fn records_with_deliveries_document(records: usize) -> String {
-    let mut document = String::with_capacity(160 + records * 90);
-    document.push_str("mutation ");
-    document.push_str(RECORDS_WITH_DELIVERIES);
-    document.push_str("($key: String!, $deliveries: [_CreateDeliveryInput!]!");
-    for index in 0..records {
-        document.push_str(&format!(", $r{index}: _CreateLogRecordInput!"));
-    }
-    document.push_str(") { packet(idempotencePacketId: $key) { isIdempotenceResponse");
-    for index in 0..records {
-        document.push_str(&format!(
-            " r{index}: createLogRecord(input: $r{index}) {{ id }}"
-        ));
-    }
-    document.push_str(" createManyDelivery(input: $deliveries) } }");
-    document
-}
-
-/// The variables of the run-time packet, borrowing the records: `key`, `deliveries` and one
-/// `r<i>` per record.
-#[derive(serde::Serialize)]
-struct RecordsWithDeliveriesVariables<'a> {
-    key: &'a str,
-    deliveries: Vec<Value>,
-    #[serde(flatten)]
-    records: BTreeMap<String, CreateLogRecordInput<'a>>,
-}
-
-/// The ids `r0..rN` of a run-time packet's answer, or `None` when it has none of them (an
-/// idempotent replay of a packet that was stored in the other shape).
-fn aliased_ids(packet: &Value, records: usize) -> Option<Vec<String>> {
-    (0..records)
-        .map(|index| {
-            packet
-                .get(format!("r{index}"))
-                .and_then(|created| created.get("id"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .collect()
-}
-
-/// The ids of a stored batch of records, in input order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StoredBatch {
-    pub ids: Vec<String>,
-    /// True when the key had been used: DataSpace answered with the first packet's outcome.
-    pub replayed: bool,
-}
-
 impl DataSpaceClient {
-    /// [`create_log_records_with_deliveries`](Self::create_log_records_with_deliveries), also
-    /// telling whether DataSpace replayed an earlier packet with the same key (nothing new
-    /// was written, so nothing new should be announced).
-    pub async fn store_log_records_with_deliveries<D: AsRef<[NewDelivery]>>(
-        &self,
-        bot_id: &str,
-        records: &[NewLogRecord],
-        deliveries: &[D],
-        key: Option<&str>,
-        now: &str,
-    ) -> Result<StoredBatch, DataSpaceError> {
-        if records.is_empty() {
-            return Ok(StoredBatch::default());
-        }
-        let key = idempotency_key(key);
-        if deliveries.iter().all(|chats| chats.as_ref().is_empty()) {
-            if let Some(stored) = self.create_many_records(bot_id, records, &key).await? {
-                return Ok(stored);
-            }
-            return self
-                .records_with_deliveries(bot_id, records, deliveries, &key, now)
-                .await?
-                .ok_or_else(|| DataSpaceError::Invalid("the packet returned no ids".into()));
-        }
-        if let Some(stored) = self
-            .records_with_deliveries(bot_id, records, deliveries, &key, now)
-            .await?
-        {
-            return Ok(stored);
-        }
-        self.create_many_records(bot_id, records, &key)
-            .await?
-            .ok_or_else(|| DataSpaceError::Invalid("the packet returned no ids".into()))
-    }
-
-    /// `None`: an idempotent replay of a packet stored in the run-time shape.
-    async fn create_many_records(
-        &self,
-        bot_id: &str,
-        records: &[NewLogRecord],
-        key: &str,
-    ) -> Result<Option<StoredBatch>, DataSpaceError> {
-        let variables = CreateVariables {
-            key,
-            input: records
-                .iter()
-                .map(|record| CreateLogRecordInput::new(bot_id, record))
-                .collect::<Vec<_>>(),
-        };
-        let data: create_many_log_record::ResponseData = self
-            .run_generated(
-                create_many_log_record::QUERY,
-                create_many_log_record::OPERATION_NAME,
-                &variables,
-                Retry::Safe,
-            )
-            .await?;
-        let packet = required(data.packet, "packet")?;
-        match packet.create_many_log_record {
-            Some(ids) => Ok(Some(StoredBatch {
-                ids,
-                replayed: packet.is_idempotence_response,
-            })),
-            None if packet.is_idempotence_response => Ok(None),
-            None => Err(DataSpaceError::Invalid("the packet returned no ids".into())),
-        }
-    }
-
-    /// `None`: an idempotent replay of a packet stored as `createManyLogRecord`.
-    async fn records_with_deliveries<D: AsRef<[NewDelivery]>>(
-        &self,
-        bot_id: &str,
-        records: &[NewLogRecord],
-        deliveries: &[D],
-        key: &str,
-        now: &str,
-    ) -> Result<Option<StoredBatch>, DataSpaceError> {
-        let mut variables = RecordsWithDeliveriesVariables {
-            key,
-            deliveries: Vec::new(),
-            records: BTreeMap::new(),
-        };
-        for (index, record) in records.iter().enumerate() {
-            let alias = format!("r{index}");
-            let chats = deliveries.get(index).map_or(&[][..], AsRef::as_ref);
-            for delivery in chats {
-                variables.deliveries.push(json!({
-                    "record": format!("ref:{alias}"),
-                    "bot": bot_id,
-                    "subscription": delivery.subscription,
-                    "chatId": delivery.chat_id,
-                    "threadId": delivery.thread_id,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "partsSent": 0,
-                    "nextAttemptAt": now,
-                    "createdAt": now,
-                }));
-            }
-            variables
-                .records
-                .insert(alias, CreateLogRecordInput::new(bot_id, record));
-        }
-        let document = records_with_deliveries_document(records.len());
-        let data: Value = self
-            .run_document(RECORDS_WITH_DELIVERIES, &document, &variables, Retry::Safe)
-            .await?;
-        let packet = data
-            .get("packet")
-            .filter(|packet| !packet.is_null())
-            .ok_or_else(|| DataSpaceError::Invalid("the packet returned no packet".into()))?;
-        let replayed = packet.get("isIdempotenceResponse") == Some(&Value::Bool(true));
-        match aliased_ids(packet, records.len()) {
-            Some(ids) => Ok(Some(StoredBatch { ids, replayed })),
-            None if replayed => Ok(None),
-            None => Err(DataSpaceError::Invalid("the packet returned no ids".into())),
-        }
-    }
-
     /// The oldest `limit` pending deliveries, in queue order; `count` is the queue depth.
     pub async fn pending_deliveries(&self, limit: i64) -> Result<Page<Delivery>, DataSpaceError> {
         let variables = search_pending_deliveries::Variables { limit };
@@ -423,31 +245,5 @@ impl DataSpaceClient {
             .await?;
         let packet = required(data.packet, "packet")?;
         Ok(required(packet.update_delivery, "dead-lettered delivery")?.into())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_run_time_packet_names_one_alias_per_record() {
-        let document = records_with_deliveries_document(2);
-        assert_eq!(
-            document,
-            "mutation CreateLogRecordsWithDeliveries($key: String!, $deliveries: \
-             [_CreateDeliveryInput!]!, $r0: _CreateLogRecordInput!, $r1: _CreateLogRecordInput!) \
-             { packet(idempotencePacketId: $key) { isIdempotenceResponse \
-             r0: createLogRecord(input: $r0) { id } r1: createLogRecord(input: $r1) { id } \
-             createManyDelivery(input: $deliveries) } }"
-        );
-    }
-
-    #[test]
-    fn ids_are_read_from_the_aliases_or_not_at_all() {
-        let packet = json!({"r0": {"id": "5"}, "r1": {"id": "6"}});
-        assert_eq!(aliased_ids(&packet, 2), Some(vec!["5".into(), "6".into()]));
-        let replay = json!({"isIdempotenceResponse": true, "r0": null});
-        assert_eq!(aliased_ids(&replay, 2), None);
     }
 }

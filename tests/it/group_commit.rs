@@ -1,0 +1,221 @@
+//! Group commit through the typed client and the real local DataSpace (signed HTTP): batches
+//! stored at the same time share one call, each as its own packet, so each keeps its ids, its
+//! idempotence key and its outcome.
+
+use crate::support::dataspace::{self, LocalDs};
+use futures_util::future::join_all;
+use logbot_gateway::dataspace::operations::{NewDelivery, NewLogRecord, Search, now};
+use logbot_gateway::dataspace::{DataSpaceClient, DataSpaceError, GroupCommitSettings};
+use logbot_gateway::metrics::Metrics;
+use std::collections::HashSet;
+
+struct Harness {
+    _ds: LocalDs,
+    client: DataSpaceClient,
+    metrics: Metrics,
+    bot: String,
+}
+
+/// One call out at a time: the first batch of a burst goes alone, and the rest of the burst,
+/// queued behind it, goes together in the next call.
+fn one_call_at_a_time(packets: usize) -> GroupCommitSettings {
+    GroupCommitSettings {
+        packets,
+        in_flight: 1,
+        ..Default::default()
+    }
+}
+
+async fn start(group_commit: GroupCommitSettings) -> Harness {
+    let ds = dataspace::start().await;
+    let metrics = Metrics::new();
+    let client = ds
+        .client()
+        .with_group_commit(group_commit)
+        .with_metrics(metrics.clone());
+    let bot = client
+        .create_bot(dataspace::new_bot("gc", "u1"), None)
+        .await
+        .unwrap();
+    Harness {
+        _ds: ds,
+        client,
+        metrics,
+        bot: bot.id,
+    }
+}
+
+fn records(tag: &str, count: usize) -> Vec<NewLogRecord> {
+    (0..count)
+        .map(|index| NewLogRecord {
+            level: "ERROR".into(),
+            message: format!("{tag}-{index}"),
+            event_at: now(),
+            received_at: now(),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn to(chat: &str) -> NewDelivery {
+    NewDelivery {
+        subscription: "1".into(),
+        chat_id: chat.into(),
+        thread_id: None,
+    }
+}
+
+impl Harness {
+    /// The group calls made so far, from the client's metrics.
+    fn group_calls(&self) -> u64 {
+        self.metrics
+            .render()
+            .lines()
+            .filter(|line| {
+                line.starts_with("logbot_dataspace_calls_total{")
+                    && line.contains("StoreLogRecordGroup")
+            })
+            .map(|line| line.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum()
+    }
+
+    /// Every stored record's message.
+    async fn messages(&self) -> Vec<String> {
+        let search = Search {
+            limit: Some(10_000),
+            ..Default::default()
+        };
+        let page = self.client.search_log_records_by(search).await.unwrap();
+        page.elems
+            .into_iter()
+            .map(|record| record.message)
+            .collect()
+    }
+
+    async fn store(
+        &self,
+        bot: &str,
+        batch: &[NewLogRecord],
+        deliveries: &[Vec<NewDelivery>],
+        key: &str,
+    ) -> Result<logbot_gateway::dataspace::operations::StoredBatch, DataSpaceError> {
+        self.client
+            .store_log_records_with_deliveries(bot, batch, deliveries, Some(key), &now())
+            .await
+    }
+}
+
+#[tokio::test]
+async fn concurrent_batches_share_one_call_and_each_keeps_its_own_ids() {
+    let h = start(one_call_at_a_time(64)).await;
+    let batches: Vec<Vec<NewLogRecord>> = (0..40).map(|i| records(&format!("b{i}"), 3)).collect();
+    // Every other batch queues deliveries: both packet shapes in one group.
+    let chats = vec![vec![to("7"), to("8")]; 3];
+    let keys: Vec<String> = (0..40).map(|i| format!("key-{i}")).collect();
+    let stored = join_all(
+        batches
+            .iter()
+            .zip(&keys)
+            .enumerate()
+            .map(|(i, (batch, key))| {
+                let deliveries = if i % 2 == 0 { &chats[..] } else { &[][..] };
+                h.store(&h.bot, batch, deliveries, key)
+            }),
+    )
+    .await;
+    let mut ids = HashSet::new();
+    for (i, outcome) in stored.into_iter().enumerate() {
+        let outcome = outcome.unwrap_or_else(|error| panic!("batch {i}: {error}"));
+        assert_eq!(outcome.ids.len(), 3, "batch {i}");
+        assert!(!outcome.replayed, "batch {i}");
+        ids.extend(outcome.ids);
+    }
+    assert_eq!(ids.len(), 120, "every record got its own id");
+    assert_eq!(
+        h.group_calls(),
+        2,
+        "the first batch alone, the other 39 in one call"
+    );
+    let mut messages = h.messages().await;
+    messages.sort();
+    let mut expected: Vec<String> = batches
+        .iter()
+        .flatten()
+        .map(|r| r.message.clone())
+        .collect();
+    expected.sort();
+    assert_eq!(messages, expected, "each record stored once");
+    let deliveries = h.client.search_deliveries(Search::default()).await.unwrap();
+    assert_eq!(
+        deliveries.elems.len(),
+        20 * 3 * 2,
+        "two chats per record of 20 batches"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_packet_leaves_the_rest_of_its_group_committed() {
+    let h = start(one_call_at_a_time(64)).await;
+    let (first, good, bad, other) = (
+        records("first", 1),
+        records("good", 2),
+        records("bad", 2),
+        records("other", 2),
+    );
+    let outcomes = join_all([
+        h.store(&h.bot, &first, &[], "first"),
+        h.store(&h.bot, &good, &[], "good"),
+        h.store("999999", &bad, &[], "bad"),
+        h.store(&h.bot, &other, &[], "other"),
+    ])
+    .await;
+    assert_eq!(h.group_calls(), 2, "good, bad and other went in one call");
+    assert_eq!(outcomes[0].as_ref().unwrap().ids.len(), 1);
+    assert_eq!(outcomes[1].as_ref().unwrap().ids.len(), 2);
+    assert!(
+        matches!(&outcomes[2], Err(DataSpaceError::NotFound(message)) if message.contains("999999")),
+        "{:?}",
+        outcomes[2]
+    );
+    assert_eq!(outcomes[3].as_ref().unwrap().ids.len(), 2);
+    let mut messages = h.messages().await;
+    messages.sort();
+    assert_eq!(
+        messages,
+        ["first-0", "good-0", "good-1", "other-0", "other-1"]
+    );
+}
+
+#[tokio::test]
+async fn the_same_key_twice_in_one_group_is_stored_once() {
+    let h = start(one_call_at_a_time(64)).await;
+    let (first, batch) = (records("first", 1), records("twice", 2));
+    let outcomes = join_all([
+        h.store(&h.bot, &first, &[], "first"),
+        h.store(&h.bot, &batch, &[], "twice"),
+        h.store(&h.bot, &batch, &[], "twice"),
+    ])
+    .await;
+    assert_eq!(h.group_calls(), 2, "both sends of the key went in one call");
+    let (once, again) = (outcomes[1].as_ref().unwrap(), outcomes[2].as_ref().unwrap());
+    assert_eq!(once.ids, again.ids, "the replay answers the first ids");
+    assert!(!once.replayed && again.replayed);
+    assert_eq!(h.messages().await.len(), 3, "the batch stored once");
+}
+
+#[tokio::test]
+async fn with_one_packet_per_call_every_batch_goes_alone() {
+    let h = start(one_call_at_a_time(1)).await;
+    let batches: Vec<Vec<NewLogRecord>> = (0..10).map(|i| records(&format!("a{i}"), 2)).collect();
+    let keys: Vec<String> = (0..10).map(|i| format!("alone-{i}")).collect();
+    let stored = join_all(
+        batches
+            .iter()
+            .zip(&keys)
+            .map(|(batch, key)| h.store(&h.bot, batch, &[], key)),
+    )
+    .await;
+    assert!(stored.iter().all(Result::is_ok), "{stored:?}");
+    assert_eq!(h.group_calls(), 10);
+    assert_eq!(h.messages().await.len(), 20);
+}
