@@ -43,8 +43,8 @@ use schema::DataSpaceSchema;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use store::Store;
 pub use store::{ContainsIndex, Durability};
+use store::{Store, WriteSession};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -213,7 +213,21 @@ async fn graphql(
     if let Err(message) = check_document(&mut request) {
         return Json(validation_errors(message, &request_id)).into_response();
     }
-    let mut response = state.schema.execute(request).await;
+    // The packets of a mutation share one transaction, committed before the answer (see
+    // `store::session`): an answer never reports a packet that is not durable.
+    let session = Arc::new(WriteSession::default());
+    let mut response = state.schema.execute(request.data(session.clone())).await;
+    if let Err(error) = session.commit().await {
+        tracing::error!(%error, %request_id, "local DataSpace commit failed");
+        let mut errors = vec![serde_json::json!({
+            "message": format!("the transaction could not be committed: {error}"),
+            "extensions": {"classification": "INTERNAL"},
+        })];
+        crate::request_id::name_in_errors(&mut errors, &request_id);
+        let body = serde_json::json!({ "errors": errors });
+        // 503: nothing was written, and a keyed packet may be sent again.
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     crate::request_id::name_in_server_errors(&mut response.errors, &request_id);
     Json(response).into_response()
 }

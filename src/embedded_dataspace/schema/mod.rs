@@ -2,9 +2,10 @@
 //! `@strExpr` directive, with the same names and shapes as `schema.graphql`.
 //!
 //! A packet is executed as a whole before its fields resolve: the `packet` resolver reads its
-//! selection set (operations in field order, with their arguments), runs them in one SQLite
-//! transaction, and the child fields only read the outcome by response key. That is what makes
-//! a packet atomic even though GraphQL resolves fields one by one.
+//! selection set (operations in field order, with their arguments), runs them in a savepoint of
+//! the request's transaction (its [`WriteSession`], committed when the mutation is done), and
+//! the child fields only read the outcome by response key. That is what makes a packet atomic
+//! even though GraphQL resolves fields one by one.
 //!
 //! Here: the schema, the `packet` resolver and the error classes; `classes` declares each
 //! class's query and packet fields, `types` its entity and input types, `directive` the
@@ -15,7 +16,7 @@ mod directive;
 mod types;
 
 use super::scalars::Long;
-use super::store::{Classification, PacketRequest, Store, StoreError};
+use super::store::{Classification, PacketRequest, Store, StoreError, WriteSession};
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Object, Schema};
 use classes::{
     AuditEventPacket, AuditEventQuery, BotPacket, BotQuery, ChatSubscriptionPacket,
@@ -124,11 +125,18 @@ impl Mutation {
             aggregate_version: aggregate_version.map(|version| version.0),
             idempotence_id: idempotence_packet_id,
         };
-        let store = ctx.data::<Arc<Store>>()?.clone();
-        let outcome = tokio::task::spawn_blocking(move || store.execute_packet(&request))
-            .await
-            .map_err(|_| classified(Classification::Internal, "packet was interrupted"))?
-            .map_err(store_error)?;
+        let store = ctx.data::<Arc<Store>>()?;
+        let outcome = match ctx.data_opt::<Arc<WriteSession>>() {
+            // The request's session: committed with the mutation's other packets.
+            Some(session) => session.packet(store, request).await,
+            None => {
+                let store = store.clone();
+                tokio::task::spawn_blocking(move || store.execute_packet(&request))
+                    .await
+                    .map_err(|_| classified(Classification::Internal, "packet was interrupted"))?
+            }
+        }
+        .map_err(store_error)?;
         let outcome = PacketOutcomeRef(Arc::new(outcome));
         Ok(Some(Packet(
             PacketSummary(outcome.clone()),

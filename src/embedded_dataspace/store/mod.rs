@@ -6,6 +6,7 @@ mod packet;
 mod reads;
 #[cfg(test)]
 mod search_plans;
+mod session;
 
 use super::cond::SqlFragment;
 use super::model::{ClassMeta, IndexedColumns};
@@ -14,6 +15,7 @@ use packet::{PacketState, run_operation};
 use reads::search_on;
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use serde_json::{Map, Value};
+pub use session::WriteSession;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -284,52 +286,63 @@ impl Store {
     pub fn execute_packet(&self, packet: &PacketRequest) -> Result<PacketOutcome, StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
-        if let Some(id) = &packet.idempotence_id {
-            let stored: Option<String> = transaction
-                .prepare_cached("SELECT \"outcome\" FROM \"_Packet\" WHERE \"idempotenceId\" = ?")?
-                .query_row([id], |row| row.get(0))
-                .optional()?;
-            if let Some(stored) = stored {
-                let mut outcome: PacketOutcome = serde_json::from_str(&stored).map_err(|_| {
-                    StoreError::new(
-                        Classification::Internal,
-                        "stored packet outcome is unreadable",
-                    )
-                })?;
-                outcome.is_idempotence_response = true;
-                return Ok(outcome);
-            }
-        }
-        let mut outcome = PacketOutcome::default();
-        let mut state = PacketState::default();
-        for (key, operation) in &packet.operations {
-            let result = run_operation(
-                &transaction,
-                operation,
-                packet.aggregate_version,
-                &mut state,
-                &mut outcome,
-            )?;
-            if let (Operation::Create { .. }, Some(id)) =
-                (operation, result.get("id").and_then(Value::as_str))
-            {
-                state.created.insert(key.clone(), id.to_owned());
-            }
-            outcome.results.insert(key.clone(), result);
-        }
-        if let Some(id) = &packet.idempotence_id {
-            let text = serde_json::to_string(&outcome).map_err(|_| {
-                StoreError::new(Classification::Internal, "cannot store packet outcome")
-            })?;
-            transaction
-                .prepare_cached(
-                    "INSERT INTO \"_Packet\" (\"idempotenceId\", \"outcome\") VALUES (?, ?)",
-                )?
-                .execute([id, &text])?;
-        }
+        let outcome = run_packet(&transaction, packet)?;
         transaction.commit()?;
         Ok(outcome)
     }
+}
+
+/// A packet's operations on `connection`, inside a transaction or savepoint the caller opened
+/// and ends; or the stored outcome of an earlier packet with the same idempotence id, with
+/// nothing written.
+fn run_packet(
+    connection: &Connection,
+    packet: &PacketRequest,
+) -> Result<PacketOutcome, StoreError> {
+    if let Some(id) = &packet.idempotence_id {
+        let stored: Option<String> = connection
+            .prepare_cached("SELECT \"outcome\" FROM \"_Packet\" WHERE \"idempotenceId\" = ?")?
+            .query_row([id], |row| row.get(0))
+            .optional()?;
+        if let Some(stored) = stored {
+            let mut outcome: PacketOutcome = serde_json::from_str(&stored).map_err(|_| {
+                StoreError::new(
+                    Classification::Internal,
+                    "stored packet outcome is unreadable",
+                )
+            })?;
+            outcome.is_idempotence_response = true;
+            return Ok(outcome);
+        }
+    }
+    let mut outcome = PacketOutcome::default();
+    let mut state = PacketState::default();
+    for (key, operation) in &packet.operations {
+        let result = run_operation(
+            connection,
+            operation,
+            packet.aggregate_version,
+            &mut state,
+            &mut outcome,
+        )?;
+        if let (Operation::Create { .. }, Some(id)) =
+            (operation, result.get("id").and_then(Value::as_str))
+        {
+            state.created.insert(key.clone(), id.to_owned());
+        }
+        outcome.results.insert(key.clone(), result);
+    }
+    if let Some(id) = &packet.idempotence_id {
+        let text = serde_json::to_string(&outcome).map_err(|_| {
+            StoreError::new(Classification::Internal, "cannot store packet outcome")
+        })?;
+        connection
+            .prepare_cached(
+                "INSERT INTO \"_Packet\" (\"idempotenceId\", \"outcome\") VALUES (?, ?)",
+            )?
+            .execute([id, &text])?;
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub(super) fn resolve_id(
 
 /// Converts one input field to its column value, checking type and references.
 pub(super) fn field_param(
-    transaction: &rusqlite::Transaction<'_>,
+    transaction: &rusqlite::Connection,
     class: &ClassMeta,
     name: &str,
     value: Option<&FieldValue>,
@@ -99,7 +99,7 @@ pub(super) fn field_param(
 }
 
 pub(super) fn run_operation(
-    transaction: &rusqlite::Transaction<'_>,
+    transaction: &rusqlite::Connection,
     operation: &Operation,
     aggregate_version: Option<i64>,
     state: &mut PacketState,
@@ -181,7 +181,7 @@ pub(super) fn run_operation(
 }
 
 pub(super) fn insert(
-    transaction: &rusqlite::Transaction<'_>,
+    transaction: &rusqlite::Connection,
     class: &ClassMeta,
     input: &Fields,
     state: &mut PacketState,
@@ -240,7 +240,7 @@ pub(super) fn build_insert_sql(class: &ClassMeta) -> String {
 
 /// The object's version; with an expected aggregate version, a different one is a conflict.
 pub(super) fn current_version(
-    transaction: &rusqlite::Transaction<'_>,
+    transaction: &rusqlite::Connection,
     class: &ClassMeta,
     id: i64,
     expected: Option<i64>,
@@ -271,7 +271,7 @@ pub(super) fn current_version(
 }
 
 pub(super) fn refuse_if_referenced(
-    transaction: &rusqlite::Transaction<'_>,
+    transaction: &rusqlite::Connection,
     class: &ClassMeta,
     id: i64,
 ) -> Result<(), StoreError> {

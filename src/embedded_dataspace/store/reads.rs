@@ -116,7 +116,7 @@ pub(super) fn row_to_json(
 }
 
 pub(super) fn fetch(
-    transaction: &rusqlite::Transaction<'_>,
+    transaction: &rusqlite::Connection,
     class: &ClassMeta,
     id: i64,
 ) -> Result<Option<Map<String, Value>>, StoreError> {
