@@ -100,7 +100,7 @@ mod tests {
     #[test]
     fn channels_of_bots_nobody_listens_to_are_dropped() {
         let channels = LocalChannels::default();
-        let kept = channels.bot_records("kept");
+        let mut kept = channels.bot_records("kept");
         for n in 0..10 * BOT_CHANNELS_BEFORE_PRUNING {
             drop(channels.bot_records(&format!("gone{n}")));
         }
@@ -110,7 +110,6 @@ mod tests {
             "{held} channels held"
         );
         channels.deliver(RECORDS_CHANNEL, Arc::from(r#"{"bot": "kept"}"#));
-        let mut kept = kept;
         assert_eq!(&*kept.try_recv().unwrap(), r#"{"bot": "kept"}"#);
     }
 }
