@@ -21,8 +21,9 @@
 //! - [`bus`]: live fan-out, in-process or over Redis.
 //! - [`delivery`]: the durable delivery queue and the worker that sends records to chats.
 //! - [`config`], [`metrics`], [`http_server`] (connection limits, read deadlines, bounded
-//!   graceful shutdown), [`outage`] (503s and readiness while a dependency is down),
-//!   [`request_id`] (one id per request, from the edge to DataSpace).
+//!   graceful shutdown), [`fd_limit`] (the open-file limit those connections need),
+//!   [`outage`] (503s and readiness while a dependency is down), [`request_id`] (one id per
+//!   request, from the edge to DataSpace).
 //! - [`server`] (wiring): builds the gateway and merges every door's `routes()` under the
 //!   shared layers; the doors share [`app_state::AppState`] and never import `server`, whose
 //!   only user is [`cli`] (the command line).
@@ -38,6 +39,7 @@ pub mod dataspace;
 pub mod delivery;
 pub mod domain;
 pub mod embedded_dataspace;
+pub mod fd_limit;
 pub mod function;
 pub mod graphql_document;
 pub mod heap_trim;

@@ -24,6 +24,9 @@ pub fn serve(config: Option<&Path>) -> ExitCode {
         &settings.log.level,
         settings.log.format == crate::config::LogFormat::Json,
     );
+    crate::fd_limit::raise_and_report(
+        settings.server.max_connections + settings.limits.ws_connections,
+    );
     let runtime = super::runtime();
     let grace = settings.server.shutdown_grace;
     // The signal handlers go in first thing, before the gateway is built.
