@@ -189,7 +189,40 @@ impl DataSpaceClient {
         }))
         .map_err(|error| DataSpaceError::Invalid(format!("variables of {operation}: {error}")));
         let result = match body {
-            Ok(body) => self.send_body(operation, Bytes::from(body), safety).await,
+            Ok(body) => {
+                self.send_body(operation, Bytes::from(body), safety, parse_response)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        self.observe(operation, started, &result);
+        result
+    }
+
+    /// [`DataSpaceClient::run_document`] for a mutation of several aliased packets, which are
+    /// independent transactions: the answer keeps each packet's data and the errors of those
+    /// that failed (their alias first in `path`) side by side, where `run_document` would
+    /// turn one failed packet into a failure of the whole call. An answer with no data at all
+    /// is still an error.
+    pub async fn run_packets<V: serde::Serialize>(
+        &self,
+        operation: &'static str,
+        document: &str,
+        variables: &V,
+        safety: Retry,
+    ) -> Result<PacketAnswers, DataSpaceError> {
+        let started = Instant::now();
+        let body = serde_json::to_vec(&serde_json::json!({
+            "query": document,
+            "variables": variables,
+            "operationName": operation,
+        }))
+        .map_err(|error| DataSpaceError::Invalid(format!("variables of {operation}: {error}")));
+        let result = match body {
+            Ok(body) => {
+                self.send_body(operation, Bytes::from(body), safety, parse_packet_answers)
+                    .await
+            }
             Err(error) => Err(error),
         };
         self.observe(operation, started, &result);
@@ -231,21 +264,23 @@ impl DataSpaceClient {
         let body = Bytes::from(serde_json::to_vec(&query).map_err(|error| {
             DataSpaceError::Invalid(format!("variables of {operation}: {error}"))
         })?);
-        self.send_body(operation, body, safety).await
+        self.send_body(operation, body, safety, parse_response)
+            .await
     }
 
-    async fn send_body<T: serde::de::DeserializeOwned>(
+    async fn send_body<T>(
         &self,
         operation: &str,
         body: Bytes,
         safety: Retry,
+        parse: Parse<T>,
     ) -> Result<T, DataSpaceError> {
         let deadline = Instant::now() + self.deadline_budget();
         let mut attempt = 0;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let outcome = self
-                .attempt::<T>(body.clone(), self.timeout.min(remaining))
+                .attempt(body.clone(), self.timeout.min(remaining), parse)
                 .await;
             let error = match outcome {
                 Ok(data) => return Ok(data),
@@ -265,10 +300,11 @@ impl DataSpaceClient {
         }
     }
 
-    async fn attempt<T: serde::de::DeserializeOwned>(
+    async fn attempt<T>(
         &self,
         body: Bytes,
         timeout: Duration,
+        parse: Parse<T>,
     ) -> Result<T, DataSpaceError> {
         let response = self
             .http
@@ -286,7 +322,65 @@ impl DataSpaceClient {
         if let Some(error) = DataSpaceError::from_status(status, &bytes) {
             return Err(error);
         }
-        parse_response(status, &bytes)
+        parse(status, &bytes)
+    }
+}
+
+/// How an attempt reads a GraphQL answer: [`parse_response`] or [`parse_packet_answers`].
+type Parse<T> = fn(http::StatusCode, &[u8]) -> Result<T, DataSpaceError>;
+
+/// The answer of a mutation of aliased packets: `data` keyed by alias (a failed packet is
+/// `null` there) and every error, each naming its packet's alias first in `path`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PacketAnswers {
+    pub data: serde_json::Map<String, serde_json::Value>,
+    pub errors: Vec<graphql_client::Error>,
+}
+
+impl PacketAnswers {
+    /// What the packet under `alias` answered: its fields, or the error it failed with.
+    pub fn packet(&self, alias: &str) -> Result<&serde_json::Value, DataSpaceError> {
+        if let Some(packet) = self.data.get(alias).filter(|packet| !packet.is_null()) {
+            return Ok(packet);
+        }
+        let errors: Vec<graphql_client::Error> = self
+            .errors
+            .iter()
+            .filter(|error| {
+                error.path.as_ref().and_then(|path| path.first())
+                    == Some(&graphql_client::PathFragment::Key(alias.to_owned()))
+            })
+            .cloned()
+            .collect();
+        if errors.is_empty() {
+            return Err(DataSpaceError::Invalid(format!(
+                "the packet {alias} has neither an answer nor an error"
+            )));
+        }
+        Err(DataSpaceError::from_graphql(&errors))
+    }
+}
+
+/// Reads the answer of a mutation of aliased packets: data and errors both kept, as long as
+/// there is data (errors alone, or a status that is not a success, fail the call).
+fn parse_packet_answers(
+    status: http::StatusCode,
+    body: &[u8],
+) -> Result<PacketAnswers, DataSpaceError> {
+    let response: graphql_client::Response<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_slice(body).map_err(|error| {
+            DataSpaceError::Invalid(format!(
+                "HTTP {status} with a body that is not a GraphQL response of packets ({error}): {}",
+                String::from_utf8_lossy(&body[..body.len().min(300)])
+            ))
+        })?;
+    let errors = response.errors.unwrap_or_default();
+    match response.data {
+        Some(data) if status.is_success() => Ok(PacketAnswers { data, errors }),
+        _ if !errors.is_empty() => Err(DataSpaceError::from_graphql(&errors)),
+        _ => Err(DataSpaceError::Invalid(format!(
+            "HTTP {status} with neither data nor errors"
+        ))),
     }
 }
 
@@ -586,6 +680,27 @@ query Second { search { count ... on T { id } } }
         assert_eq!(
             parse_response::<Data>(http::StatusCode::BAD_REQUEST, body),
             Err(DataSpaceError::Invalid("bad cond".into()))
+        );
+    }
+
+    #[test]
+    fn packets_answer_each_on_its_own() {
+        let body = br#"{"data":{"p0":{"id":"1"},"p1":null},"errors":[{"message":"at version 3","path":["p1"],"extensions":{"classification":"AGGREGATE_VERSION_EXCEPTION"}}]}"#;
+        let answers = parse_packet_answers(http::StatusCode::OK, body).unwrap();
+        assert_eq!(answers.packet("p0"), Ok(&serde_json::json!({"id": "1"})));
+        assert_eq!(
+            answers.packet("p1"),
+            Err(DataSpaceError::VersionConflict("at version 3".into()))
+        );
+        assert!(matches!(
+            answers.packet("p2"),
+            Err(DataSpaceError::Invalid(_))
+        ));
+        // No data at all: the call failed as a whole.
+        let body = br#"{"data":null,"errors":[{"message":"bad document","extensions":{"classification":"VALIDATION"}}]}"#;
+        assert_eq!(
+            parse_packet_answers(http::StatusCode::OK, body),
+            Err(DataSpaceError::Invalid("bad document".into()))
         );
     }
 
