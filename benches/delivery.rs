@@ -66,6 +66,22 @@ fn dataspace_calls(metrics: &logbot_gateway::metrics::Metrics) -> BTreeMap<Strin
     calls
 }
 
+/// The summed duration and the count of `operation`'s DataSpace calls.
+fn call_seconds(metrics: &logbot_gateway::metrics::Metrics, operation: &str) -> (f64, u64) {
+    let label = format!("{{operation=\"{operation}\"}} ");
+    let value = |name: &str| -> Option<String> {
+        let prefix = format!("logbot_dataspace_call_duration_seconds_{name}{label}");
+        metrics
+            .render()
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix).map(str::to_owned))
+    };
+    (
+        value("sum").map_or(0.0, |sum| sum.parse().unwrap()),
+        value("count").map_or(0, |count| count.parse().unwrap()),
+    )
+}
+
 async fn wait_for(fake: &Fake, count: usize, limit: Duration) -> Duration {
     let started = Instant::now();
     while fake.received.load(Ordering::SeqCst) < count {
@@ -193,6 +209,7 @@ async fn run() {
         *calls.entry(operation).or_default() -= before;
     }
     calls.retain(|_, count| *count > 0);
+    let writes_latency = call_seconds(&running.state.metrics, "DeliveryWrites");
     running.stop().await;
 
     let direct = baseline(&api, &fake, total).await;
@@ -214,6 +231,17 @@ async fn run() {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if let Some(&calls) = calls.get("DeliveryWrites") {
+        // A claim and a mark per delivery (nothing fails here).
+        let writes = 2 * total;
+        let (seconds, timed) = writes_latency;
+        println!(
+            "dataspace: {calls} DeliveryWrites calls carried {writes} claims and marks \
+             ({:.1} each), {:.1} ms per call on average",
+            writes as f64 / calls as f64,
+            seconds * 1000.0 / timed.max(1) as f64
+        );
+    }
     println!("baseline: {direct:.0} sendMessage/s posted straight to the fake messenger");
     println!(
         "ratio: the delivery pipeline runs at {:.1}% of the messenger-only ceiling",

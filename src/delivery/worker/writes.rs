@@ -59,8 +59,9 @@ impl Writes {
 
 /// Calls in flight at once. The store runs packets one at a time whatever the number of
 /// calls, but the rest of a call (building, signing and reading the document on both sides,
-/// answering) can overlap another call's; more than two would only split the waiting writes
-/// into smaller calls.
+/// answering) can overlap another call's; more than two only split the waiting writes into
+/// smaller calls (`cargo bench --bench delivery`, 2026-12-02: 1, 2, 8 and 32 in flight gave
+/// 785, 1040, 1000 and 1027 deliveries/s, with 49, 17, 9 and 9 writes per call).
 const CALLS_IN_FLIGHT: usize = 2;
 
 /// Sends what waits: a call takes every write queued while the calls in flight ran (the
