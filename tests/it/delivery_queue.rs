@@ -1,7 +1,8 @@
 //! The delivery queue in the local DataSpace, through the typed client: records and their
 //! deliveries in one idempotent packet, replays across the two packet shapes, and the
-//! optimistic lease (a claim at a stale version changes nothing), pruning of finished
-//! deliveries, and moving a migrated chat's subscription and queue.
+//! optimistic lease (a claim at a stale version changes nothing, alone or in a call shared
+//! with other claims), pruning of finished deliveries, and moving a migrated chat's
+//! subscription and queue.
 
 use crate::support::dataspace::{self, LocalDs};
 use chrono::Utc;
