@@ -3,7 +3,8 @@
 //! limits set high so the pipeline (queue poll, claim, send, mark sent) is what is measured.
 //! Baseline in the same run: the same number of `sendMessage` posts straight to the fake with
 //! the same concurrency, i.e. what the messenger side alone allows. Also: the ingest rate of the
-//! batches themselves (records stored with their deliveries in one packet).
+//! batches themselves (records stored with their deliveries in one packet), and the DataSpace
+//! calls the delivery took, from the gateway's metrics (claims and outcomes share calls).
 //! Run: `cargo bench --bench delivery`.
 
 use axum::Json;
@@ -16,6 +17,7 @@ use logbot_gateway::domain::record::NewLogRecord;
 use logbot_gateway::server::{Gateway, RunningGateway};
 use logbot_gateway::service::{RegisterBot, SubscribeChat};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -44,6 +46,40 @@ async fn start_fake() -> (Fake, String) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (fake, format!("http://{addr}/"))
+}
+
+/// `logbot_dataspace_calls_total` by operation, from the gateway's metrics.
+fn dataspace_calls(metrics: &logbot_gateway::metrics::Metrics) -> BTreeMap<String, u64> {
+    let mut calls = BTreeMap::new();
+    for line in metrics.render().lines() {
+        let Some(labels) = line.strip_prefix("logbot_dataspace_calls_total{") else {
+            continue;
+        };
+        let operation = labels
+            .split("operation=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default();
+        let count: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        *calls.entry(operation.to_owned()).or_default() += count;
+    }
+    calls
+}
+
+/// The summed duration and the count of `operation`'s DataSpace calls.
+fn call_seconds(metrics: &logbot_gateway::metrics::Metrics, operation: &str) -> (f64, u64) {
+    let label = format!("{{operation=\"{operation}\"}} ");
+    let value = |name: &str| -> Option<String> {
+        let prefix = format!("logbot_dataspace_call_duration_seconds_{name}{label}");
+        metrics
+            .render()
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix).map(str::to_owned))
+    };
+    (
+        value("sum").map_or(0.0, |sum| sum.parse().unwrap()),
+        value("count").map_or(0, |count| count.parse().unwrap()),
+    )
 }
 
 async fn wait_for(fake: &Fake, count: usize, limit: Duration) -> Duration {
@@ -135,6 +171,7 @@ async fn run() {
             .unwrap();
     }
     let total = RECORDS * CHATS;
+    let calls_before = dataspace_calls(&running.state.metrics);
     let started = Instant::now();
     for batch in 0..RECORDS / BATCH {
         let inputs = (0..BATCH)
@@ -155,6 +192,24 @@ async fn run() {
     wait_for(&fake, total, Duration::from_secs(600)).await;
     let elapsed = started.elapsed();
     let rate = total as f64 / elapsed.as_secs_f64();
+    // Accepted comes before recorded: the calls are counted once every send is recorded.
+    let recorded = |metrics: &logbot_gateway::metrics::Metrics| -> usize {
+        metrics
+            .render()
+            .lines()
+            .filter(|line| line.starts_with("logbot_deliveries_sent_total{"))
+            .map(|line| line.rsplit(' ').next().unwrap().parse::<usize>().unwrap())
+            .sum()
+    };
+    while recorded(&running.state.metrics) < total {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut calls = dataspace_calls(&running.state.metrics);
+    for (operation, before) in calls_before {
+        *calls.entry(operation).or_default() -= before;
+    }
+    calls.retain(|_, count| *count > 0);
+    let writes_latency = call_seconds(&running.state.metrics, "DeliveryWrites");
     running.stop().await;
 
     let direct = baseline(&api, &fake, total).await;
@@ -166,6 +221,27 @@ async fn run() {
         elapsed.as_secs_f64() * 1000.0
     );
     println!("delivery: {rate:.0} deliveries/s from commit to the messenger");
+    let all: u64 = calls.values().sum();
+    println!(
+        "dataspace: {all} calls for {total} deliveries ({:.3} per delivery): {}",
+        all as f64 / total as f64,
+        calls
+            .iter()
+            .map(|(operation, count)| format!("{operation} {count}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(&calls) = calls.get("DeliveryWrites") {
+        // A claim and a mark per delivery (nothing fails here).
+        let writes = 2 * total;
+        let (seconds, timed) = writes_latency;
+        println!(
+            "dataspace: {calls} DeliveryWrites calls carried {writes} claims and marks \
+             ({:.1} each), {:.1} ms per call on average",
+            writes as f64 / calls as f64,
+            seconds * 1000.0 / timed.max(1) as f64
+        );
+    }
     println!("baseline: {direct:.0} sendMessage/s posted straight to the fake messenger");
     println!(
         "ratio: the delivery pipeline runs at {:.1}% of the messenger-only ceiling",

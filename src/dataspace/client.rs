@@ -249,11 +249,11 @@ impl DataSpaceClient {
         document: &str,
         variables: &V,
         safety: Retry,
-    ) -> Result<PacketsAnswer, DataSpaceError> {
+    ) -> Result<PacketAnswers, DataSpaceError> {
         let started = Instant::now();
         let result = match request_body(operation, document, variables) {
             Ok(body) => {
-                self.send_body_with(operation, body, safety, parse_packets)
+                self.send_body_with(operation, body, safety, parse_packet_answers)
                     .await
             }
             Err(error) => Err(error),
@@ -357,13 +357,13 @@ fn request_body<V: serde::Serialize>(
 
 /// What a mutation of several packets answered: `data` by alias (a failed packet's alias is
 /// null), and the errors, each naming its packet's alias first in its path.
-#[derive(Debug, Default)]
-pub(crate) struct PacketsAnswer {
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct PacketAnswers {
     pub data: serde_json::Map<String, serde_json::Value>,
     pub errors: Vec<graphql_client::Error>,
 }
 
-impl PacketsAnswer {
+impl PacketAnswers {
     /// The answer of the packet aliased `alias`: its data, or the errors naming it.
     pub fn packet(&self, alias: &str) -> Result<&serde_json::Value, DataSpaceError> {
         if let Some(packet) = self.data.get(alias).filter(|packet| !packet.is_null()) {
@@ -394,7 +394,10 @@ fn first_key(error: &graphql_client::Error) -> Option<&str> {
 
 /// Reads the answer of a mutation of several packets: errors that name a packet stay beside
 /// the data; one that names none (the document was refused) fails the whole call.
-fn parse_packets(status: http::StatusCode, body: &[u8]) -> Result<PacketsAnswer, DataSpaceError> {
+fn parse_packet_answers(
+    status: http::StatusCode,
+    body: &[u8],
+) -> Result<PacketAnswers, DataSpaceError> {
     let response: graphql_client::Response<serde_json::Map<String, serde_json::Value>> =
         serde_json::from_slice(body).map_err(|error| {
             DataSpaceError::Invalid(format!(
@@ -412,7 +415,7 @@ fn parse_packets(status: http::StatusCode, body: &[u8]) -> Result<PacketsAnswer,
         return Err(DataSpaceError::from_graphql(&unplaced));
     }
     match response.data {
-        Some(data) if status.is_success() => Ok(PacketsAnswer { data, errors }),
+        Some(data) if status.is_success() => Ok(PacketAnswers { data, errors }),
         _ if !errors.is_empty() => Err(DataSpaceError::from_graphql(&errors)),
         _ => Err(DataSpaceError::Invalid(format!(
             "HTTP {status} with neither data nor errors"
@@ -716,6 +719,27 @@ query Second { search { count ... on T { id } } }
         assert_eq!(
             parse_response::<Data>(http::StatusCode::BAD_REQUEST, body),
             Err(DataSpaceError::Invalid("bad cond".into()))
+        );
+    }
+
+    #[test]
+    fn packets_answer_each_on_its_own() {
+        let body = br#"{"data":{"p0":{"id":"1"},"p1":null},"errors":[{"message":"at version 3","path":["p1"],"extensions":{"classification":"AGGREGATE_VERSION_EXCEPTION"}}]}"#;
+        let answers = parse_packet_answers(http::StatusCode::OK, body).unwrap();
+        assert_eq!(answers.packet("p0"), Ok(&serde_json::json!({"id": "1"})));
+        assert_eq!(
+            answers.packet("p1"),
+            Err(DataSpaceError::VersionConflict("at version 3".into()))
+        );
+        assert!(matches!(
+            answers.packet("p2"),
+            Err(DataSpaceError::Invalid(_))
+        ));
+        // An error naming no packet: the document was refused, the call failed as a whole.
+        let body = br#"{"data":null,"errors":[{"message":"bad document","extensions":{"classification":"VALIDATION"}}]}"#;
+        assert_eq!(
+            parse_packet_answers(http::StatusCode::OK, body),
+            Err(DataSpaceError::Invalid("bad document".into()))
         );
     }
 

@@ -1,5 +1,6 @@
 //! The delivery worker: polls the queue, serves each chat's deliveries one by one in order,
-//! claims each with an optimistic lease before sending, and records the outcome.
+//! claims each with an optimistic lease before sending, and records the outcome. The claims
+//! and outcomes of all the chats being served share DataSpace calls ([`writes`]).
 
 use super::floods::{self, DigestKind};
 use super::message;
@@ -8,7 +9,7 @@ use super::metrics::DeliveryMetrics;
 use super::pacing::{Pacing, interval};
 use super::pruning::{self, Pruning};
 use crate::config::DeliverySettings;
-use crate::dataspace::operations::delivery::{DEAD, SENT};
+use crate::dataspace::operations::delivery::{DEAD, DeliveryWrite, SENT};
 use crate::dataspace::operations::{
     ChatMigration, ChatSubscription, Delivery, DeliveryUpdate, LogRecord, NewAuditEvent,
     format_datetime, parse_datetime,
@@ -21,6 +22,7 @@ use crate::request_id;
 use crate::sync::lock;
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, watch};
@@ -97,8 +99,10 @@ mod chats;
 mod content;
 mod outcomes;
 mod planning;
+mod writes;
 
 use planning::{Plan, plan};
+use writes::Writes;
 
 #[derive(Clone)]
 struct SendingBot {
@@ -129,6 +133,12 @@ struct Inner {
     rendered: Mutex<HashMap<String, Rendered>>,
     busy_chats: Mutex<HashSet<ChatKey>>,
     permits: Arc<Semaphore>,
+    /// Claims and outcomes, sent together.
+    writes: Writes,
+    /// Wakes the poll when the last chat a pass started is done while more waited than its
+    /// scan held: the chats' next deliveries are then read at once, not at the next poll
+    /// interval (which would leave every chat idle in between).
+    pass_done: Notify,
 }
 
 /// A record rendered for one bot: its messenger and name are part of the text, so the parts
@@ -182,7 +192,7 @@ pub fn start_with(
     wake: Option<Arc<Notify>>,
 ) -> anyhow::Result<DeliveryHandle> {
     let inner = Arc::new(Inner {
-        client,
+        client: client.clone(),
         messengers,
         metrics: DeliveryMetrics::register(metrics),
         pacing: Pacing::default(),
@@ -190,6 +200,8 @@ pub fn start_with(
         rendered: Mutex::default(),
         busy_chats: Mutex::default(),
         permits: Arc::new(Semaphore::new(options.concurrency.max(1))),
+        writes: Writes::start(client.clone()),
+        pass_done: Notify::new(),
         options,
     });
     let (stop, stopped) = watch::channel(false);
@@ -248,6 +260,7 @@ async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>, wake: Option<Ar
             changed = stop.changed() => if changed.is_err() { break },
             _ = tokio::time::sleep(inner.options.poll_interval) => {}
             _ = woken(wake.as_deref()) => {}
+            _ = inner.pass_done.notified() => {}
         }
     }
     let drained = tokio::time::timeout(inner.options.lease, async {
@@ -307,6 +320,7 @@ impl Inner {
         let mut order: Vec<ChatKey> = Vec::new();
         let mut by_chat: HashMap<ChatKey, Vec<Delivery>> = HashMap::new();
         let scanned = page.elems.len();
+        let more_waiting = page.count > scanned as i64;
         let mut group = |delivery: Delivery, order: &mut Vec<ChatKey>| {
             let key = (delivery.bot.clone(), delivery.chat_id.clone());
             let list = by_chat.entry(key.clone()).or_default();
@@ -323,17 +337,23 @@ impl Inner {
         // backlog), the newest deliveries are looked at too, so another chat's fresh record
         // is not stuck behind it.
         let mut unsure_heads = HashSet::new();
-        if page.count > scanned as i64 {
+        if more_waiting {
             let newest = self
                 .client
                 .newest_pending_deliveries((self.options.scan_limit / 4).max(1))
                 .await?;
             let known: HashSet<ChatKey> = order.iter().cloned().collect();
+            // Windows that overlap hold the whole queue; apart, a chat seen in the oldest
+            // one may have deliveries between the two, so its newest wait for a later pass
+            // (listing them now would send them before those).
+            let gap = !newest
+                .iter()
+                .any(|delivery| oldest_ids.contains(&delivery.id));
             for delivery in newest.into_iter().rev() {
-                if oldest_ids.contains(&delivery.id) {
+                let key = (delivery.bot.clone(), delivery.chat_id.clone());
+                if oldest_ids.contains(&delivery.id) || (gap && known.contains(&key)) {
                     continue;
                 }
-                let key = (delivery.bot.clone(), delivery.chat_id.clone());
                 if !known.contains(&key) {
                     unsure_heads.insert(key);
                 }
@@ -349,6 +369,8 @@ impl Inner {
             .collect();
         let now = Utc::now();
         let mut head_checks = 0;
+        // The chats this pass started that are still being served.
+        let serving = Arc::new(AtomicUsize::new(0));
         for key in order {
             let Some(list) = by_chat.remove(&key) else {
                 continue;
@@ -378,6 +400,8 @@ impl Inner {
                 break;
             };
             lock(&self.busy_chats).insert(key.clone());
+            serving.fetch_add(1, Ordering::AcqRel);
+            let serving = serving.clone();
             let inner = self.clone();
             let stop = stop.clone();
             // A spawned task does not inherit the pass's id: it is given it.
@@ -386,6 +410,9 @@ impl Inner {
                 inner.serve_chat(list, plan, stop).await;
                 lock(&inner.busy_chats).remove(&key);
                 drop(permit);
+                if serving.fetch_sub(1, Ordering::AcqRel) == 1 && more_waiting {
+                    inner.pass_done.notify_one();
+                }
             }));
         }
         Ok(())

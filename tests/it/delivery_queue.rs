@@ -1,10 +1,12 @@
 //! The delivery queue in the local DataSpace, through the typed client: records and their
 //! deliveries in one idempotent packet, replays across the two packet shapes, and the
-//! optimistic lease (a claim at a stale version changes nothing), pruning of finished
-//! deliveries, and moving a migrated chat's subscription and queue.
+//! optimistic lease (a claim at a stale version changes nothing, alone or in a call shared
+//! with other claims), pruning of finished deliveries, and moving a migrated chat's
+//! subscription and queue.
 
 use crate::support::dataspace::{self, LocalDs};
 use chrono::Utc;
+use logbot_gateway::dataspace::operations::delivery::DeliveryWrite;
 use logbot_gateway::dataspace::operations::{
     ChatMigration, Delivery, DeliveryUpdate, NewAuditEvent, NewChatSubscription, NewDelivery,
     NewLogRecord, Search, format_datetime, now,
@@ -187,6 +189,75 @@ async fn a_claim_at_a_stale_version_changes_nothing() {
     let now_stored = &h.deliveries().await[0];
     assert_eq!(now_stored.lease_owner.as_deref(), Some("one"));
     assert_eq!(now_stored.agg_version, delivery.agg_version + 1);
+}
+
+/// Claims of several deliveries in one call, one packet each: the one another worker took
+/// first fails alone, the others are written, and the same call again (a retry after a lost
+/// answer) replays them and writes nothing new.
+#[tokio::test]
+async fn a_lost_claim_in_a_shared_call_fails_alone() {
+    let h = start().await;
+    h.client
+        .create_log_records_with_deliveries(
+            &h.bot,
+            vec![record("a")],
+            vec![vec![to("1"), to("2"), to("3")]],
+            None,
+            &now(),
+        )
+        .await
+        .unwrap();
+    let pending = h.client.pending_deliveries(10).await.unwrap().elems;
+    assert_eq!(pending.len(), 3);
+    let claim = |delivery: &Delivery, owner: &str| DeliveryUpdate {
+        id: delivery.id.clone(),
+        lease_owner: Some(owner.into()),
+        attempts: Some(1),
+        ..Default::default()
+    };
+    h.client
+        .update_delivery(
+            claim(&pending[1], "other"),
+            pending[1].agg_version,
+            Some("first"),
+        )
+        .await
+        .unwrap();
+    let writes: Vec<DeliveryWrite> = pending
+        .iter()
+        .enumerate()
+        .map(|(index, delivery)| DeliveryWrite {
+            update: claim(delivery, "mine"),
+            version: delivery.agg_version,
+            key: format!("shared-{index}"),
+            audit: None,
+        })
+        .collect();
+    for attempt in 0..2 {
+        let written = h.client.write_deliveries(&writes).await;
+        assert_eq!(written.len(), 3);
+        for index in [0, 2] {
+            let claimed = written[index].as_ref().unwrap();
+            assert_eq!(claimed.id, pending[index].id, "attempt {attempt}");
+            assert_eq!(claimed.lease_owner.as_deref(), Some("mine"));
+            assert_eq!(claimed.agg_version, pending[index].agg_version + 1);
+        }
+        assert!(
+            matches!(written[1], Err(DataSpaceError::VersionConflict(_))),
+            "attempt {attempt}: {:?}",
+            written[1]
+        );
+    }
+    let stored = h.deliveries().await;
+    let owners: Vec<(Option<&str>, i64)> = stored
+        .iter()
+        .map(|d| (d.lease_owner.as_deref(), d.agg_version))
+        .collect();
+    assert_eq!(
+        owners,
+        [(Some("mine"), 2), (Some("other"), 2), (Some("mine"), 2)],
+        "one write each, the retry replayed"
+    );
 }
 
 fn finish(delivery: &Delivery, status: &str) -> DeliveryUpdate {

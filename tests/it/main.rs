@@ -14,6 +14,7 @@ mod dataspace_sdl;
 mod dataspace_upgrade;
 mod delivery_floods;
 mod delivery_migration;
+mod delivery_passes;
 mod delivery_pruning;
 mod delivery_queue;
 mod delivery_replicas;

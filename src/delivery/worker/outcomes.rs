@@ -132,9 +132,13 @@ impl Inner {
             id: delivery.id.clone(),
             ..update
         };
-        let key = self.key(delivery, what);
-        self.client
-            .update_delivery(update, delivery.agg_version, Some(&key))
+        self.writes
+            .write(DeliveryWrite {
+                update,
+                version: delivery.agg_version,
+                key: self.key(delivery, what),
+                audit: None,
+            })
             .await
     }
 
@@ -244,9 +248,10 @@ impl Inner {
         }
     }
 
-    /// Records that the messenger accepted every part. Retried while the lease lasts: until
-    /// this is written the delivery is still PENDING, and once the lease has expired another
-    /// worker would send it again.
+    /// Records that the messenger accepted every part, in a call shared with other chats'
+    /// writes ([`Writes`]). Retried while the lease lasts: until this is written the delivery
+    /// is still PENDING, and a mark never written leaves the claim to expire and the delivery
+    /// to be sent again (at least once, not exactly once).
     pub(super) async fn mark_sent(
         &self,
         current: &Delivery,
@@ -331,12 +336,13 @@ impl Inner {
             at: now,
             details: Some(details.to_string()),
         };
-        let key = self.key(current, "dead");
-        match self
-            .client
-            .dead_letter_delivery(update, current.agg_version, audit, Some(&key))
-            .await
-        {
+        let write = DeliveryWrite {
+            update,
+            version: current.agg_version,
+            key: self.key(current, "dead"),
+            audit: Some(audit),
+        };
+        match self.writes.write(write).await {
             Ok(_) => {
                 self.metrics.dead_lettered(messenger);
                 tracing::warn!(delivery = %current.id, chat = %current.chat_id, %error, "delivery given up (dead letter)");
