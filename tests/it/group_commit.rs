@@ -219,3 +219,58 @@ async fn with_one_packet_per_call_every_batch_goes_alone() {
     assert_eq!(h.group_calls(), 10);
     assert_eq!(h.messages().await.len(), 20);
 }
+
+#[tokio::test]
+async fn a_batch_whose_caller_went_away_before_its_call_is_never_sent() {
+    let h = start(one_call_at_a_time(64)).await;
+    let (first, abandoned) = (records("first", 1), records("abandoned", 2));
+    let plug = h.store(&h.bot, &first, &[], "first");
+    // Polled once: queued behind the first batch's call, then dropped by the zero timeout.
+    let gone = tokio::time::timeout(
+        std::time::Duration::ZERO,
+        h.store(&h.bot, &abandoned, &[], "abandoned"),
+    );
+    let (plugged, gone) = futures_util::join!(plug, gone);
+    plugged.unwrap();
+    assert!(gone.is_err(), "the abandoned batch had no answer yet");
+    let last = records("last", 1);
+    h.store(&h.bot, &last, &[], "last").await.unwrap();
+    let mut messages = h.messages().await;
+    messages.sort();
+    assert_eq!(
+        messages,
+        ["first-0", "last-0"],
+        "the abandoned batch was withdrawn"
+    );
+    assert_eq!(h.group_calls(), 2, "the first and the last, each alone");
+}
+
+#[tokio::test]
+async fn a_call_holds_no_more_bytes_than_its_cap_but_a_larger_batch_still_goes() {
+    // Each 3-record batch is a few hundred bytes, over the 1 KiB cap with any other.
+    let h = start(GroupCommitSettings {
+        packets: 64,
+        bytes: 1024,
+        in_flight: 1,
+    })
+    .await;
+    let big: Vec<Vec<NewLogRecord>> = (0..4)
+        .map(|i| {
+            let mut batch = records(&format!("big{i}"), 3);
+            for record in &mut batch {
+                record.message.push_str(&"x".repeat(300));
+            }
+            batch
+        })
+        .collect();
+    let keys: Vec<String> = (0..4).map(|i| format!("big-{i}")).collect();
+    let stored = join_all(
+        big.iter()
+            .zip(&keys)
+            .map(|(batch, key)| h.store(&h.bot, batch, &[], key)),
+    )
+    .await;
+    assert!(stored.iter().all(Result::is_ok), "{stored:?}");
+    assert_eq!(h.group_calls(), 4, "every batch over the cap went alone");
+    assert_eq!(h.messages().await.len(), 12);
+}
