@@ -22,9 +22,9 @@
 #[path = "support/loopback.rs"]
 mod loopback;
 
-use loopback::free_port;
+use loopback::{Process, free_port, graphql, setting};
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -38,64 +38,21 @@ const RECORDS_PER_REQUEST: usize = 10;
 /// The environment variable that turns this executable into the HTTP ceiling's server.
 const ROLE: &str = "HTTP_LOAD_ROLE";
 
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A child process killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    _data: Option<tempfile::TempDir>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait_ready(base: &str, path: &str) {
-    let http = reqwest::Client::new();
-    let started = Instant::now();
-    while !http
-        .get(format!("{base}{path}"))
-        .send()
-        .await
-        .is_ok_and(|response| response.status() == 200)
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{base}: not ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// The gateway, with `settings` (environment variables) on top of the loopback ones.
-async fn start_gateway(settings: &[(&str, &str)]) -> Server {
-    let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let (binary, mut command) = loopback::gateway("HTTP_LOAD_BIN", port, data.path(), "load-admin");
-    command.envs(settings.iter().copied());
-    let child = command
-        .spawn()
-        .unwrap_or_else(|error| panic!("{binary}: {error}"));
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&base, "/readyz").await;
-    Server {
-        child,
-        base,
-        _data: Some(data),
-    }
+async fn start_gateway(settings: &[(&str, &str)]) -> Process {
+    loopback::start_gateway(
+        "HTTP_LOAD_BIN",
+        "load-admin",
+        Duration::from_secs(30),
+        |command| {
+            command.envs(settings.iter().copied());
+        },
+    )
+    .await
 }
 
 /// This executable again, as the HTTP ceiling's server.
-async fn start_http_ceiling() -> Server {
+async fn start_http_ceiling() -> Process {
     let port = free_port();
     let child = Command::new(std::env::current_exe().unwrap())
         .env(ROLE, "http-ceiling")
@@ -103,13 +60,9 @@ async fn start_http_ceiling() -> Server {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&base, "/readyz").await;
-    Server {
-        child,
-        base,
-        _data: None,
-    }
+    let ceiling = Process::new(child, format!("http://127.0.0.1:{port}"), None);
+    loopback::wait_ready(&ceiling.base, Duration::from_secs(30)).await;
+    ceiling
 }
 
 /// The HTTP ceiling: the same body parsed, nothing else done. Two worker threads, as the
@@ -142,17 +95,6 @@ fn serve_http_ceiling() {
                 .unwrap();
             axum::serve(listener, app).await.unwrap();
         });
-}
-
-async fn graphql(http: &reqwest::Client, base: &str, query: &str, variables: Value) -> Value {
-    http.post(format!("{base}/graphql"))
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 async fn stored(http: &reqwest::Client, base: &str) -> u64 {
@@ -533,7 +475,7 @@ async fn load_gateway(
 ) -> Vec<Row> {
     let gateway = start_gateway(settings).await;
     let base = gateway.base.clone();
-    let pid = gateway.child.id();
+    let pid = gateway.pid();
     let http = reqwest::Client::new();
     let registered = graphql(&http, &base,
         "mutation { registerBot(input: {adminUid: \"load-admin\", name: \"load\", botToken: \"1:load\", authToken: \"load-auth-token\"}) { name } }",

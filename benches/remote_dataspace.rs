@@ -17,9 +17,9 @@ mod loopback;
 use logbot_gateway::apig::AppCredentials;
 use logbot_gateway::dataspace::operations::Search;
 use logbot_gateway::dataspace::{ClientSettings, DataSpaceClient};
-use loopback::free_port;
+use loopback::{Process, free_port, graphql, setting};
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -32,45 +32,12 @@ const PASSWORD: &str = "remote-password";
 const RECORDS_PER_REQUEST: usize = 10;
 const WARM_UP: usize = 20;
 
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A child process killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 async fn until_listening(port: u16) {
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "port {port} never opened"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn until_ready(http: &reqwest::Client, base: &str) {
-    let started = Instant::now();
-    while !http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|response| response.status() == 200)
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{base}: not ready"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -151,17 +118,6 @@ where
     (percentile(&took, 50), percentile(&took, 99))
 }
 
-async fn graphql(http: &reqwest::Client, base: &str, query: &str, variables: Value) -> Value {
-    http.post(format!("{base}/graphql"))
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 async fn send_logs(http: &reqwest::Client, base: &str, token: &str, n: usize) {
     let logs: Vec<Value> = (0..RECORDS_PER_REQUEST)
         .map(|i| json!({"level": 40, "msg": format!("remote request {n} record {i}: payment gateway timeout"),
@@ -182,40 +138,45 @@ async fn run(requests: usize, delay: Duration) {
     let binary = std::env::var("REMOTE_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_logbot-gateway").to_owned());
     let dataspace_port = free_port();
-    let _dataspace = Process(
-        Command::new(&binary)
-            .args([
-                "dataspace",
-                "--listen",
-                &format!("127.0.0.1:{dataspace_port}"),
-            ])
-            .args(["--key", KEY, "--secret", SECRET, "--db"])
-            .arg(data.path().join("remote.sqlite"))
-            .env_remove("APP_KEY")
-            .env_remove("APP_SECRET")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("{binary}: {error}")),
+    let dataspace = Command::new(&binary)
+        .args([
+            "dataspace",
+            "--listen",
+            &format!("127.0.0.1:{dataspace_port}"),
+        ])
+        .args(["--key", KEY, "--secret", SECRET, "--db"])
+        .arg(data.path().join("remote.sqlite"))
+        .env_remove("APP_KEY")
+        .env_remove("APP_SECRET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("{binary}: {error}"));
+    let _dataspace = Process::new(
+        dataspace,
+        format!("http://127.0.0.1:{dataspace_port}"),
+        None,
     );
     until_listening(dataspace_port).await;
     let proxy = start_proxy(dataspace_port, delay).await;
     let dataspace_url = format!("http://127.0.0.1:{proxy}/graphql");
 
-    let port = free_port();
     let gateway_dir = data.path().join("gateway");
-    let (_, mut command) = loopback::gateway("REMOTE_BIN", port, &gateway_dir, "remote-admin");
-    let _gateway = Process(
-        command
-            .env("DATASPACE_URL", &dataspace_url)
-            .env("APP_KEY", KEY)
-            .env("APP_SECRET", SECRET)
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{port}");
+    let gateway = loopback::start_gateway_in(
+        "REMOTE_BIN",
+        &gateway_dir,
+        "remote-admin",
+        Duration::from_secs(30),
+        |command| {
+            command
+                .env("DATASPACE_URL", &dataspace_url)
+                .env("APP_KEY", KEY)
+                .env("APP_SECRET", SECRET);
+        },
+    )
+    .await;
+    let base = gateway.base.clone();
     let http = reqwest::Client::new();
-    until_ready(&http, &base).await;
     let registered = graphql(&http, &base,
         "mutation { registerBot(input: {adminUid: \"remote-admin\", name: \"remote\", botToken: \"1:remote\", authToken: \"remote-auth-token\"}) { name } }",
         json!({})).await;

@@ -20,9 +20,8 @@ use futures_util::{SinkExt, StreamExt};
 #[path = "support/loopback.rs"]
 mod loopback;
 
-use loopback::free_port;
+use loopback::{Process, graphql, setting};
 use serde_json::{Value, json};
-use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -36,13 +35,6 @@ const BOT: &str = "soak";
 const USER: &str = "soak-user";
 const PASSWORD: &str = "soak-password";
 
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
 /// Requests answered, by outcome, over the whole run.
 #[derive(Default)]
 struct Counters {
@@ -51,60 +43,22 @@ struct Counters {
     received: AtomicU64,
 }
 
-struct Gateway {
-    child: Child,
-    base: String,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_gateway() -> Gateway {
-    let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let (binary, mut command) = loopback::gateway("SOAK_BIN", port, data.path(), "soak-admin");
-    let child = command
-        .env("LOGBOT__WEBPUBSUB__HUB", HUB)
-        .env("LOGBOT__WEBPUBSUB__ACCESS_KEYS", WPS_KEY)
-        .env("LOGBOT__VK__CONFIRMATION", "soak-confirm")
-        .env("LOGBOT__VK__SECRET", VK_SECRET)
-        .env("LOGBOT__VK__GROUP_ID", "77")
-        .env("LOGBOT__SEND_LOGS__DEFAULT_BOT", BOT)
-        .spawn()
-        .unwrap_or_else(|error| panic!("{binary}: {error}"));
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let started = Instant::now();
-    while !http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|response| response.status() == 200)
-    {
-        assert!(started.elapsed() < Duration::from_secs(30), "not ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Gateway {
-        child,
-        base,
-        _data: data,
-    }
-}
-
-async fn graphql(http: &reqwest::Client, base: &str, query: &str, variables: Value) -> Value {
-    http.post(format!("{base}/graphql"))
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+async fn start_gateway() -> Process {
+    loopback::start_gateway(
+        "SOAK_BIN",
+        "soak-admin",
+        Duration::from_secs(30),
+        |command| {
+            command
+                .env("LOGBOT__WEBPUBSUB__HUB", HUB)
+                .env("LOGBOT__WEBPUBSUB__ACCESS_KEYS", WPS_KEY)
+                .env("LOGBOT__VK__CONFIRMATION", "soak-confirm")
+                .env("LOGBOT__VK__SECRET", VK_SECRET)
+                .env("LOGBOT__VK__GROUP_ID", "77")
+                .env("LOGBOT__SEND_LOGS__DEFAULT_BOT", BOT);
+        },
+    )
+    .await
 }
 
 fn wps_signature(connection: &str) -> String {
@@ -312,7 +266,7 @@ fn main() {
             tasks.push(tokio::spawn(client(base.clone(), door, pause, counters.clone(), stop.clone())));
         }
 
-        let pid = gateway.child.id();
+        let pid = gateway.pid();
         let started = Instant::now();
         let run_for = Duration::from_secs(minutes * 60);
         println!("soak: {minutes} min, {subscribers} subscribers + 1 slow, gateway pid {pid}");

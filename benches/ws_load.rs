@@ -24,9 +24,8 @@
 mod loopback;
 
 use futures_util::{SinkExt, StreamExt};
-use loopback::free_port;
+use loopback::{Process, graphql, setting};
 use serde_json::{Value, json};
-use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -49,13 +48,6 @@ const SPARE_FDS: u64 = 256;
 const CLIENT_BUFFER_BYTES: usize = 4096;
 /// How long opening a connection, or a frame the bench waits for, may take.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Lets this process (and so the gateway it starts) open `needed` files: the soft limit goes
 /// up to the hard one, as far as needed.
@@ -80,68 +72,19 @@ fn raise_fd_limit(needed: u64) {
     }
 }
 
-struct Gateway {
-    child: Child,
-    base: String,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Gateway {
-    /// The gateway with room for `connections` WebSocket connections and `bots` bots.
-    async fn start(connections: u64, bots: u64) -> Gateway {
-        let data = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let (binary, mut command) = loopback::gateway("WS_LOAD_BIN", port, data.path(), ADMIN);
-        // `[server] max_connections` keeps its default: a WebSocket leaves that count once
-        // upgraded, so only the upgrades in flight count there.
-        let child = command
+/// The gateway with room for `connections` WebSocket connections and `bots` bots.
+async fn start_gateway(connections: u64, bots: u64) -> Process {
+    // `[server] max_connections` keeps its default: a WebSocket leaves that count once
+    // upgraded, so only the upgrades in flight count there.
+    loopback::start_gateway("WS_LOAD_BIN", ADMIN, PATIENCE, |command| {
+        command
             .env(
                 "LOGBOT__LIMITS__WS_CONNECTIONS",
                 (connections + SPARE_CONNECTIONS).to_string(),
             )
-            .env("LOGBOT__BOTS__MAX_BOTS_PER_ADMIN", bots.max(1).to_string())
-            .spawn()
-            .unwrap_or_else(|error| panic!("{binary}: {error}"));
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let started = Instant::now();
-        while !http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|response| response.status() == 200)
-        {
-            assert!(started.elapsed() < PATIENCE, "not ready");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Gateway {
-            child,
-            base,
-            _data: data,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-async fn graphql(http: &reqwest::Client, base: &str, query: &str, variables: Value) -> Value {
-    http.post(format!("{base}/graphql"))
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+            .env("LOGBOT__BOTS__MAX_BOTS_PER_ADMIN", bots.max(1).to_string());
+    })
+    .await
 }
 
 async fn register_bot(http: &reqwest::Client, base: &str, name: &str) {
@@ -274,7 +217,7 @@ fn mib(kib: u64) -> f64 {
 /// Part 1: `count` idle subscribers.
 async fn idle(count: u64, at_once: u64) {
     raise_fd_limit(count + SPARE_FDS);
-    let gateway = Gateway::start(count, 1).await;
+    let gateway = start_gateway(count, 1).await;
     let (base, pid) = (gateway.base.clone(), gateway.pid());
     let http = reqwest::Client::new();
     register_bot(&http, &base, "idle").await;
@@ -365,7 +308,7 @@ async fn idle(count: u64, at_once: u64) {
 async fn fan_out(bots: u64, per_bot: u64, secs: u64, at_once: u64) {
     let count = bots * per_bot;
     raise_fd_limit(count + SPARE_FDS);
-    let gateway = Gateway::start(count, bots).await;
+    let gateway = start_gateway(count, bots).await;
     let (base, pid) = (gateway.base.clone(), gateway.pid());
     let http = reqwest::Client::new();
     let names: Vec<String> = (0..bots).map(|n| format!("fan{n}")).collect();

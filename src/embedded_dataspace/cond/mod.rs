@@ -88,6 +88,19 @@ pub enum Literal {
 pub struct SqlFragment {
     pub sql: String,
     pub params: Vec<SqlValue>,
+    /// A text index the search should be driven from: set when a pure contains on an indexed
+    /// column is a conjunct of the whole condition, so every matching row is among the
+    /// index's matches. `sql` then keeps only that term's LIKE (the exact semantics).
+    pub text_index: Option<TextIndexScan>,
+}
+
+/// The rows of an FTS5 table matching `query`, as the rows a search starts from: read in rowid
+/// order, they give a page newest (or oldest) first without collecting every match, which is
+/// what an `id IN (matches)` term does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextIndexScan {
+    pub table: &'static str,
+    pub query: String,
 }
 
 /// An error with the 0-based character offset in the cond string it refers to.
@@ -140,6 +153,7 @@ pub fn translate_cond(
         return Ok(SqlFragment {
             sql,
             params: Vec::new(),
+            text_index: None,
         });
     }
     let expr = Parser::new(tokenize(cond, placeholders)?).parse_cond()?;
@@ -147,13 +161,24 @@ pub fn translate_cond(
         columns,
         sql: String::new(),
         params: Vec::new(),
+        in_conjunction: true,
+        text_index: None,
     };
     translator.emit(&expr)?;
-    let Translator { sql, params, .. } = translator;
+    let Translator {
+        sql,
+        params,
+        text_index,
+        ..
+    } = translator;
     if params.len() > MAX_VALUES {
         bail!(0, "the condition binds more than {MAX_VALUES} values");
     }
-    Ok(SqlFragment { sql, params })
+    Ok(SqlFragment {
+        sql,
+        params,
+        text_index,
+    })
 }
 
 /// Resolves a sort criterion (`it.createdAt` or bare `createdAt`) to the

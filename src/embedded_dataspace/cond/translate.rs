@@ -2,7 +2,9 @@
 //! value bound as a parameter.
 
 use super::parser::{CmpOp, Expr, Operand, Path};
-use super::{CHAIN, Column, ColumnResolver, ColumnType, Literal, Result, SqlValue, error};
+use super::{
+    CHAIN, Column, ColumnResolver, ColumnType, Literal, Result, SqlValue, TextIndexScan, error,
+};
 
 pub(super) fn resolve(columns: &dyn ColumnResolver, path: &Path) -> Result<Column> {
     let segments: Vec<&str> = path.segments.iter().map(String::as_str).collect();
@@ -150,19 +152,26 @@ pub(super) struct Translator<'a> {
     pub(super) columns: &'a dyn ColumnResolver,
     pub(super) sql: String,
     pub(super) params: Vec<SqlValue>,
+    /// Whether the term being written is a conjunct of the whole condition (not under an OR
+    /// or a NOT): only such a term may choose the rows the search starts from.
+    pub(super) in_conjunction: bool,
+    pub(super) text_index: Option<TextIndexScan>,
 }
 
 impl Translator<'_> {
     pub(super) fn emit(&mut self, expr: &Expr) -> Result<()> {
         match expr {
+            Expr::Or(terms) if terms.len() > 1 => {
+                self.emit_nested(|this| this.emit_joined(terms, " OR "))
+            }
             Expr::Or(terms) => self.emit_joined(terms, " OR "),
             Expr::And(terms) => self.emit_joined(terms, " AND "),
-            Expr::Not(inner) => {
-                self.sql.push_str("(NOT ");
-                self.emit(inner)?;
-                self.sql.push(')');
+            Expr::Not(inner) => self.emit_nested(|this| {
+                this.sql.push_str("(NOT ");
+                this.emit(inner)?;
+                this.sql.push(')');
                 Ok(())
-            }
+            }),
             Expr::Bare(path) => {
                 let column = resolve(self.columns, path)?;
                 if column.ty != ColumnType::Boolean {
@@ -206,6 +215,14 @@ impl Translator<'_> {
                 items,
             } => self.emit_in(path, *op_pos, items),
         }
+    }
+
+    /// Writes a term that is not itself a conjunct of the whole condition (an OR, a NOT).
+    fn emit_nested(&mut self, write: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
+        let outer = std::mem::replace(&mut self.in_conjunction, false);
+        let written = write(self);
+        self.in_conjunction = outer;
+        written
     }
 
     /// A chain of up to [`CHAIN`] terms flat; a longer one as a flat chain of such chains:
@@ -325,16 +342,23 @@ impl Translator<'_> {
                 let segments: Vec<&str> = path.segments.iter().map(String::as_str).collect();
                 let trigram = self.columns.trigram_table(&segments);
                 match (trigram, pure_contains(text)) {
+                    // The index finds the candidates; the LIKE keeps the exact semantics.
+                    (Some(table), Some(literal))
+                        if self.in_conjunction && self.text_index.is_none() =>
+                    {
+                        self.text_index = Some(TextIndexScan {
+                            table,
+                            query: phrase(&literal),
+                        });
+                        self.sql
+                            .push_str(&format!("({} LIKE ? ESCAPE '\\')", column.sql));
+                    }
                     (Some(table), Some(literal)) => {
-                        // The index finds the candidates; the LIKE keeps the exact semantics.
                         self.sql.push_str(&format!(
                             "(\"id\" IN (SELECT rowid FROM \"{table}\" WHERE \"{table}\" MATCH ?) AND {} LIKE ? ESCAPE '\\')",
                             column.sql
                         ));
-                        self.params.push(SqlValue::Text(format!(
-                            "\"{}\"",
-                            literal.replace('"', "\"\"")
-                        )));
+                        self.params.push(SqlValue::Text(phrase(&literal)));
                     }
                     _ => self
                         .sql
@@ -392,6 +416,11 @@ impl Translator<'_> {
         }
         Ok(())
     }
+}
+
+/// An FTS5 query for `literal` as one phrase (the trigram tokenizer matches it as a substring).
+fn phrase(literal: &str) -> String {
+    format!("\"{}\"", literal.replace('"', "\"\""))
 }
 
 /// The literal of a `%literal%` pattern (`\\` escapes, no other wildcard) when it is at least

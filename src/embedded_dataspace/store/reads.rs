@@ -2,7 +2,7 @@
 //! GraphQL entities' JSON.
 
 use super::{SearchRequest, SearchResult, StoreError};
-use crate::embedded_dataspace::cond::SqlValue;
+use crate::embedded_dataspace::cond::{SqlFragment, SqlValue, TextIndexScan};
 use crate::embedded_dataspace::model::{ClassMeta, FieldType, quoted};
 use rusqlite::types::Value as SqlParam;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
@@ -13,27 +13,18 @@ pub(super) fn search_on(
     class: &ClassMeta,
     request: &SearchRequest,
 ) -> Result<SearchResult, StoreError> {
-    let table = quoted(class.name);
-    let (where_sql, params) = match &request.filter {
-        Some(fragment) => (
-            fragment.sql.as_str(),
-            fragment.params.iter().map(to_param).collect(),
-        ),
-        None => ("1=1", Vec::new()),
-    };
+    let search = SearchSql::new(class, request.filter.as_ref());
     let mut result = SearchResult::default();
     if request.want_count {
-        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}");
-        let mut statement = connection.prepare_cached(&sql)?;
+        let mut statement = connection.prepare_cached(&search.count())?;
         result.count =
-            Some(statement.query_row(params_from_iter(params.iter()), |row| row.get(0))?);
+            Some(statement.query_row(params_from_iter(search.params.iter()), |row| row.get(0))?);
     }
     if request.want_elems {
-        let sql = elems_sql(class, where_sql, &request.sort);
-        let mut params = params.clone();
+        let mut params = search.params.clone();
         params.push(SqlParam::Integer(request.limit.unwrap_or(-1)));
         params.push(SqlParam::Integer(request.offset.unwrap_or(0)));
-        let mut statement = connection.prepare_cached(&sql)?;
+        let mut statement = connection.prepare_cached(&search.page(class, &request.sort))?;
         let rows = statement.query_map(params_from_iter(params.iter()), |row| {
             Ok(row_to_json(class, row))
         })?;
@@ -44,29 +35,91 @@ pub(super) fn search_on(
     Ok(result)
 }
 
-/// A search's page query: `LIMIT ? OFFSET ?` are its last two parameters.
-pub(super) fn elems_sql(
-    class: &ClassMeta,
-    where_sql: &str,
-    sort: &[(String, bool, Option<bool>)],
-) -> String {
-    let mut order = String::new();
-    for (column, descending, nulls_last) in sort {
-        order.push_str(column);
-        order.push_str(if *descending { " DESC" } else { " ASC" });
-        match nulls_last {
-            Some(true) => order.push_str(" NULLS LAST"),
-            Some(false) => order.push_str(" NULLS FIRST"),
-            None => {}
+/// A search's SQL: the rows it reads from, its condition, and their parameters in order.
+pub(super) struct SearchSql {
+    source: String,
+    condition: String,
+    pub(super) params: Vec<SqlParam>,
+}
+
+impl SearchSql {
+    /// Reads the class's table; or, for a condition driven by a text index, that index's
+    /// matches joined to the table under the table's own column names. The index's rowid is
+    /// the "id" there, so a cursor's `"id" < ?` and `ORDER BY "id"` reach the index: a page
+    /// is read in rowid order and stops at its limit.
+    pub(super) fn new(class: &ClassMeta, filter: Option<&SqlFragment>) -> Self {
+        let table = quoted(class.name);
+        let Some(filter) = filter else {
+            return Self {
+                source: table,
+                condition: "1=1".to_owned(),
+                params: Vec::new(),
+            };
+        };
+        let mut params = Vec::with_capacity(filter.params.len() + 1);
+        let source = match &filter.text_index {
+            None => table,
+            Some(TextIndexScan {
+                table: index,
+                query,
+            }) => {
+                params.push(SqlParam::Text(query.clone()));
+                let index = quoted(index);
+                let mut columns =
+                    format!("{index}.rowid AS \"id\", row.\"aggVersion\" AS \"aggVersion\"");
+                for field in class.fields {
+                    let name = quoted(field.name);
+                    columns.push_str(&format!(", row.{name} AS {name}"));
+                }
+                format!(
+                    "(SELECT {columns} FROM {index} CROSS JOIN {table} AS row ON row.\"id\" = {index}.rowid WHERE {index} MATCH ?)"
+                )
+            }
+        };
+        params.extend(filter.params.iter().map(to_param));
+        Self {
+            source,
+            condition: filter.sql.clone(),
+            params,
         }
-        order.push_str(", ");
     }
-    order.push_str("\"id\" ASC");
-    format!(
-        "SELECT {} FROM {} WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
-        select_list(class),
-        quoted(class.name)
-    )
+
+    pub(super) fn count(&self) -> String {
+        format!(
+            "SELECT COUNT(*) FROM {} WHERE {}",
+            self.source, self.condition
+        )
+    }
+
+    /// The page query: `LIMIT ? OFFSET ?` are its last two parameters, after [`Self::params`].
+    pub(super) fn page(&self, class: &ClassMeta, sort: &[(String, bool, Option<bool>)]) -> String {
+        let mut order = String::new();
+        for (column, descending, nulls_last) in sort {
+            order.push_str(column);
+            order.push_str(if *descending { " DESC" } else { " ASC" });
+            match nulls_last {
+                Some(true) => order.push_str(" NULLS LAST"),
+                Some(false) => order.push_str(" NULLS FIRST"),
+                None => {}
+            }
+            order.push_str(", ");
+        }
+        // The id breaks ties, unless the order already has it: a text index consumes an
+        // `ORDER BY "id"` of one term only.
+        const ID: &str = "\"id\"";
+        if sort.iter().any(|(column, ..)| column == ID) {
+            order.truncate(order.len() - ", ".len());
+        } else {
+            order.push_str(ID);
+            order.push_str(" ASC");
+        }
+        format!(
+            "SELECT {} FROM {} WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
+            select_list(class),
+            self.source,
+            self.condition
+        )
+    }
 }
 
 pub(super) fn select_list(class: &ClassMeta) -> String {

@@ -1,7 +1,7 @@
 //! The log search the client sends, as SQLite plans it: every filter is served by an index
 //! (no `SCAN LogRecord`), and `contains` by the trigram index when the store keeps one.
 
-use super::reads::elems_sql;
+use super::reads::SearchSql;
 use super::{ContainsIndex, Durability, ReadLimits, Store};
 use crate::dataspace::operations::LogRecordFilter;
 use crate::dataspace::operations::log_record::like_contains;
@@ -37,12 +37,13 @@ fn plan(filter: &LogRecordFilter, contains_index: ContainsIndex) -> Vec<String> 
     let store = open(&dir.path().join("db.sqlite"), contains_index);
     let fragment =
         translate_cond(&filter.cond(), &placeholders(), &store.columns(&LOG_RECORD)).unwrap();
-    let sql = elems_sql(&LOG_RECORD, &fragment.sql, &[("\"id\"".into(), true, None)]);
+    let search = SearchSql::new(&LOG_RECORD, Some(&fragment));
+    let sql = search.page(&LOG_RECORD, &[("\"id\"".into(), true, None)]);
     let connection = store.lock();
     let mut statement = connection
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
         .unwrap();
-    let mut params: Vec<_> = fragment.params.iter().map(super::reads::to_param).collect();
+    let mut params = search.params;
     params.push(rusqlite::types::Value::Integer(51));
     params.push(rusqlite::types::Value::Integer(0));
     statement
@@ -144,14 +145,26 @@ fn found(connection: &rusqlite::Connection, text: &str) -> Vec<String> {
     };
     let mut placeholders = placeholders();
     placeholders.insert("contains".into(), Literal::Text(like_contains(text)));
+    messages(connection, &filter.cond(), &placeholders, -1)
+}
+
+/// The messages of the records `cond` finds through the trigram index, newest first, at most
+/// `limit` (-1: all).
+fn messages(
+    connection: &rusqlite::Connection,
+    cond: &str,
+    placeholders: &HashMap<String, Literal>,
+    limit: i64,
+) -> Vec<String> {
     let columns = IndexedColumns {
         class: &LOG_RECORD,
         trigram: true,
     };
-    let fragment = translate_cond(&filter.cond(), &placeholders, &columns).unwrap();
-    let sql = elems_sql(&LOG_RECORD, &fragment.sql, &[("\"id\"".into(), true, None)]);
-    let mut params: Vec<_> = fragment.params.iter().map(super::reads::to_param).collect();
-    params.push(rusqlite::types::Value::Integer(-1));
+    let fragment = translate_cond(cond, placeholders, &columns).unwrap();
+    let search = SearchSql::new(&LOG_RECORD, Some(&fragment));
+    let sql = search.page(&LOG_RECORD, &[("\"id\"".into(), true, None)]);
+    let mut params = search.params;
+    params.push(rusqlite::types::Value::Integer(limit));
     params.push(rusqlite::types::Value::Integer(0));
     let mut statement = connection.prepare(&sql).unwrap();
     statement
@@ -163,20 +176,106 @@ fn found(connection: &rusqlite::Connection, text: &str) -> Vec<String> {
         .unwrap()
 }
 
+fn insert_record(connection: &rusqlite::Connection, bot: i64, level: &str, message: &str) {
+    connection
+        .execute(
+            "INSERT INTO \"LogRecord\" (\"aggVersion\", \"bot\", \"level\", \"message\", \"eventAt\", \"receivedAt\") \
+             VALUES (1, ?, ?, ?, '2026-01-01T00:00:00.000', '2026-01-01T00:00:00.000')",
+            rusqlite::params![bot, level, message],
+        )
+        .unwrap();
+}
+
+/// A `contains` that every found record must satisfy drives the search from the index, in id
+/// order, so a page stops at its limit instead of collecting every match first (a common text
+/// in 200,000 records: 127 ms that way, 3 ms this way).
+#[test]
+fn a_contains_search_is_read_from_the_index_in_id_order_up_to_the_page() {
+    let paged = LogRecordFilter {
+        contains: Some("payment".into()),
+        before: Some("1000".into()),
+        ..filter()
+    };
+    let plan = plan(&paged, ContainsIndex::Trigram);
+    assert!(
+        plan[0].starts_with("SCAN LogRecord_message_trigram VIRTUAL TABLE"),
+        "{plan:?}"
+    );
+    assert!(
+        plan.iter().all(|line| !line.contains("TEMP B-TREE")),
+        "the page is read in order, not sorted: {plan:?}"
+    );
+}
+
+/// Under an OR or a NOT, a `contains` does not choose the rows: it is checked on each.
+#[test]
+fn a_contains_under_or_and_not_finds_what_a_scan_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("db.sqlite"), ContainsIndex::Trigram);
+    let connection = store.lock();
+    insert_record(&connection, 1, "INFO", "payment failed");
+    insert_record(&connection, 1, "ERROR", "disk full");
+    insert_record(&connection, 1, "INFO", "all good");
+    insert_record(&connection, 2, "ERROR", "payment failed elsewhere");
+    let mut placeholders = placeholders();
+    placeholders.insert("contains".into(), Literal::Text("%payment%".into()));
+    let either = "it.bot == ${bot} && (it.message $like ${contains} || it.level == ${level0})";
+    assert_eq!(
+        messages(&connection, either, &placeholders, -1),
+        ["disk full", "payment failed"]
+    );
+    let neither = "it.bot == ${bot} && !(it.message $like ${contains})";
+    assert_eq!(
+        messages(&connection, neither, &placeholders, -1),
+        ["all good", "disk full"]
+    );
+    let twice = "it.bot == ${bot} && it.message $like ${contains} && it.message $like '%fail%'";
+    assert_eq!(
+        messages(&connection, twice, &placeholders, -1),
+        ["payment failed"]
+    );
+}
+
+/// Pages read from the index are newest first and meet at the cursor: nothing repeated, nothing
+/// skipped, other bots' matches left out.
+#[test]
+fn contains_pages_from_the_index_follow_the_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("db.sqlite"), ContainsIndex::Trigram);
+    let connection = store.lock();
+    for index in 0..120 {
+        insert_record(
+            &connection,
+            1 + index % 2,
+            "INFO",
+            &format!("payment {index}"),
+        );
+    }
+    let mut placeholders = placeholders();
+    placeholders.insert("contains".into(), Literal::Text("%payment%".into()));
+    let first = "it.bot == ${bot} && it.message $like ${contains}";
+    let page = messages(&connection, first, &placeholders, 25);
+    let expected: Vec<String> = (0..120)
+        .rev()
+        .filter(|index| index % 2 == 0)
+        .map(|index| format!("payment {index}"))
+        .collect();
+    assert_eq!(page, expected[..25]);
+    // The 25th record of bot 1 from the newest is record 70, whose id is 71.
+    placeholders.insert("before".into(), Literal::Integer(71));
+    let next = "it.bot == ${bot} && it.message $like ${contains} && it.$id < ${before}";
+    assert_eq!(
+        messages(&connection, next, &placeholders, -1),
+        expected[25..]
+    );
+}
+
 #[test]
 fn contains_through_the_trigram_index_is_an_exact_case_sensitive_substring() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("db.sqlite"), ContainsIndex::Trigram);
     let connection = store.lock();
-    let insert = |bot: i64, message: &str| {
-        connection
-            .execute(
-                "INSERT INTO \"LogRecord\" (\"aggVersion\", \"bot\", \"level\", \"message\", \"eventAt\", \"receivedAt\") \
-                 VALUES (1, ?, 'INFO', ?, '2026-01-01T00:00:00.000', '2026-01-01T00:00:00.000')",
-                rusqlite::params![bot, message],
-            )
-            .unwrap();
-    };
+    let insert = |bot: i64, message: &str| insert_record(&connection, bot, "INFO", message);
     for message in [
         "Payment failed",
         "payment failed",
