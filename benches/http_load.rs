@@ -1,6 +1,5 @@
-//! HTTP load (issue 12): the release gateway binary (embedded DataSpace in a fresh temp dir,
-//! loopback only) driven by `wrk -t2 -c50` on three doors, next to two ceilings measured in the
-//! same run:
+//! HTTP load (issue 12): the release gateway binary (embedded DataSpace in a temp dir, loopback
+//! only) driven by `wrk -t2 -c50` on each door, next to two ceilings measured in the same run:
 //! - the HTTP ceiling: a bare axum handler that parses the same `/send_logs` body into a
 //!   `serde_json::Value` and answers 200, in a process of its own (this executable, re-run with
 //!   `HTTP_LOAD_ROLE=http-ceiling`), under the same wrk command;
@@ -13,10 +12,12 @@
 //!
 //! Run: `cargo bench --bench http_load` (needs `apt-get install -y wrk`; `.ci/run` does not run
 //! it). Settings by environment: `HTTP_LOAD_SECS` (per door, 10), `HTTP_LOAD_SEED` (records
-//! stored before the doors run, 100,000; 1,000,000 for the issue's search target),
-//! `HTTP_LOAD_BIN` (the gateway binary; default the one Cargo built). The ingest doors run
-//! twice, on two gateways: as configured by default, and with group commit off
-//! (`[dataspace] group_commit_packets = 1`), its baseline. Quick:
+//! stored before the doors run, 100,000), `HTTP_LOAD_BIN` (the gateway binary; default the one
+//! Cargo built). The ingest doors run three times, on three gateways: as configured by default,
+//! with group commit off (`[dataspace] group_commit_packets = 1`, its baseline) and with
+//! `[dataspace] durability = full`. `HTTP_LOAD_SCALE=0,1000000,10000000` runs the scaling curve
+//! instead: one gateway grown to each record count in turn, every door at each, then reopened
+//! with `contains_index = trigram` for the `contains` doors. Quick:
 //! `HTTP_LOAD_SECS=2 HTTP_LOAD_SEED=1000 cargo bench --bench http_load`.
 
 #[path = "support/loopback.rs"]
@@ -110,10 +111,12 @@ async fn stored(http: &reqwest::Client, base: &str) -> u64 {
         .unwrap_or_else(|| panic!("{answer}"))
 }
 
-/// Stores `records` records in 1,000-record batches from 4 concurrent clients.
-async fn seed(base: &str, records: u64) {
+/// Stores seed records `from..to` (record `n` says `seed record {n} of the http load bench`,
+/// request id `SEED{n}`, one in ten at ERROR) in 1,000-record batches from 4 concurrent clients.
+async fn seed(base: &str, from: u64, to: u64) {
     const BATCH: u64 = 1000;
-    let next = Arc::new(AtomicU64::new(0));
+    let records = to;
+    let next = Arc::new(AtomicU64::new(from));
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let (base, next) = (base.to_owned(), next.clone());
@@ -127,7 +130,8 @@ async fn seed(base: &str, records: u64) {
                 let batch: Vec<Value> = (first..records.min(first + BATCH))
                     .map(|n| json!({"level": if n % 10 == 0 { "ERROR" } else { "INFO" },
                         "message": format!("seed record {n} of the http load bench"),
-                        "requestId": format!("SEED{n}")}))
+                        "requestId": format!("SEED{n}"),
+                        "eventAt": seed_event_at(n)}))
                     .collect();
                 let answer = graphql(&http, &base,
                     "mutation($r: [LogRecordInput!]!) { sendLogs(bot: \"load\", records: $r) { accepted } }",
@@ -139,6 +143,18 @@ async fn seed(base: &str, records: u64) {
     for task in tasks {
         task.await.unwrap();
     }
+}
+
+/// Seed record `n` happened `n` seconds after 2026-01-01T00:00:00 UTC, so that a time window
+/// selects a known share of the records (an hour: 3,600 of them).
+fn seed_event_at(n: u64) -> String {
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    (start + chrono::Duration::seconds(n as i64))
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string()
 }
 
 /// The sum of `logbot_dataspace_calls_total` over its labels.
@@ -194,8 +210,8 @@ end"#
   return wrk.format("POST", "/graphql", headers, body)
 end"#
         ),
-        Kind::Logs => format!(
-            r#"local body = '{{"query":"{{ logs(filter: {{bot: \\"{BOT}\\"}}, first: 50) {{ edges {{ node {{ id level message eventAt requestId }} }} }} }}"}}'
+        Kind::Logs(filter) => format!(
+            r#"local body = '{{"query":"{{ logs(filter: {{bot: \\"{BOT}\\"{filter}}}, first: 50) {{ edges {{ node {{ id level message eventAt requestId }} }} }} }}"}}'
 function request()
   return wrk.format("POST", "/graphql", headers, body)
 end"#
@@ -230,13 +246,75 @@ end
 enum Kind {
     SendLogs,
     SendLogsGraphql,
-    Logs,
+    /// `logs(filter: {bot, ...}, first: 50)`, the text the filter has after `bot` (GraphQL, its
+    /// quotes escaped for the Lua string that holds the JSON body: `\\"`).
+    Logs(&'static str),
 }
 
 struct Door {
     name: &'static str,
     kind: Kind,
+    /// wrk's connections: [`CONNECTIONS`], or 1 for the latency of one search at a time.
+    connections: u32,
 }
+
+impl Door {
+    const fn new(name: &'static str, kind: Kind) -> Self {
+        Self {
+            name,
+            kind,
+            connections: CONNECTIONS,
+        }
+    }
+
+    const fn one_at_a_time(name: &'static str, kind: Kind) -> Self {
+        Self {
+            name,
+            kind,
+            connections: 1,
+        }
+    }
+
+    fn is_ingest(&self) -> bool {
+        !matches!(self.kind, Kind::Logs(_))
+    }
+}
+
+const SEND_LOGS: Door = Door::new("`/send_logs` (10 records)", Kind::SendLogs);
+const SEND_LOGS_GRAPHQL: Door = Door::new("GraphQL `sendLogs` (10 records)", Kind::SendLogsGraphql);
+const LOGS: Door = Door::new("`logs(filter: {bot}, first: 50)`", Kind::Logs(""));
+/// The filters served by indexes other than the bot's.
+const FILTERED_LOGS: [Door; 3] = [
+    Door::new("`logs`, `minLevel: ERROR`", Kind::Logs(", minLevel: ERROR")),
+    Door::new(
+        "`logs`, `requestId` (one record)",
+        Kind::Logs(r#", requestId: \\"SEED4242\\""#),
+    ),
+    Door::new(
+        "`logs`, `from`/`to` (an hour: 3,600 seed records)",
+        Kind::Logs(r#", from: \\"2026-01-01T01:00:00\\", to: \\"2026-01-01T02:00:00\\""#),
+    ),
+];
+/// `contains`, for the gateway with the trigram index: a text in one seed record, one in every
+/// seed record, and one in none.
+const CONTAINS: [Door; 4] = [
+    Door::one_at_a_time(
+        "`logs`, `contains` a rare text (1 record), one at a time",
+        Kind::Logs(r#", contains: \\"seed record 4242 of\\""#),
+    ),
+    Door::one_at_a_time(
+        "`logs`, `contains` a common text (every seed record), one at a time",
+        Kind::Logs(r#", contains: \\"of the http load bench\\""#),
+    ),
+    Door::one_at_a_time(
+        "`logs`, `contains` an absent text, one at a time",
+        Kind::Logs(r#", contains: \\"no record has this text\\""#),
+    ),
+    Door::new(
+        "`logs`, `contains` a rare text (1 record)",
+        Kind::Logs(r#", contains: \\"seed record 4242 of\\""#),
+    ),
+];
 
 struct Load {
     requests: u64,
@@ -247,14 +325,15 @@ struct Load {
     socket_errors: u64,
 }
 
-/// `wrk -t2 -c50 -d<secs>s --latency` with the door's script against `base`.
+/// `wrk -t2 -c50 -d<secs>s --latency` (or the door's connections) with its script against `base`.
 fn wrk(base: &str, door: &Door, secs: u64) -> Load {
+    let threads = THREADS.min(door.connections);
     let mut script = tempfile::Builder::new().suffix(".lua").tempfile().unwrap();
     std::io::Write::write_all(&mut script, lua_script(door).as_bytes()).unwrap();
     let output = Command::new("wrk")
         .args([
-            format!("-t{THREADS}"),
-            format!("-c{CONNECTIONS}"),
+            format!("-t{threads}"),
+            format!("-c{}", door.connections),
             format!("-d{secs}s"),
             "--timeout".into(),
             "10s".into(),
@@ -361,155 +440,248 @@ fn main() {
     }
     let secs = setting("HTTP_LOAD_SECS", 10);
     let seed_records = setting("HTTP_LOAD_SEED", 100_000);
+    let scale: Vec<u64> = std::env::var("HTTP_LOAD_SCALE")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|step| !step.trim().is_empty())
+        .map(|step| {
+            step.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("HTTP_LOAD_SCALE: {step:?} is not a record count"))
+        })
+        .collect();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
-        .block_on(run(secs, seed_records));
+        .block_on(async move {
+            let ceilings = Ceilings::measure(secs).await;
+            let rows = if scale.is_empty() {
+                doors(secs, seed_records).await
+            } else {
+                scaling(secs, &scale).await
+            };
+            ceilings.print_table(&rows);
+        });
 }
 
-async fn run(secs: u64, seed_records: u64) {
-    let wrk_line = format!("wrk -t{THREADS} -c{CONNECTIONS} -d{secs}s --latency");
-    println!("http_load: {wrk_line} per door; seed {seed_records} records");
+/// The baselines, measured first, on an idle machine, as the doors will have it.
+struct Ceilings {
+    http: Load,
+    /// Records/s with one transaction per 10-record batch.
+    per_batch: f64,
+    /// Records/s with one transaction per 50 batches.
+    grouped: f64,
+}
 
-    // Ceilings first, on an idle machine, as the doors will have it.
-    let ceiling = start_http_ceiling().await;
-    let send_logs = Door {
-        name: "`/send_logs` (10 records)",
-        kind: Kind::SendLogs,
-    };
-    let http_ceiling = tokio::task::block_in_place(|| wrk(&ceiling.base, &send_logs, secs));
-    drop(ceiling);
-    assert_eq!(http_ceiling.failed + http_ceiling.socket_errors, 0);
-    let batches = 20_000;
-    let (per_batch, grouped) =
-        tokio::task::block_in_place(|| (storage_ceiling(batches, 1), storage_ceiling(batches, 50)));
+impl Ceilings {
+    async fn measure(secs: u64) -> Self {
+        let wrk_line = format!("wrk -t{THREADS} -c{CONNECTIONS} -d{secs}s --latency");
+        println!("http_load: {wrk_line} per door (-c1 where a door says one at a time)");
+        let ceiling = start_http_ceiling().await;
+        let http = tokio::task::block_in_place(|| wrk(&ceiling.base, &SEND_LOGS, secs));
+        drop(ceiling);
+        assert_eq!(http.failed + http.socket_errors, 0);
+        let batches = 20_000;
+        let (per_batch, grouped) = tokio::task::block_in_place(|| {
+            (storage_ceiling(batches, 1), storage_ceiling(batches, 50))
+        });
+        Self {
+            http,
+            per_batch,
+            grouped,
+        }
+    }
 
-    let ingest_doors = [
-        send_logs,
-        Door {
-            name: "GraphQL `sendLogs` (10 records)",
-            kind: Kind::SendLogsGraphql,
-        },
-    ];
-    let logs = Door {
-        name: "`logs(filter: {bot}, first: 50)`",
-        kind: Kind::Logs,
-    };
-    let doors: Vec<&Door> = ingest_doors.iter().chain([&logs]).collect();
-    let mut rows = load_gateway(&[], "", &doors, secs, seed_records).await;
-    // The baseline of group commit, in the same run: every batch in a call of its own.
-    let alone = [("LOGBOT__DATASPACE__GROUP_COMMIT_PACKETS", "1")];
-    let ingest: Vec<&Door> = ingest_doors.iter().collect();
-    rows.extend(load_gateway(&alone, ", group commit off", &ingest, secs, seed_records).await);
-
-    let ceiling_rps = http_ceiling.per_second;
-    println!();
-    println!(
-        "| door | req/s | p50 ms | p99 ms | failed | DataSpace calls/req | peak RSS MiB | req/s / HTTP ceiling | records/s / storage ceiling (1 tx per batch; per 50 batches) |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    println!(
-        "| HTTP ceiling: bare axum, parses the `/send_logs` body | {:.0} | {:.2} | {:.2} | {} | — | — | 1.00 | — |",
-        ceiling_rps, http_ceiling.p50_ms, http_ceiling.p99_ms, http_ceiling.failed
-    );
-    println!(
-        "| storage ceiling: rusqlite WAL, `synchronous=NORMAL`, 1 tx per 10-record batch | {:.0} batches/s | | | | | | | {:.0} records/s |",
-        per_batch / RECORDS_PER_REQUEST as f64,
-        per_batch
-    );
-    println!(
-        "| group-commit ceiling: 1 tx per 50 batches | {:.0} batches/s | | | | | | | {:.0} records/s |",
-        grouped / RECORDS_PER_REQUEST as f64,
-        grouped
-    );
-    for Row {
-        name,
-        kind,
-        load,
-        calls,
-        peak,
-        stored,
-    } in &rows
-    {
-        let storage = if *kind == Kind::Logs {
-            format!("— ({stored} records stored)")
-        } else {
-            let records = load.per_second * RECORDS_PER_REQUEST as f64;
-            format!("{:.3}; {:.3}", records / per_batch, records / grouped)
-        };
+    fn print_table(&self, rows: &[Row]) {
+        let (http, per_batch, grouped) = (&self.http, self.per_batch, self.grouped);
+        println!();
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.1} | {:.3} | {} |",
-            name,
-            load.per_second,
-            load.p50_ms,
-            load.p99_ms,
-            load.failed + load.socket_errors,
-            calls / load.requests.max(1) as f64,
-            *peak as f64 / 1024.0,
-            load.per_second / ceiling_rps,
-            storage
+            "| door | records stored | req/s | p50 ms | p99 ms | failed | DataSpace calls/req | peak RSS MiB | req/s / HTTP ceiling | records/s / storage ceiling (1 tx per batch; per 50 batches) |"
         );
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| HTTP ceiling: bare axum, parses the `/send_logs` body | — | {:.0} | {:.2} | {:.2} | {} | — | — | 1.00 | — |",
+            http.per_second, http.p50_ms, http.p99_ms, http.failed
+        );
+        println!(
+            "| storage ceiling: rusqlite WAL, `synchronous=NORMAL`, 1 tx per 10-record batch | — | {:.0} batches/s | | | | | | | {per_batch:.0} records/s |",
+            per_batch / RECORDS_PER_REQUEST as f64,
+        );
+        println!(
+            "| group-commit ceiling: 1 tx per 50 batches | — | {:.0} batches/s | | | | | | | {grouped:.0} records/s |",
+            grouped / RECORDS_PER_REQUEST as f64,
+        );
+        for row in rows {
+            let load = &row.load;
+            let storage = if row.ingest {
+                let records = load.per_second * RECORDS_PER_REQUEST as f64;
+                format!("{:.3}; {:.3}", records / per_batch, records / grouped)
+            } else {
+                "—".to_owned()
+            };
+            println!(
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.1} | {:.3} | {storage} |",
+                row.name,
+                row.stored,
+                load.per_second,
+                load.p50_ms,
+                load.p99_ms,
+                load.failed + load.socket_errors,
+                row.calls / load.requests.max(1) as f64,
+                row.peak as f64 / 1024.0,
+                load.per_second / http.per_second,
+            );
+        }
     }
 }
 
-/// One door's figures.
-struct Row {
-    name: String,
-    kind: Kind,
-    load: Load,
-    calls: f64,
-    peak: u64,
-    stored: u64,
+/// The default run: every door on a gateway with `seed_records` stored; the ingest doors again
+/// with group commit off (its baseline) and with `durability = full`.
+async fn doors(secs: u64, seed_records: u64) -> Vec<Row> {
+    println!("seed {seed_records} records on each gateway");
+    let ingest = [&SEND_LOGS, &SEND_LOGS_GRAPHQL];
+    let searches = [&LOGS].into_iter().chain(&FILTERED_LOGS);
+    let every_door: Vec<&Door> = ingest.into_iter().chain(searches).collect();
+    let mut rows = Vec::new();
+    for (settings, label, doors) in [
+        (&[][..], "", &every_door[..]),
+        (
+            &[("LOGBOT__DATASPACE__GROUP_COMMIT_PACKETS", "1")][..],
+            ", group commit off",
+            &ingest[..],
+        ),
+        (
+            &[("LOGBOT__DATASPACE__DURABILITY", "full")][..],
+            ", `durability = full`",
+            &ingest[..],
+        ),
+    ] {
+        let gateway = start_gateway(settings).await;
+        register(&gateway.base).await;
+        seed_timed(&gateway, 0, seed_records).await;
+        rows.extend(measure(&gateway, label, doors, secs).await);
+    }
+    rows
 }
 
-/// Starts a gateway with `settings`, registers the bot and the `/send_logs` user, seeds
-/// `seed_records` records and runs wrk on each door in turn; `label` is added to each name.
-async fn load_gateway(
-    settings: &[(&str, &str)],
-    label: &str,
-    doors: &[&Door],
-    secs: u64,
-    seed_records: u64,
-) -> Vec<Row> {
-    let gateway = start_gateway(settings).await;
-    let base = gateway.base.clone();
-    let pid = gateway.pid();
+/// The scaling curve: one gateway, its store grown to each of `steps` records in turn, every
+/// ingest and search door measured at each; then the same data directory reopened with the
+/// trigram index (built at start-up) for the `contains` doors, and the ingest doors with it.
+async fn scaling(secs: u64, steps: &[u64]) -> Vec<Row> {
+    println!("scaling: records stored {steps:?}");
+    let data = tempfile::tempdir().unwrap();
+    let gateway = start_gateway_in(data.path(), &[], Duration::from_secs(30)).await;
+    register(&gateway.base).await;
     let http = reqwest::Client::new();
-    let registered = graphql(&http, &base,
+    let every_door: Vec<&Door> = [&SEND_LOGS, &SEND_LOGS_GRAPHQL, &LOGS]
+        .into_iter()
+        .chain(&FILTERED_LOGS)
+        .collect();
+    let mut rows = Vec::new();
+    let mut seeded = 0;
+    for &step in steps {
+        let missing = step.saturating_sub(stored(&http, &gateway.base).await);
+        seed_timed(&gateway, seeded, seeded + missing).await;
+        seeded += missing;
+        rows.extend(measure(&gateway, "", &every_door, secs).await);
+    }
+    drop(gateway);
+
+    let opening = Instant::now();
+    let trigram = [("LOGBOT__DATASPACE__CONTAINS_INDEX", "trigram")];
+    let gateway = start_gateway_in(data.path(), &trigram, Duration::from_secs(4 * 3600)).await;
+    println!(
+        "reopened with the trigram index (built at start-up) in {:.1} s",
+        opening.elapsed().as_secs_f64()
+    );
+    let trigram_doors: Vec<&Door> = CONTAINS
+        .iter()
+        .chain([&SEND_LOGS, &SEND_LOGS_GRAPHQL])
+        .collect();
+    rows.extend(measure(&gateway, ", trigram index", &trigram_doors, secs).await);
+    rows
+}
+
+/// The gateway on `data_dir` with `settings` (environment variables) on top of the loopback
+/// ones, ready within `patience`.
+async fn start_gateway_in(
+    data_dir: &std::path::Path,
+    settings: &[(&str, &str)],
+    patience: Duration,
+) -> Process {
+    loopback::start_gateway_in(
+        "HTTP_LOAD_BIN",
+        data_dir,
+        "load-admin",
+        patience,
+        |command| {
+            command.envs(settings.iter().copied());
+        },
+    )
+    .await
+}
+
+/// Registers the bot and the `/send_logs` user.
+async fn register(base: &str) {
+    let http = reqwest::Client::new();
+    let registered = graphql(&http, base,
         "mutation { registerBot(input: {adminUid: \"load-admin\", name: \"load\", botToken: \"1:load\", authToken: \"load-auth-token\"}) { name } }",
         json!({})).await;
     assert_eq!(
         registered["data"]["registerBot"]["name"], BOT,
         "{registered}"
     );
-    let user = graphql(&http, &base,
+    let user = graphql(&http, base,
         "mutation($u: String!, $p: String!) { createLogUser(username: $u, password: $p, bot: \"load\") { username } }",
         json!({"u": USER, "p": PASSWORD})).await;
     assert_eq!(user["data"]["createLogUser"]["username"], USER, "{user}");
-    let seeding = Instant::now();
-    seed(&base, seed_records).await;
-    println!(
-        "seeded {seed_records} records in {:.1} s; gateway RSS after seeding {:.1} MiB",
-        seeding.elapsed().as_secs_f64(),
-        rss_kib(pid) as f64 / 1024.0
-    );
+}
 
+/// [`seed`], saying how long it took.
+async fn seed_timed(gateway: &Process, from: u64, to: u64) {
+    let seeding = Instant::now();
+    seed(&gateway.base, from, to).await;
+    println!(
+        "seeded {} records in {:.1} s ({:.0} records/s); gateway RSS after seeding {:.1} MiB",
+        to - from,
+        seeding.elapsed().as_secs_f64(),
+        (to - from) as f64 / seeding.elapsed().as_secs_f64().max(1e-9),
+        rss_kib(gateway.pid()) as f64 / 1024.0
+    );
+}
+
+/// One door's figures.
+struct Row {
+    name: String,
+    ingest: bool,
+    load: Load,
+    calls: f64,
+    peak: u64,
+    /// Records stored when the door started.
+    stored: u64,
+}
+
+/// Runs wrk on each door in turn; `label` is added to each name. After an ingest door, checks
+/// that every acknowledged request was stored with its records.
+async fn measure(gateway: &Process, label: &str, doors: &[&Door], secs: u64) -> Vec<Row> {
+    let (base, pid) = (&gateway.base, gateway.pid());
+    let http = reqwest::Client::new();
     let mut rows = Vec::new();
     for &door in doors {
-        let records_before = stored(&http, &base).await;
-        let calls_before = dataspace_calls(&http, &base).await;
+        let records_before = stored(&http, base).await;
+        let calls_before = dataspace_calls(&http, base).await;
         let stop = Arc::new(AtomicBool::new(false));
         let sampler = peak_rss(pid, stop.clone());
-        let load = tokio::task::block_in_place(|| wrk(&base, door, secs));
+        let load = tokio::task::block_in_place(|| wrk(base, door, secs));
         stop.store(true, Ordering::Relaxed);
         let peak = sampler.join().unwrap();
         // wrk's count leaves out requests in flight when it stops; let them finish.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let calls = dataspace_calls(&http, &base).await - calls_before;
-        let records_after = stored(&http, &base).await;
-        if door.kind != Kind::Logs {
+        let calls = dataspace_calls(&http, base).await - calls_before;
+        let records_after = stored(&http, base).await;
+        if door.is_ingest() {
             // Every answered request was stored, with its 10 records (the in-flight ones on top).
             let expected = (load.requests - load.failed) * RECORDS_PER_REQUEST as u64;
             assert!(
@@ -519,16 +691,14 @@ async fn load_gateway(
                 records_after - records_before
             );
         }
-        let name = format!("{}{label}", door.name);
         rows.push(Row {
-            name,
-            kind: door.kind,
+            name: format!("{}{label}", door.name),
+            ingest: door.is_ingest(),
             load,
             calls,
             peak,
-            stored: records_after,
+            stored: records_before,
         });
     }
-    drop(gateway);
     rows
 }

@@ -14,13 +14,17 @@ use super::{ApiSchema, SchemaLimits};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::sync::mpsc;
+// futures-channel, not tokio's mpsc: tokio allocates a block of 32 slots when a channel is
+// made, 1.6 KiB for the write queue and 1 KiB for the events of every connection, idle or not
+// (heaptrack); futures-channel allocates per message.
+use futures_channel::mpsc;
 use tokio::task::AbortHandle;
 
 pub const TRANSPORT_WS: &str = "graphql-transport-ws";
@@ -31,9 +35,10 @@ pub const OUTBOUND_BUFFER: usize = 64;
 
 /// Each socket's read and write buffer. tungstenite's default is 128 KiB each, allocated
 /// up front: 130 KiB a connection, nearly all of it idle, since graphql-transport-ws frames
-/// are small (heaptrack: 26 MiB of a 45 MiB heap for 200 subscribers). A larger message
-/// still gets through; it is read in more steps.
-const SOCKET_BUFFER_BYTES: usize = 4096;
+/// are small (heaptrack: 26 MiB of a 45 MiB heap for 200 subscribers; at 4 KiB each, still
+/// 8 KiB of a connection's 30). A larger message still gets through; it is read in more
+/// steps.
+const SOCKET_BUFFER_BYTES: usize = 1024;
 
 /// How long a closing connection waits for a client to take the close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
@@ -97,23 +102,28 @@ pub fn upgrade(
         .max_message_size(limits.body_bytes)
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            let _guard = guard;
-            match protocol {
-                Some(protocol) => {
-                    let connection = Connection::new(schema, protocol, request_id.clone());
-                    crate::request_id::within(request_id, connection.run(socket)).await
+        .on_upgrade(move |socket| {
+            // Split here and boxed: axum's upgrade task keeps the callback's future inline
+            // beside its own state, and the socket would be held twice.
+            let (mut sink, stream) = socket.split();
+            Box::pin(async move {
+                let _guard = guard;
+                match protocol {
+                    Some(protocol) => {
+                        let connection = Connection::new(schema, protocol, request_id.clone());
+                        let run = connection.run(sink, stream);
+                        crate::request_id::within(request_id, run).await
+                    }
+                    None => {
+                        let _ = sink
+                            .send(close_message(
+                                4406,
+                                "Subprotocol not acceptable: use graphql-transport-ws",
+                            ))
+                            .await;
+                    }
                 }
-                None => {
-                    let mut socket = socket;
-                    let _ = socket
-                        .send(close_message(
-                            4406,
-                            "Subprotocol not acceptable: use graphql-transport-ws",
-                        ))
-                        .await;
-                }
-            }
+            })
         })
 }
 
@@ -201,56 +211,57 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, socket: WebSocket) {
-        let (mut sink, mut stream) = socket.split();
-        let (out, mut outbound) = mpsc::channel::<Message>(OUTBOUND_BUFFER);
+    async fn run(
+        mut self,
+        sink: SplitSink<WebSocket, Message>,
+        mut stream: SplitStream<WebSocket>,
+    ) {
+        let (mut out, outbound) = mpsc::channel::<Message>(OUTBOUND_BUFFER);
         // The close frame skips the queue: a slow client still learns why it is closed once
         // it reads again, without first getting the messages that made it slow.
-        let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<Message>();
-        let writer = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    biased;
-                    frame = &mut close_rx => {
-                        if let Ok(frame) = frame {
-                            let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(frame)).await;
-                        }
-                        break;
-                    }
-                    message = outbound.recv() => {
-                        let Some(message) = message else { break };
-                        if sink.send(message).await.is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-            let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
-        });
-        let (events_tx, mut events) = mpsc::channel::<Event>(OUTBOUND_BUFFER);
-        let init_deadline = tokio::time::sleep(self.limits.ws_init_timeout);
-        tokio::pin!(init_deadline);
+        let (close_tx, close_rx) = tokio::sync::oneshot::channel::<Message>();
+        let writer = tokio::spawn(write(sink, outbound, close_rx));
+        let close = self.read(&mut stream, &mut out).await;
+        Box::pin(self.close(close, close_tx, out, writer)).await;
+    }
+
+    /// Reads the client's messages until the connection is to close: `Some((code, reason))`
+    /// when the server closes it, `None` when the client did or the socket failed.
+    async fn read(
+        &mut self,
+        stream: &mut SplitStream<WebSocket>,
+        out: &mut mpsc::Sender<Message>,
+    ) -> Option<(u16, String)> {
+        // Unbounded, yet bounded by construction: each operation sends one event, as it ends,
+        // and a connection runs at most `ws_subscriptions_per_connection` of them.
+        let (events_tx, mut events) = mpsc::unbounded::<Event>();
+        // Boxed and dropped once `connection_init` came: most of a connection's life is
+        // after it.
+        let mut init_deadline = Some(Box::pin(tokio::time::sleep(self.limits.ws_init_timeout)));
         let mut keep_alive = tokio::time::interval_at(
             tokio::time::Instant::now() + self.limits.ws_keep_alive,
             self.limits.ws_keep_alive,
         );
         let mut shutdown = self.schema.transport().shutdown.subscribe();
-        let close = loop {
+        loop {
+            if self.init_received {
+                init_deadline = None;
+            }
             tokio::select! {
                 biased;
                 Ok(()) = shutdown.wait_for(|down| *down).map(|r| r.map(|_| ())) => {
-                    break Some((1001, "the server is shutting down".to_owned()));
+                    return Some((1001, "the server is shutting down".to_owned()));
                 }
-                Some(event) = events.recv() => match event {
+                Some(event) = events.next() => match event {
                     Event::Finished { id, generation } => {
                         if self.operations.get(&id).is_some_and(|(current, _)| *current == generation) {
                             self.operations.remove(&id);
                         }
                     }
-                    Event::Slow(reason) => break Some((CLOSE_TRY_AGAIN_LATER, reason)),
+                    Event::Slow(reason) => return Some((CLOSE_TRY_AGAIN_LATER, reason)),
                 },
-                () = &mut init_deadline, if !self.init_received => {
-                    break Some((4408, "Connection initialisation timeout".to_owned()));
+                () = async { init_deadline.as_mut().expect("checked by the guard").await }, if init_deadline.is_some() => {
+                    return Some((4408, "Connection initialisation timeout".to_owned()));
                 }
                 _ = keep_alive.tick() => {
                     let message = match self.protocol {
@@ -261,23 +272,34 @@ impl Connection {
                         continue;
                     }
                     if out.try_send(Message::text(message.to_string())).is_err() {
-                        break Some((CLOSE_TRY_AGAIN_LATER, "the client does not read its messages".to_owned()));
+                        return Some((CLOSE_TRY_AGAIN_LATER, "the client does not read its messages".to_owned()));
                     }
                 }
                 message = stream.next() => {
-                    let Some(Ok(message)) = message else { break None };
+                    let Some(Ok(message)) = message else { return None };
                     let flow = match message {
-                        Message::Text(text) => self.on_text(text.as_str(), &out, &events_tx),
+                        Message::Text(text) => self.on_text(text.as_str(), out, &events_tx),
                         Message::Binary(_) => Flow::Close(4400, "binary messages are not part of the protocol".into()),
-                        Message::Close(_) => break None,
+                        Message::Close(_) => return None,
                         Message::Ping(_) | Message::Pong(_) => Flow::Continue,
                     };
                     if let Flow::Close(code, reason) = flow {
-                        break Some((code, reason));
+                        return Some((code, reason));
                     }
                 }
             }
-        };
+        }
+    }
+
+    /// Stops the operations, sends the close frame if the server closes, and waits (bounded)
+    /// for the writer to flush it.
+    async fn close(
+        mut self,
+        close: Option<(u16, String)>,
+        close_tx: tokio::sync::oneshot::Sender<Message>,
+        out: mpsc::Sender<Message>,
+        writer: tokio::task::JoinHandle<()>,
+    ) {
         for (_, (_, handle)) in self.operations.drain() {
             handle.abort();
         }
@@ -300,8 +322,8 @@ impl Connection {
     fn on_text(
         &mut self,
         text: &str,
-        out: &mpsc::Sender<Message>,
-        events: &mpsc::Sender<Event>,
+        out: &mut mpsc::Sender<Message>,
+        events: &mpsc::UnboundedSender<Event>,
     ) -> Flow {
         let Ok(Value::Object(mut message)) = serde_json::from_str::<Value>(text) else {
             return Flow::Close(4400, "Invalid message received: not a JSON object".into());
@@ -311,7 +333,7 @@ impl Connection {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
-        let send = |value: Value| {
+        let mut send = |value: Value| {
             if out.try_send(Message::text(value.to_string())).is_err() {
                 tracing::debug!("WebSocket write queue full");
             }
@@ -421,119 +443,191 @@ impl Connection {
         id: String,
         params: Params,
         out: mpsc::Sender<Message>,
-        events: mpsc::Sender<Event>,
+        events: mpsc::UnboundedSender<Event>,
     ) {
         self.generation += 1;
-        let generation = self.generation;
-        let schema = self.schema.clone();
-        let protocol = self.protocol;
+        let operation = Operation {
+            id: id.clone(),
+            generation: self.generation,
+            protocol: self.protocol,
+            slow_after: self.limits.ws_slow_client,
+            out,
+            events,
+        };
         let request_id = format!("{}/{id}", self.request_id);
-        let slow_after = self.limits.ws_slow_client;
-        let task_id = id.clone();
         // A spawned task does not inherit the connection's request id: it gets it again, for
         // its DataSpace calls and its errors.
-        let connection_id = self.request_id.clone();
-        let task = tokio::spawn(crate::request_id::within(connection_id, async move {
-            let id = task_id;
-            let finished = || Event::Finished {
-                id: id.clone(),
-                generation,
-            };
-            let send = |text: String| {
-                let out = out.clone();
-                async move {
-                    tokio::time::timeout(slow_after, out.send(Message::text(text)))
-                        .await
-                        .map_err(|_| ())?
-                        .map_err(|_| ())
-                }
-            };
-            let prepared = match super::http::prepare(
-                &schema,
-                params,
-                Allowed::All,
-                &request_id,
-                &super::cost::RecordBudget::new(schema.limits().records_per_request),
-            ) {
-                Ok(prepared) => prepared,
-                Err(failure) => {
-                    let _ = events.send(finished()).await;
-                    let _ = send(error_message(protocol, &id, failure.errors()).to_string()).await;
-                    return;
-                }
-            };
-            let time_limit = prepared.time_limit(schema.limits());
-            let outcome = prepared.outcome;
-            let mut responses = schema.execute_stream(prepared.request);
-            let mut first = true;
-            // Queries and mutations get the request time limit; subscriptions live on.
-            let deadline = time_limit.map(|limit| tokio::time::Instant::now() + limit);
-            loop {
-                let next = match deadline {
-                    Some(deadline) => {
-                        match tokio::time::timeout_at(deadline, responses.next()).await {
-                            Ok(next) => next,
-                            Err(_) => {
-                                let failure = super::http::timeout_failure(&schema, &request_id);
-                                let _ = events.send(finished()).await;
-                                let _ = send(
-                                    error_message(protocol, &id, failure.errors()).to_string(),
-                                )
-                                .await;
-                                return;
-                            }
-                        }
+        let run = operation.run(self.schema.clone(), params, request_id);
+        let task = tokio::spawn(crate::request_id::within(self.request_id.clone(), run));
+        self.operations
+            .insert(id, (self.generation, task.abort_handle()));
+    }
+}
+
+/// One operation of a connection, run in a task of its own. An idle subscription is this task
+/// waiting for its next record, so what it holds while it waits is what each subscriber costs:
+/// the rare ends (errors, time-outs, a slow client) are boxed futures, allocated only when
+/// they happen.
+struct Operation {
+    id: String,
+    generation: u64,
+    protocol: Protocol,
+    slow_after: Duration,
+    out: mpsc::Sender<Message>,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+impl Operation {
+    async fn run(mut self, schema: ApiSchema, params: Params, request_id: String) {
+        let (mut responses, mut first, deadline) = match open(&schema, params, &request_id) {
+            Ok(opened) => opened,
+            Err(failure) => return Box::pin(self.fail(failure)).await,
+        };
+        loop {
+            let next = match deadline {
+                Some(deadline) => match tokio::time::timeout_at(deadline, responses.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        let failure = super::http::timeout_failure(&schema, &request_id);
+                        return Box::pin(self.fail(failure)).await;
                     }
-                    None => responses.next().await,
-                };
-                let Some(response) = next else { break };
-                let mut response = if first {
-                    first = false;
-                    match outcome.classify(response) {
-                        Ok(response) => response,
-                        Err(failure) => {
-                            let _ = events.send(finished()).await;
-                            let _ =
-                                send(error_message(protocol, &id, failure.errors()).to_string())
-                                    .await;
-                            return;
-                        }
-                    }
-                } else {
-                    response
-                };
-                let lagged = response.errors.iter().any(|error| {
-                    error
-                        .extensions
-                        .as_ref()
-                        .and_then(|extensions| extensions.get("code"))
-                        .is_some_and(|code| code == &async_graphql::Value::from(SUBSCRIBER_LAGGED))
-                });
-                let kind = match protocol {
-                    Protocol::TransportWs => "next",
-                    Protocol::Legacy => "data",
-                };
-                crate::request_id::name_in_server_errors(
-                    &mut response.errors,
-                    &crate::request_id::for_errors(),
-                );
-                if send(next_message(&id, kind, &response)).await.is_err() {
-                    let _ = events
-                        .send(Event::Slow("the client does not read its messages".into()))
-                        .await;
-                    return;
+                },
+                None => responses.next().await,
+            };
+            let Some(response) = next else { break };
+            // Made here, not inline, so that the response is not held while the text waits
+            // for room in the queue.
+            let (text, lagged) = match self.frame(response, first.take()) {
+                Ok(frame) => frame,
+                Err(failure) => return Box::pin(self.fail(failure)).await,
+            };
+            if self.send(text).await.is_err() {
+                return self.slow("the client does not read its messages");
+            }
+            if lagged {
+                let reason =
+                    "subscriber lagged: it fell behind the records and was closed; subscribe again";
+                return self.slow(reason);
+            }
+        }
+        let complete = json!({"id": self.id, "type": "complete"}).to_string();
+        Box::pin(self.finish(complete)).await;
+    }
+
+    /// The message carrying `response`, and whether it says the subscriber lagged. `first`
+    /// tells the first response of a request whose document failed validation.
+    fn frame(
+        &self,
+        response: async_graphql::Response,
+        first: Option<super::http::Outcome>,
+    ) -> Result<(String, bool), Failure> {
+        let mut response = match first {
+            Some(outcome) => outcome.classify(response)?,
+            None => response,
+        };
+        let lagged = response.errors.iter().any(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .is_some_and(|code| code == &async_graphql::Value::from(SUBSCRIBER_LAGGED))
+        });
+        crate::request_id::name_in_server_errors(
+            &mut response.errors,
+            &crate::request_id::for_errors(),
+        );
+        let kind = match self.protocol {
+            Protocol::TransportWs => "next",
+            Protocol::Legacy => "data",
+        };
+        Ok((next_message(&self.id, kind, &response), lagged))
+    }
+
+    /// Queues `text` for the writer, waiting at most `slow_after` for room.
+    async fn send(&mut self, text: String) -> Result<(), ()> {
+        tokio::time::timeout(self.slow_after, self.out.send(Message::text(text)))
+            .await
+            .map_err(|_| ())?
+            .map_err(|_| ())
+    }
+
+    /// Ends the operation with `last` as its last message. The connection forgets the id
+    /// first, so that once the client has read `last` it may reuse the id.
+    async fn finish(mut self, last: String) {
+        let _ = self.events.unbounded_send(Event::Finished {
+            id: self.id.clone(),
+            generation: self.generation,
+        });
+        let _ = self.send(last).await;
+    }
+
+    async fn fail(self, failure: Failure) {
+        let message = error_message(self.protocol, &self.id, failure.errors()).to_string();
+        self.finish(message).await;
+    }
+
+    /// The client cannot keep up: the connection closes.
+    fn slow(&self, reason: &str) {
+        let _ = self.events.unbounded_send(Event::Slow(reason.to_owned()));
+    }
+}
+
+/// The responses of the operation `params`, what tells its first response, and its deadline:
+/// queries and mutations get the request time limit; subscriptions live on.
+#[allow(clippy::type_complexity)]
+fn open<'schema>(
+    schema: &'schema ApiSchema,
+    params: Params,
+    request_id: &str,
+) -> Result<
+    (
+        impl futures_util::Stream<Item = async_graphql::Response> + Unpin + use<'schema>,
+        Option<super::http::Outcome>,
+        Option<tokio::time::Instant>,
+    ),
+    Failure,
+> {
+    let prepared = super::http::prepare(
+        schema,
+        params,
+        Allowed::All,
+        request_id,
+        &super::cost::RecordBudget::new(schema.limits().records_per_request),
+    )?;
+    let deadline = prepared
+        .time_limit(schema.limits())
+        .map(|limit| tokio::time::Instant::now() + limit);
+    let super::http::Prepared {
+        request, outcome, ..
+    } = prepared;
+    Ok((schema.execute_stream(request), Some(outcome), deadline))
+}
+
+/// The connection's writer: the queued messages in order, until the queue closes or the close
+/// frame comes (which goes first), then the socket's close.
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut outbound: mpsc::Receiver<Message>,
+    mut close: tokio::sync::oneshot::Receiver<Message>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            frame = &mut close => {
+                if let Ok(frame) = frame {
+                    let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(frame)).await;
                 }
-                if lagged {
-                    let _ = events.send(Event::Slow("subscriber lagged: it fell behind the records and was closed; subscribe again".into())).await;
-                    return;
+                break;
+            }
+            message = outbound.next() => {
+                let Some(message) = message else { break };
+                if sink.send(message).await.is_err() {
+                    break;
                 }
             }
-            let _ = events.send(finished()).await;
-            let _ = send(json!({"id": id, "type": "complete"}).to_string()).await;
-        }));
-        self.operations
-            .insert(id, (generation, task.abort_handle()));
+        }
     }
+    let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
 }
 
 /// A `next` (`data` on the legacy protocol) message.
