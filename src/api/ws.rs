@@ -3,7 +3,8 @@
 //!
 //! One task reads the socket and owns the connection's state; one task writes it from a bounded
 //! queue; each operation runs in its own task. Nothing is buffered without bound: the write
-//! queue holds [`OUTBOUND_BUFFER`] messages, an operation waits (so its bus receiver, itself
+//! queue holds [`OUTBOUND_BUFFER`] messages (and one more for each sender: the connection and
+//! each operation, as futures-channel counts), an operation waits (so its bus receiver, itself
 //! bounded, falls behind) and a client that does not read for [`SchemaLimits::ws_slow_client`]
 //! or whose subscription lags is closed with 1013 ("try again later").
 
@@ -30,7 +31,7 @@ use tokio::task::AbortHandle;
 pub const TRANSPORT_WS: &str = "graphql-transport-ws";
 pub const LEGACY_WS: &str = "graphql-ws";
 
-/// Messages queued for the writer per connection.
+/// Messages queued for the writer per connection, besides the one slot each sender has.
 pub const OUTBOUND_BUFFER: usize = 64;
 
 /// Each socket's read and write buffer. tungstenite's default is 128 KiB each, allocated
