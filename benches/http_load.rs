@@ -115,7 +115,6 @@ async fn stored(http: &reqwest::Client, base: &str) -> u64 {
 /// request id `SEED{n}`, one in ten at ERROR) in 1,000-record batches from 4 concurrent clients.
 async fn seed(base: &str, from: u64, to: u64) {
     const BATCH: u64 = 1000;
-    let records = to;
     let next = Arc::new(AtomicU64::new(from));
     let mut tasks = Vec::new();
     for _ in 0..4 {
@@ -124,10 +123,10 @@ async fn seed(base: &str, from: u64, to: u64) {
             let http = reqwest::Client::new();
             loop {
                 let first = next.fetch_add(BATCH, Ordering::Relaxed);
-                if first >= records {
+                if first >= to {
                     break;
                 }
-                let batch: Vec<Value> = (first..records.min(first + BATCH))
+                let batch: Vec<Value> = (first..to.min(first + BATCH))
                     .map(|n| json!({"level": if n % 10 == 0 { "ERROR" } else { "INFO" },
                         "message": format!("seed record {n} of the http load bench"),
                         "requestId": format!("SEED{n}"),
@@ -247,7 +246,7 @@ end
     )
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Kind {
     SendLogs,
     SendLogsGraphql,
@@ -300,12 +299,14 @@ const FILTERED_LOGS: [Door; 3] = [
         Kind::Logs(r#", from: \\"2026-01-01T01:00:00\\", to: \\"2026-01-01T02:00:00\\""#),
     ),
 ];
+/// A `contains` filter for a text in one seed record (4242's).
+const RARE_TEXT: &str = r#", contains: \\"seed record 4242 of\\""#;
 /// `contains`, for the gateway with the trigram index: a text in one seed record, one in every
 /// seed record, and one in none.
 const CONTAINS: [Door; 4] = [
     Door::one_at_a_time(
         "`logs`, `contains` a rare text (1 record), one at a time",
-        Kind::Logs(r#", contains: \\"seed record 4242 of\\""#),
+        Kind::Logs(RARE_TEXT),
     ),
     Door::one_at_a_time(
         "`logs`, `contains` a common text (every seed record), one at a time",
@@ -317,7 +318,7 @@ const CONTAINS: [Door; 4] = [
     ),
     Door::new(
         "`logs`, `contains` a rare text (1 record)",
-        Kind::Logs(r#", contains: \\"seed record 4242 of\\""#),
+        Kind::Logs(RARE_TEXT),
     ),
 ];
 
