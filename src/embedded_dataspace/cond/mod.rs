@@ -11,6 +11,7 @@ use lexer::tokenize;
 use parser::Parser;
 use std::collections::HashMap;
 use std::fmt;
+pub(crate) use translate::phrase;
 use translate::{Translator, resolve};
 
 /// Maximum nesting of parentheses and `!`. Deeper input is rejected so that a
@@ -94,13 +95,14 @@ pub struct SqlFragment {
     pub text_index: Option<TextIndexScan>,
 }
 
-/// The rows of an FTS5 table matching `query`, as the rows a search starts from: read in rowid
-/// order, they give a page newest (or oldest) first without collecting every match, which is
-/// what an `id IN (matches)` term does.
+/// The rows of an FTS5 table that may contain `literal`, as the rows a search starts from: read
+/// in rowid order, they give a page newest (or oldest) first without collecting every match,
+/// which is what an `id IN (matches)` term does. The store chooses the MATCH query when it
+/// runs the search (`store::text_index`), from how common the literal's trigrams are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextIndexScan {
     pub table: &'static str,
-    pub query: String,
+    pub literal: String,
 }
 
 /// An error with the 0-based character offset in the cond string it refers to.

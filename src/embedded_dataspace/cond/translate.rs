@@ -346,10 +346,7 @@ impl Translator<'_> {
                     (Some(table), Some(literal))
                         if self.in_conjunction && self.text_index.is_none() =>
                     {
-                        self.text_index = Some(TextIndexScan {
-                            table,
-                            query: phrase(&literal),
-                        });
+                        self.text_index = Some(TextIndexScan { table, literal });
                         self.sql
                             .push_str(&format!("({} LIKE ? ESCAPE '\\')", column.sql));
                     }
@@ -419,7 +416,7 @@ impl Translator<'_> {
 }
 
 /// An FTS5 query for `literal` as one phrase (the trigram tokenizer matches it as a substring).
-fn phrase(literal: &str) -> String {
+pub(crate) fn phrase(literal: &str) -> String {
     format!("\"{}\"", literal.replace('"', "\"\""))
 }
 

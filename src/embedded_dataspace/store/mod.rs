@@ -7,6 +7,7 @@ mod reads;
 #[cfg(test)]
 mod search_plans;
 mod session;
+mod text_index;
 
 use super::cond::SqlFragment;
 use super::model::{ClassMeta, IndexedColumns};

@@ -1,7 +1,7 @@
 //! Reads: searches (on a reader connection) and single objects (inside a packet), as the
 //! GraphQL entities' JSON.
 
-use super::{SearchRequest, SearchResult, StoreError};
+use super::{SearchRequest, SearchResult, StoreError, text_index};
 use crate::embedded_dataspace::cond::{SqlFragment, SqlValue, TextIndexScan};
 use crate::embedded_dataspace::model::{ClassMeta, FieldType, quoted};
 use rusqlite::types::Value as SqlParam;
@@ -13,7 +13,7 @@ pub(super) fn search_on(
     class: &ClassMeta,
     request: &SearchRequest,
 ) -> Result<SearchResult, StoreError> {
-    let search = SearchSql::new(class, request.filter.as_ref());
+    let search = SearchSql::new(connection, class, request.filter.as_ref())?;
     let mut result = SearchResult::default();
     if request.want_count {
         let mut statement = connection.prepare_cached(&search.count())?;
@@ -46,24 +46,31 @@ impl SearchSql {
     /// Reads the class's table; or, for a condition driven by a text index, that index's
     /// matches joined to the table under the table's own column names. The index's rowid is
     /// the "id" there, so a cursor's `"id" < ?` and `ORDER BY "id"` reach the index: a page
-    /// is read in rowid order and stops at its limit.
-    pub(super) fn new(class: &ClassMeta, filter: Option<&SqlFragment>) -> Self {
+    /// is read in rowid order and stops at its limit. The index's MATCH query is chosen on
+    /// `connection` (see `text_index`).
+    pub(super) fn new(
+        connection: &Connection,
+        class: &ClassMeta,
+        filter: Option<&SqlFragment>,
+    ) -> Result<Self, StoreError> {
         let table = quoted(class.name);
         let Some(filter) = filter else {
-            return Self {
+            return Ok(Self {
                 source: table,
                 condition: "1=1".to_owned(),
                 params: Vec::new(),
-            };
+            });
         };
         let mut params = Vec::with_capacity(filter.params.len() + 1);
         let source = match &filter.text_index {
             None => table,
             Some(TextIndexScan {
                 table: index,
-                query,
+                literal,
             }) => {
-                params.push(SqlParam::Text(query.clone()));
+                params.push(SqlParam::Text(text_index::match_query(
+                    connection, index, literal,
+                )?));
                 let index = quoted(index);
                 let mut columns =
                     format!("{index}.rowid AS \"id\", row.\"aggVersion\" AS \"aggVersion\"");
@@ -77,11 +84,11 @@ impl SearchSql {
             }
         };
         params.extend(filter.params.iter().map(to_param));
-        Self {
+        Ok(Self {
             source,
             condition: filter.sql.clone(),
             params,
-        }
+        })
     }
 
     pub(super) fn count(&self) -> String {

@@ -37,9 +37,9 @@ fn plan(filter: &LogRecordFilter, contains_index: ContainsIndex) -> Vec<String> 
     let store = open(&dir.path().join("db.sqlite"), contains_index);
     let fragment =
         translate_cond(&filter.cond(), &placeholders(), &store.columns(&LOG_RECORD)).unwrap();
-    let search = SearchSql::new(&LOG_RECORD, Some(&fragment));
-    let sql = search.page(&LOG_RECORD, &[("\"id\"".into(), true, None)]);
     let connection = store.lock();
+    let search = SearchSql::new(&connection, &LOG_RECORD, Some(&fragment)).unwrap();
+    let sql = search.page(&LOG_RECORD, &[("\"id\"".into(), true, None)]);
     let mut statement = connection
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
         .unwrap();
@@ -161,7 +161,7 @@ fn messages(
         trigram: true,
     };
     let fragment = translate_cond(cond, placeholders, &columns).unwrap();
-    let search = SearchSql::new(&LOG_RECORD, Some(&fragment));
+    let search = SearchSql::new(connection, &LOG_RECORD, Some(&fragment)).unwrap();
     let sql = search.page(&LOG_RECORD, &[("\"id\"".into(), true, None)]);
     let mut params = search.params;
     params.push(rusqlite::types::Value::Integer(limit));
