@@ -4,8 +4,11 @@
 
 use crate::support::dataspace::{self, LocalDs};
 use futures_util::future::join_all;
-use logbot_gateway::dataspace::operations::{NewDelivery, NewLogRecord, Search, now};
+use logbot_gateway::dataspace::operations::{
+    LogRecordFilter, NewDelivery, NewLogRecord, Search, now,
+};
 use logbot_gateway::dataspace::{DataSpaceClient, DataSpaceError, GroupCommitSettings};
+use logbot_gateway::embedded_dataspace::ContainsIndex;
 use logbot_gateway::metrics::Metrics;
 use std::collections::HashSet;
 
@@ -27,7 +30,14 @@ fn one_call_at_a_time(packets: usize) -> GroupCommitSettings {
 }
 
 async fn start(group_commit: GroupCommitSettings) -> Harness {
-    let ds = dataspace::start().await;
+    start_with_index(group_commit, ContainsIndex::None).await
+}
+
+async fn start_with_index(
+    group_commit: GroupCommitSettings,
+    contains_index: ContainsIndex,
+) -> Harness {
+    let ds = dataspace::start_with_index(contains_index).await;
     let metrics = Metrics::new();
     let client = ds
         .client()
@@ -90,6 +100,24 @@ impl Harness {
             .into_iter()
             .map(|record| record.message)
             .collect()
+    }
+
+    /// The messages of the bot's records containing `text`, sorted.
+    async fn found(&self, text: &str) -> Vec<String> {
+        let filter = LogRecordFilter {
+            bot: self.bot.clone(),
+            contains: Some(text.into()),
+            limit: 100,
+            ..Default::default()
+        };
+        let page = self.client.search_log_records(&filter).await.unwrap();
+        let mut messages: Vec<String> = page
+            .records
+            .into_iter()
+            .map(|record| record.message)
+            .collect();
+        messages.sort();
+        messages
     }
 
     async fn store(
@@ -273,4 +301,37 @@ async fn a_call_holds_no_more_bytes_than_its_cap_but_a_larger_batch_still_goes()
     assert!(stored.iter().all(Result::is_ok), "{stored:?}");
     assert_eq!(h.group_calls(), 4, "every batch over the cap went alone");
     assert_eq!(h.messages().await.len(), 12);
+}
+
+/// With the trigram index, a group's records enter the index when its call commits (not at
+/// each packet's savepoint): every good packet's records are found by `contains`, once; a
+/// failed packet's are not, and a key sent twice is indexed once. (A packet undone after its
+/// records were written: `store::search_plans`.)
+#[tokio::test]
+async fn with_the_trigram_index_exactly_a_groups_committed_records_are_found() {
+    let h = start_with_index(one_call_at_a_time(64), ContainsIndex::Trigram).await;
+    let (first, good, bad, twice) = (
+        records("first", 1),
+        records("good", 2),
+        records("bad", 2),
+        records("twice", 2),
+    );
+    let outcomes = join_all([
+        h.store(&h.bot, &first, &[], "first"),
+        h.store(&h.bot, &good, &[], "good"),
+        h.store("999999", &bad, &[], "bad"),
+        h.store(&h.bot, &twice, &[], "twice"),
+        h.store(&h.bot, &twice, &[], "twice"),
+    ])
+    .await;
+    assert_eq!(h.group_calls(), 2, "the four after the first in one call");
+    assert!(outcomes[2].is_err(), "{:?}", outcomes[2]);
+    for (index, outcome) in outcomes.iter().enumerate().filter(|(index, _)| *index != 2) {
+        assert!(outcome.is_ok(), "batch {index}: {outcome:?}");
+    }
+    assert_eq!(h.found("first-").await, ["first-0"]);
+    assert_eq!(h.found("good-").await, ["good-0", "good-1"]);
+    assert!(h.found("bad-").await.is_empty());
+    assert_eq!(h.found("twice-").await, ["twice-0", "twice-1"]);
+    assert_eq!(h.found("-0").await, ["first-0", "good-0", "twice-0"]);
 }

@@ -235,6 +235,9 @@ impl Store {
             &mut connection,
             contains_index == ContainsIndex::Trigram,
         )?;
+        if contains_index == ContainsIndex::Trigram {
+            connection.execute_batch(text_index::NOTE_NEW_RECORDS)?;
+        }
         let in_memory = path.as_os_str().is_empty() || path == Path::new(":memory:");
         let readers = match in_memory {
             true => None,
@@ -288,8 +291,18 @@ impl Store {
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
         let outcome = run_packet(&transaction, packet)?;
-        transaction.commit()?;
+        self.commit(transaction)?;
         Ok(outcome)
+    }
+
+    /// Commits the writer's transaction, with its new records in the trigram index first when
+    /// the store keeps one (see `text_index`).
+    fn commit(&self, transaction: rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+        if self.contains_index == ContainsIndex::Trigram {
+            text_index::index_new_records(&transaction)?;
+        }
+        transaction.commit()?;
+        Ok(())
     }
 }
 

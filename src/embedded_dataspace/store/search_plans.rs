@@ -176,7 +176,8 @@ fn messages(
         .unwrap()
 }
 
-fn insert_record(connection: &rusqlite::Connection, bot: i64, level: &str, message: &str) {
+/// Stores a record of `bot`, as a packet's insert does (not indexed until a commit).
+fn insert_row(connection: &rusqlite::Connection, bot: i64, level: &str, message: &str) {
     connection
         .execute(
             "INSERT INTO \"LogRecord\" (\"aggVersion\", \"bot\", \"level\", \"message\", \"eventAt\", \"receivedAt\") \
@@ -184,6 +185,86 @@ fn insert_record(connection: &rusqlite::Connection, bot: i64, level: &str, messa
             rusqlite::params![bot, level, message],
         )
         .unwrap();
+}
+
+/// Stores a record and indexes it, as the store's commit of a transaction would.
+fn insert_record(connection: &rusqlite::Connection, bot: i64, level: &str, message: &str) {
+    insert_row(connection, bot, level, message);
+    let indexed = connection
+        .query_row(
+            "SELECT 1 FROM sqlite_temp_master WHERE name = 'trigram_pending'",
+            [],
+            |_| Ok(()),
+        )
+        .is_ok();
+    if indexed {
+        super::text_index::index_new_records(connection).unwrap();
+    }
+}
+
+/// New records enter the index when the writer's transaction commits: one whose savepoint was
+/// rolled back is not indexed (the next record takes its id, and is), nor one created and
+/// deleted again; and the previous release's insert trigger is dropped when the store opens.
+#[test]
+fn records_enter_the_trigram_index_when_their_transaction_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let store = open(&path, ContainsIndex::Trigram);
+    {
+        let mut connection = store.lock();
+        let mut transaction = connection.transaction().unwrap();
+        insert_row(&transaction, 1, "INFO", "kept first");
+        let savepoint = transaction.savepoint().unwrap();
+        insert_row(&savepoint, 1, "INFO", "kept? no: rolled back");
+        drop(savepoint);
+        insert_row(&transaction, 1, "INFO", "kept second");
+        insert_row(&transaction, 1, "INFO", "deleted again");
+        transaction
+            .execute(
+                "DELETE FROM \"LogRecord\" WHERE \"message\" = 'deleted again'",
+                [],
+            )
+            .unwrap();
+        assert!(
+            found(&transaction, "kept").is_empty(),
+            "nothing in the index before the commit"
+        );
+        store.commit(transaction).unwrap();
+    }
+    assert_eq!(found(&store.lock(), "kept"), ["kept second", "kept first"]);
+    assert!(found(&store.lock(), "rolled back").is_empty());
+    assert!(found(&store.lock(), "deleted").is_empty());
+
+    store
+        .lock()
+        .execute_batch(
+            "CREATE TRIGGER \"LogRecord_message_trigram_insert\" AFTER INSERT ON \"LogRecord\" BEGIN
+                 INSERT INTO \"LogRecord_message_trigram\" (rowid, \"message\") VALUES (new.\"id\", new.\"message\");
+             END;",
+        )
+        .unwrap();
+    drop(store);
+    let store = open(&path, ContainsIndex::Trigram);
+    let triggers: Vec<String> = store
+        .lock()
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        triggers,
+        [
+            "LogRecord_message_trigram_delete",
+            "LogRecord_message_trigram_update"
+        ]
+    );
+    insert_record(&store.lock(), 1, "INFO", "kept third");
+    assert_eq!(
+        found(&store.lock(), "kept"),
+        ["kept third", "kept second", "kept first"]
+    );
 }
 
 /// A `contains` that every found record must satisfy drives the search from the index, in id
@@ -324,16 +405,7 @@ fn contains_through_the_trigram_index_is_an_exact_case_sensitive_substring() {
 fn the_trigram_index_is_built_and_dropped_as_the_setting_says() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.sqlite");
-    let insert = |store: &Store, message: &str| {
-        store
-            .lock()
-            .execute(
-                "INSERT INTO \"LogRecord\" (\"aggVersion\", \"bot\", \"level\", \"message\", \"eventAt\", \"receivedAt\") \
-                 VALUES (1, 1, 'INFO', ?, '2026-01-01T00:00:00.000', '2026-01-01T00:00:00.000')",
-                [message],
-            )
-            .unwrap();
-    };
+    let insert = |store: &Store, message: &str| insert_record(&store.lock(), 1, "INFO", message);
     let index_objects = |store: &Store| -> i64 {
         store
             .lock()

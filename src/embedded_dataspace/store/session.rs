@@ -105,7 +105,7 @@ impl Store {
                     let _ = answer.send(outcome);
                 }
                 Job::Commit(answer) => {
-                    let _ = answer.send(transaction.commit().map_err(StoreError::from));
+                    let _ = answer.send(self.commit(transaction));
                     return;
                 }
             }

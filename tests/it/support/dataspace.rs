@@ -4,7 +4,9 @@
 use logbot_gateway::apig::{AppCredentials, KeyRing};
 use logbot_gateway::dataspace::operations::NewBot;
 use logbot_gateway::dataspace::{ClientSettings, DataSpaceClient};
-use logbot_gateway::embedded_dataspace::{LocalDataSpace, LocalOptions, RunningDataSpace};
+use logbot_gateway::embedded_dataspace::{
+    ContainsIndex, LocalDataSpace, LocalOptions, RunningDataSpace,
+};
 use std::time::Duration;
 
 /// The App key and secret the local DataSpace accepts.
@@ -18,6 +20,11 @@ pub struct LocalDs {
 }
 
 pub async fn start() -> LocalDs {
+    start_with_index(Default::default()).await
+}
+
+/// [`start`], with `[dataspace] contains_index` as given.
+pub async fn start_with_index(contains_index: ContainsIndex) -> LocalDs {
     let dir = tempfile::tempdir().unwrap();
     let running = LocalDataSpace::start(LocalOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -25,7 +32,7 @@ pub async fn start() -> LocalDs {
         keys: KeyRing::new().with(KEY, SECRET),
         reads: Default::default(),
         durability: Default::default(),
-        contains_index: Default::default(),
+        contains_index,
     })
     .await
     .unwrap();
