@@ -421,7 +421,8 @@ pub(crate) fn phrase(literal: &str) -> String {
 }
 
 /// The literal of a `%literal%` pattern (`\\` escapes, no other wildcard) when it is at least
-/// 3 characters: the trigram index cannot look up anything shorter.
+/// 3 characters: the trigram index cannot look up anything shorter, nor a NUL (an FTS5 query
+/// string ends at one), which the LIKE alone then serves.
 pub(super) fn pure_contains(pattern: &str) -> Option<String> {
     let inner = pattern.strip_prefix('%')?.strip_suffix('%')?;
     let mut literal = String::with_capacity(inner.len());
@@ -433,5 +434,5 @@ pub(super) fn pure_contains(pattern: &str) -> Option<String> {
             other => literal.push(other),
         }
     }
-    (literal.chars().count() >= 3).then_some(literal)
+    (literal.chars().count() >= 3 && !literal.contains('\0')).then_some(literal)
 }

@@ -189,7 +189,8 @@ pub enum ContainsIndex {
     /// `none`: a LIKE over the bot's records (no cost on ingest).
     #[default]
     None,
-    /// `trigram`: an FTS5 trigram index finds the candidates (about 120 us per record ingested).
+    /// `trigram`: an FTS5 trigram index finds the candidates (ingest at 10M: 836 req/s with it,
+    /// 2,366 without; `README.md`, HTTP load bench).
     Trigram,
 }
 

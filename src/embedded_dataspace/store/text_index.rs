@@ -196,6 +196,16 @@ mod tests {
             match_query(&connection, "t", "of the").unwrap(),
             "\"of the\""
         );
+        // FTS5's own syntax and quotes are only characters of the text (a NUL never comes
+        // here: `cond::translate::pure_contains`).
+        for hostile in ["\" OR \"", "NEAR(a b)", "x*y^z", "\"\"\"\""] {
+            let query = match_query(&connection, "t", hostile)
+                .unwrap_or_else(|error| panic!("{hostile:?}: {error:?}"));
+            assert!(
+                candidates(&connection, &query).is_empty(),
+                "{hostile:?}: {query}"
+            );
+        }
         // Trigrams no record has come first, and the query finds nothing.
         let absent = match_query(&connection, "t", "record zzz").unwrap();
         assert!(candidates(&connection, &absent).is_empty(), "{absent}");
