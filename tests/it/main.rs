@@ -11,6 +11,7 @@ mod config;
 mod dataspace_client;
 mod dataspace_local;
 mod dataspace_sdl;
+mod dataspace_trigram_restart;
 mod dataspace_upgrade;
 mod delivery_floods;
 mod delivery_migration;
