@@ -6,6 +6,7 @@ pub mod apq;
 pub mod cost;
 pub mod cursor;
 pub mod error;
+pub mod feeds;
 pub mod graphiql;
 pub mod http;
 pub mod limits;
@@ -54,6 +55,11 @@ impl ApiSchema {
         &self.transport.persisted
     }
 
+    /// The subscription feeds WebSocket subscribers share that are running now.
+    pub fn running_feeds(&self) -> usize {
+        self.transport.feeds.running()
+    }
+
     pub(crate) fn transport(&self) -> &Transport {
         &self.transport
     }
@@ -72,6 +78,8 @@ pub(crate) struct Transport {
     ws_open: AtomicUsize,
     /// Becomes true when the server shuts down.
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// The subscriptions WebSocket subscribers share.
+    feeds: feeds::Feeds,
 }
 
 /// Limits the API enforces on every operation, and the transports' timings.
@@ -162,6 +170,7 @@ pub fn build_schema(service: Arc<LogbotService>, limits: SchemaLimits) -> ApiSch
             persisted: apq::PersistedQueries::with_capacity(limits.apq_bytes),
             ws_open: AtomicUsize::new(0),
             shutdown: tokio::sync::watch::Sender::new(false),
+            feeds: feeds::Feeds::default(),
         }),
     }
 }

@@ -54,16 +54,7 @@ impl Subscription {
                             return Some((Ok(LogRecord::from(record)), Some(receiver)));
                         }
                         Err(RecvError::Lagged(missed)) => {
-                            let error = async_graphql::Error::new(format!(
-                                "this subscriber fell {missed} records behind and is \
-                                     closed; subscribe again (records are stored: query \
-                                     `logs` for the ones missed)"
-                            ))
-                            .extend_with(|_, extensions| {
-                                extensions.set("code", SUBSCRIBER_LAGGED);
-                                extensions.set("missed", missed);
-                            });
-                            return Some((Err(error), None));
+                            return Some((Err(lagged(missed)), None));
                         }
                         Err(RecvError::Closed) => return None,
                     }
@@ -71,4 +62,16 @@ impl Subscription {
             },
         ))
     }
+}
+
+/// The error a subscriber gets when it fell `missed` records behind and is closed.
+pub fn lagged(missed: u64) -> async_graphql::Error {
+    async_graphql::Error::new(format!(
+        "this subscriber fell {missed} records behind and is closed; subscribe again (records \
+         are stored: query `logs` for the ones missed)"
+    ))
+    .extend_with(|_, extensions| {
+        extensions.set("code", SUBSCRIBER_LAGGED);
+        extensions.set("missed", missed);
+    })
 }

@@ -8,16 +8,17 @@
 //! bounded, falls behind) and a client that does not read for [`SchemaLimits::ws_slow_client`]
 //! or whose subscription lags is closed with 1013 ("try again later").
 
+use super::feeds::{FeedItem, Next, Subscriber};
 use super::http::{Failure, Params};
 use super::limits::{self, Allowed};
 use super::subscription::SUBSCRIBER_LAGGED;
 use super::{ApiSchema, SchemaLimits};
+use async_graphql::parser::types::OperationType;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -479,53 +480,122 @@ struct Operation {
 }
 
 impl Operation {
-    async fn run(mut self, schema: ApiSchema, params: Params, request_id: String) {
-        let (mut responses, mut first, deadline) = match open(&schema, params, &request_id) {
-            Ok(opened) => opened,
+    async fn run(self, schema: ApiSchema, params: Params, request_id: String) {
+        let prepared = match prepare(&schema, params, &request_id) {
+            Ok(prepared) => prepared,
             Err(failure) => return Box::pin(self.fail(failure)).await,
         };
+        if prepared.operation != OperationType::Subscription {
+            // Boxed: an idle subscriber's task holds only the shared feed's branch.
+            return Box::pin(self.execute(schema, prepared, request_id)).await;
+        }
+        let super::http::Prepared {
+            request, outcome, ..
+        } = prepared;
+        let subscriber = schema
+            .transport()
+            .feeds
+            .subscribe(&schema, request, outcome);
+        self.follow(subscriber).await
+    }
+
+    /// Runs a subscription's shared feed (see [`super::feeds`]) for this client.
+    async fn follow(mut self, mut subscriber: Subscriber) {
+        loop {
+            let (text, lagged) = match subscriber.next().await {
+                Next::Item(FeedItem::Payload(payload)) => {
+                    (next_text(&self.id, self.next_kind(), &payload), false)
+                }
+                Next::Item(FeedItem::Response(response)) => self.frame(copy_of(&response)),
+                Next::Item(FeedItem::Failed(failure)) => {
+                    return Box::pin(self.fail((*failure).clone())).await;
+                }
+                Next::Lagged(missed) => {
+                    let error = super::subscription::lagged(missed)
+                        .into_server_error(async_graphql::Pos::default());
+                    self.frame(async_graphql::Response::from_errors(vec![error]))
+                }
+                Next::Ended => break,
+            };
+            if let Err(reason) = self.deliver(text, lagged).await {
+                return self.slow(reason);
+            }
+        }
+        self.complete().await
+    }
+
+    /// Executes a query or mutation sent over the socket, within the request time limit.
+    async fn execute(
+        mut self,
+        schema: ApiSchema,
+        prepared: super::http::Prepared,
+        request_id: String,
+    ) {
+        let deadline = prepared
+            .time_limit(schema.limits())
+            .map(|limit| tokio::time::Instant::now() + limit);
+        let super::http::Prepared {
+            request, outcome, ..
+        } = prepared;
+        let mut first = Some(outcome);
+        let mut responses = schema.execute_stream(request);
         loop {
             let next = match deadline {
                 Some(deadline) => match tokio::time::timeout_at(deadline, responses.next()).await {
                     Ok(next) => next,
                     Err(_) => {
                         let failure = super::http::timeout_failure(&schema, &request_id);
-                        return Box::pin(self.fail(failure)).await;
+                        return self.fail(failure).await;
                     }
                 },
                 None => responses.next().await,
             };
             let Some(response) = next else { break };
+            let response = match first.take() {
+                Some(outcome) => match outcome.classify(response) {
+                    Ok(response) => response,
+                    Err(failure) => return self.fail(failure).await,
+                },
+                None => response,
+            };
             // Made here, not inline, so that the response is not held while the text waits
             // for room in the queue.
-            let (text, lagged) = match self.frame(response, first.take()) {
-                Ok(frame) => frame,
-                Err(failure) => return Box::pin(self.fail(failure)).await,
-            };
-            if self.send(text).await.is_err() {
-                return self.slow("the client does not read its messages");
-            }
-            if lagged {
-                let reason =
-                    "subscriber lagged: it fell behind the records and was closed; subscribe again";
+            let (text, lagged) = self.frame(response);
+            if let Err(reason) = self.deliver(text, lagged).await {
                 return self.slow(reason);
             }
         }
+        self.complete().await
+    }
+
+    /// Sends a response's message; `Err` with the reason to close the connection when the
+    /// client does not take it in time or it says the subscriber lagged.
+    async fn deliver(&mut self, text: String, lagged: bool) -> Result<(), &'static str> {
+        if self.send(text).await.is_err() {
+            return Err("the client does not read its messages");
+        }
+        if lagged {
+            return Err(
+                "subscriber lagged: it fell behind the records and was closed; subscribe again",
+            );
+        }
+        Ok(())
+    }
+
+    async fn complete(self) {
         let complete = json!({"id": self.id, "type": "complete"}).to_string();
         Box::pin(self.finish(complete)).await;
     }
 
-    /// The message carrying `response`, and whether it says the subscriber lagged. `first`
-    /// tells the first response of a request whose document failed validation.
-    fn frame(
-        &self,
-        response: async_graphql::Response,
-        first: Option<super::http::Outcome>,
-    ) -> Result<(String, bool), Failure> {
-        let mut response = match first {
-            Some(outcome) => outcome.classify(response)?,
-            None => response,
-        };
+    fn next_kind(&self) -> &'static str {
+        match self.protocol {
+            Protocol::TransportWs => "next",
+            Protocol::Legacy => "data",
+        }
+    }
+
+    /// The message carrying `response`, and whether it says the subscriber lagged.
+    fn frame(&self, mut response: async_graphql::Response) -> (String, bool) {
         let lagged = response.errors.iter().any(|error| {
             error
                 .extensions
@@ -537,11 +607,7 @@ impl Operation {
             &mut response.errors,
             &crate::request_id::for_errors(),
         );
-        let kind = match self.protocol {
-            Protocol::TransportWs => "next",
-            Protocol::Legacy => "data",
-        };
-        Ok((next_message(&self.id, kind, &response), lagged))
+        (next_message(&self.id, self.next_kind(), &response), lagged)
     }
 
     /// Queues `text` for the writer, waiting at most `slow_after` for room.
@@ -573,35 +639,27 @@ impl Operation {
     }
 }
 
-/// The responses of the operation `params`, what tells its first response, and its deadline:
-/// queries and mutations get the request time limit; subscriptions live on.
-#[allow(clippy::type_complexity)]
-fn open<'schema>(
-    schema: &'schema ApiSchema,
+/// What a message needs of a shared response (async-graphql's is not `Clone`).
+fn copy_of(response: &async_graphql::Response) -> async_graphql::Response {
+    let mut copy = async_graphql::Response::new(response.data.clone());
+    copy.errors = response.errors.clone();
+    copy.extensions = response.extensions.clone();
+    copy
+}
+
+/// The operation `params`, checked and ready to execute.
+fn prepare(
+    schema: &ApiSchema,
     params: Params,
     request_id: &str,
-) -> Result<
-    (
-        impl futures_util::Stream<Item = async_graphql::Response> + Unpin + use<'schema>,
-        Option<super::http::Outcome>,
-        Option<tokio::time::Instant>,
-    ),
-    Failure,
-> {
-    let prepared = super::http::prepare(
+) -> Result<super::http::Prepared, Failure> {
+    super::http::prepare(
         schema,
         params,
         Allowed::All,
         request_id,
         &super::cost::RecordBudget::new(schema.limits().records_per_request),
-    )?;
-    let deadline = prepared
-        .time_limit(schema.limits())
-        .map(|limit| tokio::time::Instant::now() + limit);
-    let super::http::Prepared {
-        request, outcome, ..
-    } = prepared;
-    Ok((schema.execute_stream(request), Some(outcome), deadline))
+    )
 }
 
 /// The connection's writer: the queued messages in order, until the queue closes or the close
@@ -631,23 +689,20 @@ async fn write(
     let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
 }
 
-/// A `next` (`data` on the legacy protocol) message.
-#[derive(Serialize)]
-struct NextMessage<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    /// `null` if the response cannot be encoded.
-    payload: Option<&'a async_graphql::Response>,
+/// The text of the `next` (`data` on the legacy protocol) message carrying `response`.
+fn next_message(id: &str, kind: &str, response: &async_graphql::Response) -> String {
+    let payload = serde_json::to_string(response).unwrap_or_else(|error| {
+        tracing::error!(%error, "could not encode a GraphQL response");
+        "null".to_owned()
+    });
+    next_text(id, kind, &payload)
 }
 
-/// The text of the message carrying `response`, serialized in one go.
-fn next_message(id: &str, kind: &str, response: &async_graphql::Response) -> String {
-    let message = |payload| NextMessage { id, kind, payload };
-    serde_json::to_string(&message(Some(response))).unwrap_or_else(|error| {
-        tracing::error!(%error, "could not encode a GraphQL response");
-        serde_json::to_string(&message(None)).unwrap_or_default()
-    })
+/// The message around a `payload` that is JSON text already (a shared feed's, serialized
+/// once for all its subscribers): put in as it is, not parsed again.
+fn next_text(id: &str, kind: &str, payload: &str) -> String {
+    let id = serde_json::to_string(id).unwrap_or_else(|_| "\"\"".to_owned());
+    format!(r#"{{"id":{id},"type":"{kind}","payload":{payload}}}"#)
 }
 
 fn error_message(protocol: Protocol, id: &str, errors: Vec<Value>) -> Value {

@@ -49,3 +49,4 @@ mod telegram_updates;
 mod transport_http;
 mod transport_redis;
 mod transport_ws;
+mod transport_ws_feeds;

@@ -31,7 +31,7 @@ impl MediaType {
 }
 
 /// A request refused before (or instead of) execution.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Failure {
     /// Status with `application/json`.
     json_status: StatusCode,

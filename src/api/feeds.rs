@@ -1,0 +1,211 @@
+//! Shared subscription feeds: every WebSocket subscriber of the same subscription (the same
+//! document, operation name and variables) reads one execution of it.
+//!
+//! Why: async-graphql keeps about 10 KiB of state per executing subscription (its stream, the
+//! parsed document, the variables; heaptrack on 2,000 idle subscribers), and executes and
+//! serializes each record once per subscriber. What a subscription here yields depends only on
+//! its document and variables: `logAdded` reads no caller identity, and the connection's
+//! `connection_init` payload is not read. So one execution, serialized once, serves all of
+//! them. async-graphql has no way to share an execution; Hasura's "multiplexed subscriptions"
+//! are the same idea.
+//!
+//! Each feed is a task that runs the stream and sends each response on a broadcast channel of
+//! [`LISTENER_BUFFER`] slots (the same room a subscriber had on the bus before). The feed never
+//! waits for a subscriber: one that falls that far behind gets a `SUBSCRIBER_LAGGED` error and
+//! is closed, as before. The feed stops when its last subscriber goes.
+
+use super::ApiSchema;
+use super::http::{Failure, Outcome};
+use crate::bus::LISTENER_BUFFER;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use tokio::sync::broadcast;
+use tokio::task::AbortHandle;
+
+/// What identifies a subscription's results: equal keys yield the same responses.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct FeedKey {
+    query: String,
+    operation_name: Option<String>,
+    /// The variables as JSON text.
+    variables: String,
+}
+
+impl FeedKey {
+    fn of(request: &async_graphql::Request) -> Self {
+        Self {
+            query: request.query.clone(),
+            operation_name: request.operation_name.clone(),
+            variables: serde_json::to_string(&request.variables).unwrap_or_default(),
+        }
+    }
+}
+
+/// One response of a feed, as its subscribers take it.
+#[derive(Clone)]
+pub enum FeedItem {
+    /// A response without errors, as its JSON text: serialized once for all subscribers.
+    Payload(Arc<str>),
+    /// A response with errors: each subscriber names its own request id in them.
+    Response(Arc<async_graphql::Response>),
+    /// The document failed validation; nothing more comes.
+    Failed(Arc<Failure>),
+}
+
+type FeedMap = Arc<Mutex<HashMap<FeedKey, Weak<Feed>>>>;
+
+/// The running feeds, by key; entries go when their feed does.
+#[derive(Default)]
+pub struct Feeds {
+    running: FeedMap,
+}
+
+/// A running feed, held by each of its subscribers.
+struct Feed {
+    key: FeedKey,
+    /// Weak, so that the channel closes (and subscribers complete) when the stream ends.
+    items: broadcast::WeakSender<FeedItem>,
+    task: AbortHandle,
+    running: FeedMap,
+    /// Set, before it is sent, when the document failed validation: a subscriber that joined
+    /// just after the send still learns it.
+    failed: Arc<OnceLock<Arc<Failure>>>,
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.task.abort();
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        // A feed started since for the same key keeps its entry.
+        if running
+            .get(&self.key)
+            .is_some_and(|feed| feed.strong_count() == 0)
+        {
+            running.remove(&self.key);
+        }
+    }
+}
+
+/// One subscriber's end of a feed.
+pub struct Subscriber {
+    items: broadcast::Receiver<FeedItem>,
+    feed: Arc<Feed>,
+}
+
+/// What a subscriber takes next.
+pub enum Next {
+    Item(FeedItem),
+    /// It fell this many responses behind; it should close.
+    Lagged(u64),
+    /// The feed ended.
+    Ended,
+}
+
+impl Subscriber {
+    pub async fn next(&mut self) -> Next {
+        match self.items.recv().await {
+            Ok(item) => Next::Item(item),
+            Err(broadcast::error::RecvError::Lagged(missed)) => Next::Lagged(missed),
+            Err(broadcast::error::RecvError::Closed) => match self.feed.failed.get() {
+                Some(failure) => Next::Item(FeedItem::Failed(failure.clone())),
+                None => Next::Ended,
+            },
+        }
+    }
+}
+
+impl Feeds {
+    /// Subscribes to the feed of `request` (a subscription, checked by
+    /// [`super::http::prepare`]), starting it when none runs. `outcome` is `request`'s: it tells
+    /// the feed's first response apart if the document fails validation.
+    pub fn subscribe(
+        &self,
+        schema: &ApiSchema,
+        request: async_graphql::Request,
+        outcome: Outcome,
+    ) -> Subscriber {
+        let key = FeedKey::of(&request);
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        // Dropped after the lock is released: a feed's drop takes the lock.
+        let ended = match running.get(&key).and_then(Weak::upgrade) {
+            Some(feed) => match feed.items.upgrade() {
+                Some(sender) => {
+                    let items = sender.subscribe();
+                    drop(running);
+                    return Subscriber { items, feed };
+                }
+                None => Some(feed),
+            },
+            None => None,
+        };
+        let (sender, items) = broadcast::channel(LISTENER_BUFFER);
+        let weak = sender.downgrade();
+        let failed = Arc::new(OnceLock::new());
+        let run = run(schema.clone(), request, outcome, sender, failed.clone());
+        let task = tokio::spawn(crate::request_id::within(
+            crate::request_id::for_errors(),
+            run,
+        ));
+        let feed = Arc::new(Feed {
+            key: key.clone(),
+            items: weak,
+            task: task.abort_handle(),
+            running: self.running.clone(),
+            failed,
+        });
+        running.insert(key, Arc::downgrade(&feed));
+        drop(running);
+        drop(ended);
+        Subscriber { items, feed }
+    }
+
+    /// How many feeds run.
+    pub fn running(&self) -> usize {
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        running
+            .values()
+            .filter(|feed| feed.strong_count() > 0)
+            .count()
+    }
+}
+
+/// The feed's task: executes `request` and sends each response to the subscribers. Ending
+/// drops `sender`, which completes them.
+async fn run(
+    schema: ApiSchema,
+    request: async_graphql::Request,
+    outcome: Outcome,
+    sender: broadcast::Sender<FeedItem>,
+    failed: Arc<OnceLock<Arc<Failure>>>,
+) {
+    let mut responses = schema.execute_stream(request);
+    let mut first = Some(outcome);
+    while let Some(response) = responses.next().await {
+        let response = match first.take() {
+            Some(outcome) => match outcome.classify(response) {
+                Ok(response) => response,
+                Err(failure) => {
+                    let failure = Arc::new(failure);
+                    let _ = failed.set(failure.clone());
+                    let _ = sender.send(FeedItem::Failed(failure));
+                    return;
+                }
+            },
+            None => response,
+        };
+        let item = if response.errors.is_empty() {
+            match serde_json::to_string(&response) {
+                Ok(text) => FeedItem::Payload(text.into()),
+                Err(error) => {
+                    tracing::error!(%error, "could not encode a GraphQL response");
+                    FeedItem::Payload("null".into())
+                }
+            }
+        } else {
+            FeedItem::Response(Arc::new(response))
+        };
+        // No subscriber right now is fine: the feed stops when the last one's drop aborts it.
+        let _ = sender.send(item);
+    }
+}
