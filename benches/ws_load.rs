@@ -3,7 +3,8 @@
 //! subscribed to `logAdded`, in two parts, each with a gateway of its own:
 //!
 //! 1. idle: `WS_LOAD_IDLE` connections (`connection_init`, wait for `connection_ack`,
-//!    `subscribe`), opened `WS_LOAD_OPEN` at a time. The gateway's VmRSS with none open (the
+//!    `subscribe`), opened `WS_LOAD_OPEN` at a time, the `n`th to bot `n % WS_LOAD_IDLE_BOTS`
+//!    (so subscribers of a bot share one feed, `src/api/feeds.rs`). The gateway's VmRSS with none open (the
 //!    baseline), once all are subscribed, and after one record reached every one of them (which
 //!    shows each subscription is live); VmHWM for the peak; KiB per connection.
 //! 2. fan-out: `WS_LOAD_BOTS` bots with `WS_LOAD_PER_BOT` subscribers each; every bot sends one
@@ -15,7 +16,7 @@
 //!    the same requests is the baseline: the part of the latency that is the commit.
 //!
 //! Run (release): `cargo bench --bench ws_load`. Settings by environment: `WS_LOAD_IDLE`
-//! (10,000; 0 skips part 1), `WS_LOAD_BOTS` (100; 0 skips part 2), `WS_LOAD_PER_BOT` (100),
+//! (10,000; 0 skips part 1), `WS_LOAD_IDLE_BOTS` (1), `WS_LOAD_BOTS` (100; 0 skips part 2), `WS_LOAD_PER_BOT` (100),
 //! `WS_LOAD_SECS` (20), `WS_LOAD_OPEN` (connections opening at once, 100), `WS_LOAD_BIN` (the
 //! gateway binary; default the one Cargo built). A quick check against the debug build:
 //! `WS_LOAD_IDLE=500 WS_LOAD_BOTS=5 WS_LOAD_PER_BOT=10 WS_LOAD_SECS=3 cargo test --bench ws_load`.
@@ -214,13 +215,16 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// Part 1: `count` idle subscribers.
-async fn idle(count: u64, at_once: u64) {
+/// Part 1: `count` idle subscribers, spread over `bots` bots.
+async fn idle(count: u64, at_once: u64, bots: u64) {
     raise_fd_limit(count + SPARE_FDS);
-    let gateway = start_gateway(count, 1).await;
+    let gateway = start_gateway(count, bots).await;
     let (base, pid) = (gateway.base.clone(), gateway.pid());
     let http = reqwest::Client::new();
-    register_bot(&http, &base, "idle").await;
+    let names: Vec<String> = (0..bots).map(|n| format!("idle{n}")).collect();
+    for name in &names {
+        register_bot(&http, &base, name).await;
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = status_kib(pid, "VmRSS:");
     println!(
@@ -230,7 +234,10 @@ async fn idle(count: u64, at_once: u64) {
     );
 
     let opening = Instant::now();
-    let sockets = open_all(&base, count, at_once, |_| "idle".to_owned()).await;
+    let sockets = open_all(&base, count, at_once, |n| {
+        names[(n % bots) as usize].clone()
+    })
+    .await;
     let opened_in = opening.elapsed().as_secs_f64();
     // Each subscriber then reads (answering pings) and counts the records it gets.
     let (stop, stopped) = watch::channel(false);
@@ -263,7 +270,9 @@ async fn idle(count: u64, at_once: u64) {
     let subscribed = status_kib(pid, "VmRSS:");
     let fds = open_fds(pid);
 
-    assert!(send_record(&http, &base, "idle", "one record to every idle subscriber").await);
+    for name in &names {
+        assert!(send_record(&http, &base, name, "one record to every idle subscriber").await);
+    }
     let waiting = Instant::now();
     while received.load(Ordering::Relaxed) < count && waiting.elapsed() < PATIENCE {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -283,7 +292,7 @@ async fn idle(count: u64, at_once: u64) {
     println!("|---|---:|---:|");
     println!("| no connection (baseline) | {:.1} | — |", mib(before));
     println!(
-        "| {count} subscribed | {:.1} | {:.1} |",
+        "| {count} subscribed, over {bots} bots | {:.1} | {:.1} |",
         mib(subscribed),
         per_connection(subscribed)
     );
@@ -474,6 +483,7 @@ async fn fan_out(bots: u64, per_bot: u64, secs: u64, at_once: u64) {
 
 fn main() {
     let idle_count = setting("WS_LOAD_IDLE", 10_000);
+    let idle_bots = setting("WS_LOAD_IDLE_BOTS", 1).max(1);
     let bots = setting("WS_LOAD_BOTS", 100);
     let per_bot = setting("WS_LOAD_PER_BOT", 100);
     let secs = setting("WS_LOAD_SECS", 20);
@@ -485,7 +495,7 @@ fn main() {
         .unwrap()
         .block_on(async move {
             if idle_count > 0 {
-                idle(idle_count, at_once).await;
+                idle(idle_count, at_once, idle_bots).await;
             }
             if bots > 0 && per_bot > 0 {
                 fan_out(bots, per_bot, secs, at_once).await;

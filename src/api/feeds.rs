@@ -16,8 +16,10 @@
 
 use super::ApiSchema;
 use super::http::{Failure, Outcome};
+use super::limits::LIMIT_EXCEEDED;
 use crate::bus::LISTENER_BUFFER;
 use futures_util::StreamExt;
+use http::StatusCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use tokio::sync::broadcast;
@@ -118,13 +120,15 @@ impl Subscriber {
 impl Feeds {
     /// Subscribes to the feed of `request` (a subscription, checked by
     /// [`super::http::prepare`]), starting it when none runs. `outcome` is `request`'s: it tells
-    /// the feed's first response apart if the document fails validation.
+    /// the feed's first response apart if the document fails validation. Refused when a new
+    /// feed would pass `[limits] ws_feeds`: each holds a channel and an execution (about
+    /// 30 KiB), and a caller could make any number of distinct documents.
     pub fn subscribe(
         &self,
         schema: &ApiSchema,
         request: async_graphql::Request,
         outcome: Outcome,
-    ) -> Subscriber {
+    ) -> Result<Subscriber, Failure> {
         let key = FeedKey::of(&request);
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
         // Dropped after the lock is released: a feed's drop takes the lock.
@@ -133,12 +137,23 @@ impl Feeds {
                 Some(sender) => {
                     let items = sender.subscribe();
                     drop(running);
-                    return Subscriber { items, feed };
+                    return Ok(Subscriber { items, feed });
                 }
                 None => Some(feed),
             },
             None => None,
         };
+        let limit = schema.limits().ws_feeds;
+        if ended.is_none() && running.len() >= limit {
+            return Err(Failure::status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                LIMIT_EXCEEDED,
+                format!(
+                    "the server runs {limit} distinct subscriptions, its limit (`[limits] \
+                     ws_feeds`); subscribe to one that runs, or try again later"
+                ),
+            ));
+        }
         let (sender, items) = broadcast::channel(LISTENER_BUFFER);
         let weak = sender.downgrade();
         let failed = Arc::new(OnceLock::new());
@@ -157,7 +172,7 @@ impl Feeds {
         running.insert(key, Arc::downgrade(&feed));
         drop(running);
         drop(ended);
-        Subscriber { items, feed }
+        Ok(Subscriber { items, feed })
     }
 
     /// How many feeds run.

@@ -98,6 +98,8 @@ pub struct SchemaLimits {
     pub request_timeout: Duration,
     pub ws_connections: usize,
     pub ws_subscriptions_per_connection: usize,
+    /// Distinct subscriptions running at once (see [`feeds`]).
+    pub ws_feeds: usize,
     /// The raw document's size and shape.
     pub document: crate::graphql_document::DocumentCaps,
     /// Records one HTTP request may return (batch included).
@@ -128,6 +130,7 @@ impl SchemaLimits {
             request_timeout: limits.request_timeout,
             ws_connections: limits.ws_connections,
             ws_subscriptions_per_connection: limits.ws_subscriptions_per_connection,
+            ws_feeds: limits.ws_feeds,
             document: limits.document,
             records_per_request: limits.records_per_request,
             response_bytes: limits.response_bytes,

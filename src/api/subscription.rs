@@ -19,6 +19,9 @@ use tokio::sync::broadcast::error::RecvError;
 /// `extensions.code` of the error a lagging subscriber gets before it is closed.
 pub const SUBSCRIBER_LAGGED: &str = "SUBSCRIBER_LAGGED";
 
+/// WebSocket subscribers of the same document and variables share one execution
+/// (`super::feeds`): a field here must yield the same for every caller, reading nothing of the
+/// connection or the request beyond its arguments.
 #[derive(Default)]
 pub struct Subscription;
 

@@ -492,11 +492,14 @@ impl Operation {
         let super::http::Prepared {
             request, outcome, ..
         } = prepared;
-        let subscriber = schema
+        match schema
             .transport()
             .feeds
-            .subscribe(&schema, request, outcome);
-        self.follow(subscriber).await
+            .subscribe(&schema, request, outcome)
+        {
+            Ok(subscriber) => self.follow(subscriber).await,
+            Err(failure) => Box::pin(self.fail(failure)).await,
+        }
     }
 
     /// Runs a subscription's shared feed (see [`super::feeds`]) for this client.

@@ -341,10 +341,12 @@ pub struct LimitSettings {
     pub batch_size: usize,
     /// `request_timeout_ms`, default 15 s.
     pub request_timeout: Duration,
-    /// Open WebSocket connections, default 1000.
+    /// Open WebSocket connections, default 10,000.
     pub ws_connections: usize,
     /// Subscriptions per WebSocket connection, default 20.
     pub ws_subscriptions_per_connection: usize,
+    /// Distinct subscriptions (document and variables) running at once, default 5,000.
+    pub ws_feeds: usize,
     /// Log records per ingested batch, default 1000.
     pub max_records_per_batch: usize,
     /// Messages in one storage-trigger or queue-signal batch on `POST /`, default 1000.

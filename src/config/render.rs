@@ -302,6 +302,7 @@ fn limit_entries(s: &Settings) -> Entries {
             "ws_subscriptions_per_connection",
             l.ws_subscriptions_per_connection.to_string(),
         ),
+        ("ws_feeds", l.ws_feeds.to_string()),
         ("max_records_per_batch", l.max_records_per_batch.to_string()),
         ("messages_per_batch", l.messages_per_batch.to_string()),
         ("password_chars", l.password_chars.to_string()),

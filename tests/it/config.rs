@@ -138,8 +138,9 @@ fn defaults_without_a_file() {
         [12, 12_000, 30, 20, 10]
     );
     assert_eq!(limits.request_timeout, Duration::from_millis(15000));
-    assert_eq!(limits.ws_connections, 1000);
+    assert_eq!(limits.ws_connections, 10_000);
     assert_eq!(limits.ws_subscriptions_per_connection, 20);
+    assert_eq!(limits.ws_feeds, 5000);
     assert_eq!(limits.max_records_per_batch, 1000);
     assert_eq!(settings.graphql.introspection, None);
     assert!(settings.graphql.graphiql);

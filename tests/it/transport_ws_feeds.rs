@@ -297,3 +297,57 @@ async fn subscribers_of_a_document_that_fails_validation_each_get_the_error() {
     wait_for_feeds(&gateway, 0).await;
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn distinct_subscriptions_past_ws_feeds_are_refused_and_the_same_one_still_joins() {
+    let gateway = start(&[("LOGBOT__LIMITS__WS_FEEDS", "1")]).await;
+    let url = gateway.ws_url();
+    let (mut first, mut second, mut other) = (
+        connect_initialised(&url).await,
+        connect_initialised(&url).await,
+        connect_initialised(&url).await,
+    );
+    subscribe(&mut first, "a", json!({"bot": "one"})).await;
+    wait_for_feeds(&gateway, 1).await;
+    // The same subscription joins the running feed; another is refused.
+    subscribe(&mut second, "b", json!({"bot": "one"})).await;
+    subscribe(&mut other, "c", json!({"bot": "two"})).await;
+    let Received::Json(refusal) = receive(&mut other, Duration::from_secs(10)).await else {
+        panic!("closed");
+    };
+    assert_eq!(refusal["type"], "error", "{refusal}");
+    assert_eq!(refusal["id"], "c", "{refusal}");
+    assert_eq!(
+        refusal["payload"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{refusal}"
+    );
+    let message = refusal["payload"][0]["message"].as_str().unwrap();
+    assert!(message.contains("ws_feeds"), "{message}");
+    assert_eq!(gateway.running.state.schema.running_feeds(), 1);
+
+    // Both subscribers of the running feed get its records: the join was not refused.
+    gateway.register_bot("one").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    for socket in [&mut first, &mut second] {
+        loop {
+            gateway.send_log("one", "INFO", "warm").await;
+            if let Ok(Received::Json(message)) = tokio::time::timeout(
+                Duration::from_millis(300),
+                receive(socket, Duration::from_secs(1)),
+            )
+            .await
+                && message["type"] == "next"
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "a subscriber got no record");
+        }
+    }
+
+    // Once that feed stops, the other subscription may start.
+    drop((first, second));
+    wait_for_feeds(&gateway, 0).await;
+    subscribe(&mut other, "c", json!({"bot": "two"})).await;
+    wait_for_feeds(&gateway, 1).await;
+    gateway.stop().await;
+}
