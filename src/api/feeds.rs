@@ -18,7 +18,7 @@ use super::ApiSchema;
 use super::http::{Failure, Outcome};
 use super::limits::LIMIT_EXCEEDED;
 use crate::bus::LISTENER_BUFFER;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use http::StatusCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
@@ -44,16 +44,22 @@ impl FeedKey {
     }
 }
 
-/// One response of a feed, as its subscribers take it.
+/// Responses of a feed, as its subscribers take them.
 #[derive(Clone)]
 pub enum FeedItem {
-    /// A response without errors, as its JSON text: serialized once for all subscribers.
-    Payload(Arc<str>),
+    /// Responses without errors, in order, as their JSON text: serialized once for all
+    /// subscribers. The responses that were ready together (a batch of records) are one item,
+    /// so that a batch takes a few places in the channel, not one per record.
+    Payloads(Arc<[Arc<str>]>),
     /// A response with errors: each subscriber names its own request id in them.
     Response(Arc<async_graphql::Response>),
     /// The document failed validation; nothing more comes.
     Failed(Arc<Failure>),
 }
+
+/// The most JSON text one [`FeedItem::Payloads`] holds (beyond its first response): what a
+/// channel full of them can hold back is bounded.
+const PAYLOADS_BYTES: usize = 64 * 1024;
 
 type FeedMap = Arc<Mutex<HashMap<FeedKey, Weak<Feed>>>>;
 
@@ -196,7 +202,8 @@ async fn run(
 ) {
     let mut responses = schema.execute_stream(request);
     let mut first = Some(outcome);
-    while let Some(response) = responses.next().await {
+    let mut next = responses.next().await;
+    while let Some(response) = next.take() {
         let response = match first.take() {
             Some(outcome) => match outcome.classify(response) {
                 Ok(response) => response,
@@ -209,18 +216,45 @@ async fn run(
             },
             None => response,
         };
-        let item = if response.errors.is_empty() {
-            match serde_json::to_string(&response) {
-                Ok(text) => FeedItem::Payload(text.into()),
-                Err(error) => {
-                    tracing::error!(%error, "could not encode a GraphQL response");
-                    FeedItem::Payload("null".into())
-                }
-            }
-        } else {
-            FeedItem::Response(Arc::new(response))
-        };
         // No subscriber right now is fine: the feed stops when the last one's drop aborts it.
-        let _ = sender.send(item);
+        if !response.errors.is_empty() {
+            let _ = sender.send(FeedItem::Response(Arc::new(response)));
+            next = responses.next().await;
+            continue;
+        }
+        let mut payloads = vec![encode(&response)];
+        let mut bytes = payloads[0].len();
+        // The responses ready now go with it, up to PAYLOADS_BYTES.
+        let mut ready = None;
+        while bytes < PAYLOADS_BYTES {
+            match responses.next().now_or_never() {
+                Some(Some(response)) if response.errors.is_empty() => {
+                    let payload = encode(&response);
+                    bytes += payload.len();
+                    payloads.push(payload);
+                }
+                Some(end_or_error) => {
+                    ready = Some(end_or_error);
+                    break;
+                }
+                None => break,
+            }
+        }
+        let _ = sender.send(FeedItem::Payloads(payloads.into()));
+        next = match ready {
+            Some(end_or_error) => end_or_error,
+            None => responses.next().await,
+        };
+    }
+}
+
+/// A response's JSON text.
+fn encode(response: &async_graphql::Response) -> Arc<str> {
+    match serde_json::to_string(response) {
+        Ok(text) => text.into(),
+        Err(error) => {
+            tracing::error!(%error, "could not encode a GraphQL response");
+            "null".into()
+        }
     }
 }

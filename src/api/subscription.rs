@@ -1,13 +1,15 @@
 //! `Subscription`: live records, fed from the bus after each commit (so a record sent to any
 //! replica reaches subscribers on every replica when the bus is Redis).
 //!
-//! Each subscriber reads a bounded bus receiver of its bot's records. A subscriber that falls
-//! more than [`crate::bus::LISTENER_BUFFER`] of them behind is not buffered further: it gets
-//! one error (`extensions.code = SUBSCRIBER_LAGGED`) and its stream ends, and the WebSocket
-//! transport then closes the connection (code 1013) so the client reconnects.
+//! Each execution reads a bounded bus receiver of its bot's records, a batch per commit
+//! ([`crate::bus::BotRecords`]). One that falls more than [`crate::bus::LISTENER_BUFFER`]
+//! batches behind is not buffered further: it gets one error
+//! (`extensions.code = SUBSCRIBER_LAGGED`) and its stream ends, and the WebSocket transport
+//! then closes the connection (code 1013) so the client reconnects.
 
 use super::error::bad_input;
 use super::types::{LogLevel, LogRecord};
+use crate::bus::BotRecords;
 use crate::domain::level::LogLevel as DomainLevel;
 use crate::domain::names::BotName;
 use crate::service::{LogbotService, StoredRecord};
@@ -39,26 +41,29 @@ impl Subscription {
             .to_string();
         let min_level: DomainLevel = min_level.map(Into::into).unwrap_or(DomainLevel::Debug);
         let service = ctx.data::<Arc<LogbotService>>()?;
-        let receiver = service.bus().subscribe_records(&bot);
+        let listener = Listener {
+            receiver: service.bus().subscribe_records(&bot),
+            batch: Arc::new([]),
+            next: 0,
+        };
         Ok(futures_util::stream::unfold(
-            Some(receiver),
-            move |receiver| async move {
-                let mut receiver = receiver?;
+            Some(listener),
+            move |listener| async move {
+                let mut listener = listener?;
                 loop {
-                    match receiver.recv().await {
-                        Ok(message) => {
-                            let Ok(record) = serde_json::from_str::<StoredRecord>(&message) else {
-                                tracing::warn!("undecodable record on the bus");
-                                continue;
-                            };
-                            if record.level() < min_level {
-                                continue;
-                            }
-                            return Some((Ok(LogRecord::from(record)), Some(receiver)));
+                    while let Some(message) = listener.batch.get(listener.next).cloned() {
+                        listener.next += 1;
+                        let Ok(record) = serde_json::from_str::<StoredRecord>(&message) else {
+                            tracing::warn!("undecodable record on the bus");
+                            continue;
+                        };
+                        if record.level() >= min_level {
+                            return Some((Ok(LogRecord::from(record)), Some(listener)));
                         }
-                        Err(RecvError::Lagged(missed)) => {
-                            return Some((Err(lagged(missed)), None));
-                        }
+                    }
+                    match listener.receiver.recv().await {
+                        Ok(batch) => (listener.batch, listener.next) = (batch, 0),
+                        Err(RecvError::Lagged(missed)) => return Some((Err(lagged(missed)), None)),
                         Err(RecvError::Closed) => return None,
                     }
                 }
@@ -67,11 +72,18 @@ impl Subscription {
     }
 }
 
-/// The error a subscriber gets when it fell `missed` records behind and is closed.
+/// A subscriber's place in its bot's records: the batch it is in, and the next record of it.
+struct Listener {
+    receiver: tokio::sync::broadcast::Receiver<BotRecords>,
+    batch: BotRecords,
+    next: usize,
+}
+
+/// The error a subscriber gets when it fell `missed` batches of records behind and is closed.
 pub fn lagged(missed: u64) -> async_graphql::Error {
     async_graphql::Error::new(format!(
-        "this subscriber fell {missed} records behind and is closed; subscribe again (records \
-         are stored: query `logs` for the ones missed)"
+        "this subscriber fell {missed} batches of records behind and is closed; subscribe \
+         again (records are stored: query `logs` for the ones missed)"
     ))
     .extend_with(|_, extensions| {
         extensions.set("code", SUBSCRIBER_LAGGED);

@@ -506,8 +506,14 @@ impl Operation {
     async fn follow(mut self, mut subscriber: Subscriber) {
         loop {
             let (text, lagged) = match subscriber.next().await {
-                Next::Item(FeedItem::Payload(payload)) => {
-                    (next_text(&self.id, self.next_kind(), &payload), false)
+                Next::Item(FeedItem::Payloads(payloads)) => {
+                    for payload in payloads.iter() {
+                        let text = next_text(&self.id, self.next_kind(), payload);
+                        if let Err(reason) = self.deliver(text, false).await {
+                            return self.slow(reason);
+                        }
+                    }
+                    continue;
                 }
                 Next::Item(FeedItem::Response(response)) => self.frame(copy_of(&response)),
                 Next::Item(FeedItem::Failed(failure)) => {

@@ -18,10 +18,16 @@ pub(super) struct LocalChannels {
     bots: Mutex<BotChannels>,
 }
 
+/// The records of one bot from one announcement (an ingest's commit, or the messages that
+/// came from Redis together), in order. They are one item on the bot's channel, so that a
+/// batch of any size takes one place in a listener's buffer: as one item per record, a batch
+/// of more than [`LISTENER_BUFFER`] records closed every live subscriber of its bot at once.
+pub type BotRecords = Arc<[Arc<str>]>;
+
 /// The records channel split by bot.
 #[derive(Default)]
 struct BotChannels {
-    senders: HashMap<String, broadcast::Sender<Arc<str>>>,
+    senders: HashMap<String, broadcast::Sender<BotRecords>>,
     /// The size at which the map is next pruned.
     prune_at: usize,
 }
@@ -47,7 +53,7 @@ impl LocalChannels {
     }
 
     /// Listens to the records of `bot` from now on.
-    pub(super) fn bot_records(&self, bot: &str) -> broadcast::Receiver<Arc<str>> {
+    pub(super) fn bot_records(&self, bot: &str) -> broadcast::Receiver<BotRecords> {
         let mut bots = lock(&self.bots);
         if let Some(sender) = bots.senders.get(bot) {
             return sender.subscribe();
@@ -63,32 +69,39 @@ impl LocalChannels {
     }
 
     pub(super) fn deliver(&self, channel: &str, message: Arc<str>) {
-        if channel == RECORDS_CHANNEL {
-            self.deliver_to_bot(&message);
-        }
-        let _ = self.sender(channel).send(message);
+        self.deliver_all(channel, [message]);
     }
 
-    /// Delivers messages on one channel, in order.
-    pub(super) fn deliver_all(&self, channel: &str, messages: &[String]) {
+    /// Delivers messages on one channel, in order; records also on their bots' channels, one
+    /// item per bot.
+    pub(super) fn deliver_all(&self, channel: &str, messages: impl IntoIterator<Item = Arc<str>>) {
+        let mut messages = messages.into_iter().peekable();
+        if messages.peek().is_none() {
+            return;
+        }
         let sender = self.sender(channel);
+        let mut by_bot: HashMap<String, Vec<Arc<str>>> = HashMap::new();
         for message in messages {
-            let message = Arc::<str>::from(message.as_str());
             if channel == RECORDS_CHANNEL {
-                self.deliver_to_bot(&message);
+                // The record's bot is read here once, rather than by every subscriber of
+                // every bot.
+                if let Ok(record) = serde_json::from_str::<RecordBot>(&message) {
+                    by_bot
+                        .entry(record.bot.into_owned())
+                        .or_default()
+                        .push(message.clone());
+                }
             }
             let _ = sender.send(message);
         }
-    }
-
-    /// The record's bot is read here once, rather than by every subscriber of every bot.
-    fn deliver_to_bot(&self, message: &Arc<str>) {
-        let Ok(record) = serde_json::from_str::<RecordBot>(message) else {
+        if by_bot.is_empty() {
             return;
-        };
-        let sender = lock(&self.bots).senders.get(&*record.bot).cloned();
-        if let Some(sender) = sender {
-            let _ = sender.send(message.clone());
+        }
+        let bots = lock(&self.bots);
+        for (bot, records) in by_bot {
+            if let Some(sender) = bots.senders.get(&bot) {
+                let _ = sender.send(records.into());
+            }
         }
     }
 }
@@ -110,6 +123,27 @@ mod tests {
             "{held} channels held"
         );
         channels.deliver(RECORDS_CHANNEL, Arc::from(r#"{"bot": "kept"}"#));
-        assert_eq!(&*kept.try_recv().unwrap(), r#"{"bot": "kept"}"#);
+        let records = kept.try_recv().unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(&*records[0], r#"{"bot": "kept"}"#);
+    }
+
+    #[test]
+    fn a_batch_is_one_item_per_bot_in_order() {
+        let channels = LocalChannels::default();
+        let (mut a, mut b) = (channels.bot_records("a"), channels.bot_records("b"));
+        let records: Vec<Arc<str>> = (0..2 * LISTENER_BUFFER)
+            .map(|n| {
+                let bot = if n % 2 == 0 { "a" } else { "b" };
+                Arc::from(format!(r#"{{"bot": "{bot}", "n": {n}}}"#))
+            })
+            .collect();
+        channels.deliver_all(RECORDS_CHANNEL, records.clone());
+        for (receiver, parity) in [(&mut a, 0), (&mut b, 1)] {
+            let batch = receiver.try_recv().unwrap();
+            let expected: Vec<&Arc<str>> = records.iter().skip(parity).step_by(2).collect();
+            assert_eq!(batch.iter().collect::<Vec<_>>(), expected);
+            assert!(receiver.try_recv().is_err(), "one item per bot");
+        }
     }
 }

@@ -12,6 +12,7 @@ mod redis_bus;
 use crate::config::BusSettings;
 pub use claims::Claim;
 use claims::LocalClaims;
+pub use local::BotRecords;
 use local::LocalChannels;
 pub use redis_bus::Reconnect;
 use redis_bus::RedisBus;
@@ -157,17 +158,17 @@ impl Bus {
             return Ok(());
         }
         let Some(redis) = &self.redis else {
-            self.local.deliver_all(channel, messages);
+            self.local.deliver_all(channel, shared(messages));
             return Ok(());
         };
         if let Err(lost) = redis.subscription_in_place() {
-            self.local.deliver_all(channel, messages);
+            self.local.deliver_all(channel, shared(messages));
             return Err(lost);
         }
         match redis.publish_many(channel, messages).await {
             Ok(()) => Ok(()),
             Err(error) => {
-                self.local.deliver_all(channel, messages);
+                self.local.deliver_all(channel, shared(messages));
                 Err(BusError::Unavailable(format!(
                     "Redis publish failed, delivered on this replica only: {error}"
                 )))
@@ -180,12 +181,12 @@ impl Bus {
         self.local.sender(channel).subscribe()
     }
 
-    /// Listens to the records of one bot on [`RECORDS_CHANNEL`] from now on. The bus reads
-    /// each record's bot once and wakes only that bot's listeners, each of which may fall
-    /// [`LISTENER_BUFFER`] of the bot's records behind. (With one channel for all, each
+    /// Listens to the records of one bot on [`RECORDS_CHANNEL`] from now on, a batch at a time
+    /// ([`BotRecords`]). The bus reads each record's bot once and wakes only that bot's
+    /// listeners, each of which may fall [`LISTENER_BUFFER`] batches behind. (With one channel for all, each
     /// listener woke and decoded every record: 10,000 subscribers of 100 bots cost a million
     /// wake-ups and decodes for 100 records.)
-    pub fn subscribe_records(&self, bot: &str) -> broadcast::Receiver<Arc<str>> {
+    pub fn subscribe_records(&self, bot: &str) -> broadcast::Receiver<BotRecords> {
         self.local.bot_records(bot)
     }
 
@@ -264,6 +265,11 @@ impl Bus {
     }
 }
 
+/// Messages as the local channels hold them.
+fn shared(messages: &[String]) -> impl Iterator<Item = Arc<str>> + '_ {
+    messages.iter().map(|message| Arc::from(message.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,8 +303,11 @@ mod tests {
         bus.publish("other", &record("payments", "elsewhere"))
             .await
             .unwrap();
+        // One item per bot per publish.
         for want in [&batch[0], &record("payments", "three")] {
-            assert_eq!(&*payments.recv().await.unwrap(), want.as_str());
+            let records = payments.recv().await.unwrap();
+            assert_eq!(records.len(), 1);
+            assert_eq!(&*records[0], want.as_str());
         }
         assert!(payments.try_recv().is_err());
         for want in [&batch[0], &batch[1], &record("payments", "three")] {

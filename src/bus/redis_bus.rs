@@ -6,7 +6,7 @@ use super::claims::Claim;
 use super::local::LocalChannels;
 use super::{BusError, CACHE_CHANNEL, RECORDS_CHANNEL};
 use crate::config::BusSettings;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use redis::aio::PubSub;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,6 +59,35 @@ impl Reconnect {
             ping_interval: settings.ping_interval,
         }
     }
+}
+
+/// The most Redis messages handed to the local channels together.
+const MESSAGES_DELIVERED_TOGETHER: usize = 4096;
+
+/// Hands messages that arrived together to the local channels: each run of messages on one
+/// channel in one call, in order.
+fn deliver_arrived(local: &LocalChannels, prefix: &str, arrived: Vec<redis::Msg>) {
+    let mut run: Vec<Arc<str>> = Vec::new();
+    let mut run_channel = String::new();
+    for message in arrived {
+        let channel = message.get_channel_name();
+        let Some(channel) = channel.strip_prefix(prefix) else {
+            continue;
+        };
+        let payload = match message.get_payload::<String>() {
+            Ok(payload) => Arc::from(payload),
+            Err(error) => {
+                tracing::warn!(%error, "Redis bus: undecodable message");
+                continue;
+            }
+        };
+        if channel != run_channel {
+            local.deliver_all(&run_channel, std::mem::take(&mut run));
+            run_channel = channel.to_owned();
+        }
+        run.push(payload);
+    }
+    local.deliver_all(&run_channel, run);
 }
 
 /// The first pause before reconnecting to Redis; doubled up to [`Reconnect::max_pause`].
@@ -311,14 +340,17 @@ async fn listen(listener: Listener, pubsub: PubSub) {
                 message = messages.next() => {
                     let Some(message) = message else { break "connection closed" };
                     let Some(local) = local.upgrade() else { return };
-                    let channel = message.get_channel_name();
-                    let Some(channel) = channel.strip_prefix(prefix.as_str()) else {
-                        continue;
-                    };
-                    match message.get_payload::<String>() {
-                        Ok(payload) => local.deliver(channel, Arc::from(payload)),
-                        Err(error) => tracing::warn!(%error, "Redis bus: undecodable message"),
+                    // The messages already here go together, so that another replica's batch
+                    // of records reaches each bot's listeners as one item (see
+                    // `local::BotRecords`), as it does on the replica that stored it.
+                    let mut arrived = vec![message];
+                    while arrived.len() < MESSAGES_DELIVERED_TOGETHER {
+                        match messages.next().now_or_never() {
+                            Some(Some(message)) => arrived.push(message),
+                            _ => break,
+                        }
                     }
+                    deliver_arrived(&local, &prefix, arrived);
                 }
                 _ = ping.tick() => {
                     if local.strong_count() == 0 {

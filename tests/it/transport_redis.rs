@@ -129,4 +129,36 @@ async fn a_record_sent_to_one_replica_reaches_a_subscriber_on_another() {
             "{message}"
         );
     }
+
+    // The largest batch (1000 records, far more than a subscriber may fall behind) reaches
+    // both whole: on B it comes through Redis as 1000 messages, delivered together.
+    let records: Vec<Value> = (0..1000)
+        .map(|n| json!({"level": "INFO", "message": format!("r{n}")}))
+        .collect();
+    let sent = post(
+        &a.base,
+        json!({
+            "query": "mutation($r: [LogRecordInput!]!) { sendLogs(bot: \"shared\", records: $r) { accepted } }",
+            "variables": {"r": records},
+        }),
+    )
+    .await;
+    assert_eq!(sent["data"]["sendLogs"]["accepted"], 1000, "{sent}");
+    for socket in [&mut on_b, &mut on_a] {
+        let mut messages = Vec::new();
+        while messages.len() < 1000 {
+            match receive(socket, Duration::from_secs(10)).await {
+                Received::Json(message) if message["type"] == "next" => {
+                    let text = message["payload"]["data"]["logAdded"]["message"].clone();
+                    if text != "across replicas" {
+                        messages.push(text);
+                    }
+                }
+                Received::Json(_) => {}
+                Received::Closed(frame) => panic!("closed after {}: {frame:?}", messages.len()),
+            }
+        }
+        let expected: Vec<Value> = (0..1000).map(|n| json!(format!("r{n}"))).collect();
+        assert_eq!(messages, expected);
+    }
 }

@@ -351,3 +351,53 @@ async fn distinct_subscriptions_past_ws_feeds_are_refused_and_the_same_one_still
     wait_for_feeds(&gateway, 1).await;
     gateway.stop().await;
 }
+
+/// Subscribes `socket` to `bot` and waits until records reach it.
+async fn subscribe_live(gateway: &TestGateway, socket: &mut Socket, bot: &str) {
+    subscribe(socket, "live", json!({"bot": bot})).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        gateway.send_log(bot, "INFO", "warm").await;
+        if let Ok(Received::Json(message)) = tokio::time::timeout(
+            Duration::from_millis(300),
+            receive(socket, Duration::from_secs(1)),
+        )
+        .await
+            && message["type"] == "next"
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the subscription never started");
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_that_reads_gets_every_record_of_the_largest_batch() {
+    let gateway = start(&[]).await;
+    gateway.register_bot("burst").await;
+    let url = gateway.ws_url();
+    let (mut first, mut second) = (
+        connect_initialised(&url).await,
+        connect_initialised(&url).await,
+    );
+    subscribe_live(&gateway, &mut first, "burst").await;
+    subscribe_live(&gateway, &mut second, "burst").await;
+    // `[limits] max_records_per_batch` (1000) records in one commit: far more than a
+    // subscriber may fall behind (256), yet each is one announcement.
+    let records: Vec<Value> = (0..1000)
+        .map(|n| json!({"level": "INFO", "message": format!("r{n}")}))
+        .collect();
+    let (status, body) = gateway
+        .post(json!({
+            "query": "mutation($r: [LogRecordInput!]!) { sendLogs(bot: \"burst\", records: $r) { accepted } }",
+            "variables": {"r": records},
+        }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["sendLogs"]["accepted"], 1000, "{body}");
+    let expected: Vec<String> = (0..1000).map(|n| format!("r{n}")).collect();
+    for socket in [&mut first, &mut second] {
+        assert_eq!(messages_until(socket, "r999").await, expected);
+    }
+    gateway.stop().await;
+}
