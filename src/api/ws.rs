@@ -2,11 +2,13 @@
 //! the older `graphql-ws` subprotocol (subscriptions-transport-ws) for older Apollo clients.
 //!
 //! One task reads the socket and owns the connection's state; one task writes it from a bounded
-//! queue; each operation runs in its own task. Nothing is buffered without bound: the write
-//! queue holds [`OUTBOUND_BUFFER`] messages (and one more for each sender: the connection and
-//! each operation, as futures-channel counts), an operation waits (so its bus receiver, itself
-//! bounded, falls behind) and a client that does not read for [`SchemaLimits::ws_slow_client`]
-//! or whose subscription lags is closed with 1013 ("try again later").
+//! queue; each operation runs in its own task, a subscription's reading the feed it shares with
+//! the other subscribers of the same subscription ([`super::feeds`]). Nothing is buffered
+//! without bound: the write queue holds [`OUTBOUND_BUFFER`] messages (and one more for each
+//! sender: the connection and each operation, as futures-channel counts), an operation waits (so
+//! its receiver of the feed, itself bounded, falls behind) and a client that does not read for
+//! [`SchemaLimits::ws_slow_client`] or whose subscription lags is closed with 1013 ("try again
+//! later").
 
 use super::feeds::{FeedItem, Next, Subscriber};
 use super::http::{Failure, Params};
