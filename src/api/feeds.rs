@@ -22,27 +22,34 @@ use crate::bus::LISTENER_BUFFER;
 use crate::sync::lock;
 use futures_util::{FutureExt, StreamExt};
 use http::StatusCode;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 
-/// What identifies a subscription's results: equal keys yield the same responses.
+/// What identifies a subscription's results: equal keys yield the same responses. A SHA-256
+/// of the document, operation name and variables, not the text itself: a document may be as
+/// large as a request body, and a feed lives as long as its subscribers.
 #[derive(Clone, PartialEq, Eq, Hash)]
-struct FeedKey {
-    query: String,
-    operation_name: Option<String>,
-    /// The variables as JSON text.
-    variables: String,
-}
+struct FeedKey([u8; 32]);
 
 impl FeedKey {
     fn of(request: &async_graphql::Request) -> Self {
-        Self {
-            query: request.query.clone(),
-            operation_name: request.operation_name.clone(),
-            variables: serde_json::to_string(&request.variables).unwrap_or_default(),
+        let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+        let operation_name = request.operation_name.as_deref();
+        let mut hash = Sha256::new();
+        // Each part after its length, so that no two different triples hash the same text.
+        for part in [
+            request.query.as_str(),
+            operation_name.unwrap_or_default(),
+            &variables,
+        ] {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part.as_bytes());
         }
+        hash.update([u8::from(operation_name.is_some())]);
+        Self(hash.finalize().into())
     }
 }
 
@@ -258,5 +265,42 @@ fn encode(response: &async_graphql::Response) -> Arc<str> {
             tracing::error!(%error, "could not encode a GraphQL response");
             "null".into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(query: &str, operation: Option<&str>, variables: serde_json::Value) -> FeedKey {
+        let mut request = async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(variables));
+        request.operation_name = operation.map(str::to_owned);
+        FeedKey::of(&request)
+    }
+
+    #[test]
+    fn only_the_same_document_name_and_variables_share_a_key() {
+        let query = "subscription S { logAdded(bot: $b) { id } }";
+        let same = key(query, Some("S"), serde_json::json!({"b": "x"}));
+        assert!(same == key(query, Some("S"), serde_json::json!({"b": "x"})));
+        for other in [
+            key(query, Some("S"), serde_json::json!({"b": "y"})),
+            key(query, None, serde_json::json!({"b": "x"})),
+            key(query, Some(""), serde_json::json!({"b": "x"})),
+            key(
+                &format!("{query} "),
+                Some("S"),
+                serde_json::json!({"b": "x"}),
+            ),
+        ] {
+            assert!(same != other);
+        }
+        // Moving text between the parts makes another key.
+        assert!(
+            key("ab", Some("c"), serde_json::json!({}))
+                != key("a", Some("bc"), serde_json::json!({}))
+        );
+        assert!(key("q", None, serde_json::json!({})) != key("q", Some(""), serde_json::json!({})));
     }
 }
