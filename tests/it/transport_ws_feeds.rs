@@ -401,3 +401,52 @@ async fn a_subscriber_that_reads_gets_every_record_of_the_largest_batch() {
     }
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn subscribers_coming_and_going_at_once_leave_no_feed_behind() {
+    let gateway = start(&[]).await;
+    let bus = gateway.running.state.service.bus().clone();
+    let url = gateway.ws_url();
+    let publishing = tokio::spawn(async move {
+        for index in 0..2000 {
+            bus.publish(RECORDS_CHANNEL, &record(index, "churn"))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    // Twenty clients subscribe to the same subscription and leave again, fifty times each,
+    // so that feeds are joined while their last subscriber is leaving.
+    let clients: Vec<_> = (0..20)
+        .map(|client| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let mut socket = connect_initialised(&url).await;
+                for round in 0..50 {
+                    let id = format!("s{round}");
+                    subscribe(&mut socket, &id, json!({"bot": "crowd"})).await;
+                    if (client + round) % 3 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                    send(&mut socket, json!({"id": id, "type": "complete"})).await;
+                }
+                socket
+            })
+        })
+        .collect();
+    let mut sockets = Vec::new();
+    for client in clients {
+        sockets.push(client.await.unwrap());
+    }
+    wait_for_feeds(&gateway, 0).await;
+
+    // The next subscriber still gets records.
+    let mut last = connect_initialised(&url).await;
+    subscribe(&mut last, "last", json!({"bot": "crowd"})).await;
+    wait_for_feeds(&gateway, 1).await;
+    let (_, message) = next_record(&mut last).await;
+    assert_eq!(message, "churn");
+    publishing.abort();
+    drop(sockets);
+    gateway.stop().await;
+}
