@@ -116,6 +116,7 @@ pub fn guarded<T>(
 pub struct ReadPool {
     idle: Mutex<Vec<Connection>>,
     returned: Condvar,
+    size: usize,
 }
 
 impl ReadPool {
@@ -136,9 +137,15 @@ impl ReadPool {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Self {
+            size: connections.len(),
             idle: Mutex::new(connections),
             returned: Condvar::new(),
         })
+    }
+
+    /// How many connections the pool reads on.
+    pub fn size(&self) -> usize {
+        self.size
     }
 
     /// Runs `read` on an idle connection, waiting for one until `cancel` stops.

@@ -79,10 +79,19 @@ async fn search(
     };
     // Dropped with this future (the caller gone), it stops the read.
     let (cancel, _stop_on_drop) = store.read_cancel();
-    let result = tokio::task::spawn_blocking(move || store.search(class, &request, &cancel))
-        .await
-        .map_err(|_| classified(Classification::Internal, "search was interrupted"))?
-        .map_err(store_error)?;
+    let turn = store.read_turn().await.ok_or_else(|| {
+        classified(
+            Classification::Internal,
+            "no reader was free within the read timeout",
+        )
+    })?;
+    let result = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        store.search(class, &request, &cancel)
+    })
+    .await
+    .map_err(|_| classified(Classification::Internal, "search was interrupted"))?
+    .map_err(store_error)?;
     Ok((result.elems, result.count.unwrap_or_default() as i32))
 }
 
