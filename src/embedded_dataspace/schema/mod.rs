@@ -131,9 +131,13 @@ impl Mutation {
             Some(session) => session.packet(store, request).await,
             None => {
                 let store = store.clone();
-                tokio::task::spawn_blocking(move || store.execute_packet(&request))
-                    .await
-                    .map_err(|_| classified(Classification::Internal, "packet was interrupted"))?
+                let turn = store.write_turn().await;
+                tokio::task::spawn_blocking(move || {
+                    let _turn = turn;
+                    store.execute_packet(&request)
+                })
+                .await
+                .map_err(|_| classified(Classification::Internal, "packet was interrupted"))?
             }
         }
         .map_err(store_error)?;

@@ -45,12 +45,19 @@ impl WriteSession {
         let (answer, answered) = oneshot::channel();
         {
             let mut jobs = self.jobs.lock().await;
-            let sender = jobs.get_or_insert_with(|| {
+            if jobs.is_none() {
                 let (sender, receiver) = mpsc::channel();
                 let store = store.clone();
-                tokio::task::spawn_blocking(move || store.serve_session(receiver));
-                sender
-            });
+                let turn = store.write_turn().await;
+                tokio::task::spawn_blocking(move || {
+                    let _turn = turn;
+                    store.serve_session(receiver)
+                });
+                *jobs = Some(sender);
+            }
+            let Some(sender) = jobs.as_ref() else {
+                return Err(interrupted());
+            };
             sender
                 .send(Job::Packet(packet, answer))
                 .map_err(|_| interrupted())?;
