@@ -280,10 +280,10 @@ impl Store {
     }
 
     /// Waits, without holding a thread, until a search may run: at most one per reader runs
-    /// at once, so the others wait here rather than each in a blocking thread of its own. 50
-    /// concurrent `logs` searches held 35-56 threads waiting on 4 readers, and their stacks and
-    /// malloc arenas were about 15 MiB of the gateway's peak RSS (`README.md`, peak RSS).
-    /// Held across the search's `spawn_blocking`. `None` past the read timeout.
+    /// at once, so the others wait here (and stop waiting when their caller goes) rather than
+    /// each in a blocking thread of its own: the HTTP load bench's gateway held up to 43
+    /// threads so, 15 since (its peak RSS did not change: `README.md`, peak RSS). Held across
+    /// the search's `spawn_blocking`. `None` past the read timeout.
     pub async fn read_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         let turn = self.read_turns.clone().acquire_owned();
         tokio::time::timeout(self.read_timeout, turn)
@@ -294,8 +294,8 @@ impl Store {
 
     /// Waits, without holding a thread, for the writer: a packet or a write session takes it
     /// before its `spawn_blocking` and holds it until it ends, so the ones waiting for the
-    /// writer's mutex do not each hold a blocking thread (concurrent ingests held 27-38 threads
-    /// so). Waiting ends when the caller gives up.
+    /// writer's mutex do not each hold a blocking thread (see [`Store::read_turn`]). Waiting
+    /// ends when the caller gives up.
     pub async fn write_turn(&self) -> tokio::sync::OwnedSemaphorePermit {
         self.write_turn
             .clone()
