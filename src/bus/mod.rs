@@ -183,9 +183,9 @@ impl Bus {
 
     /// Listens to the records of one bot on [`RECORDS_CHANNEL`] from now on, a batch at a time
     /// ([`BotRecords`]). The bus reads each record's bot once and wakes only that bot's
-    /// listeners, each of which may fall [`LISTENER_BUFFER`] batches behind. (With one channel for all, each
-    /// listener woke and decoded every record: 10,000 subscribers of 100 bots cost a million
-    /// wake-ups and decodes for 100 records.)
+    /// listeners, each of which may fall [`LISTENER_BUFFER`] batches behind. (With one channel
+    /// for all, each listener woke and decoded every record: 10,000 subscribers of 100 bots
+    /// cost a million wake-ups and decodes for 100 records.)
     pub fn subscribe_records(&self, bot: &str) -> broadcast::Receiver<BotRecords> {
         self.local.bot_records(bot)
     }
