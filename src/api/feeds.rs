@@ -257,8 +257,8 @@ async fn run(
     }
 }
 
-/// A response's JSON text.
-fn encode(response: &async_graphql::Response) -> Arc<str> {
+/// A response's JSON text (`null` if it cannot be encoded).
+pub(super) fn encode(response: &async_graphql::Response) -> Arc<str> {
     match serde_json::to_string(response) {
         Ok(text) => text.into(),
         Err(error) => {

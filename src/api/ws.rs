@@ -702,11 +702,7 @@ async fn write(
 
 /// The text of the `next` (`data` on the legacy protocol) message carrying `response`.
 fn next_message(id: &str, kind: &str, response: &async_graphql::Response) -> String {
-    let payload = serde_json::to_string(response).unwrap_or_else(|error| {
-        tracing::error!(%error, "could not encode a GraphQL response");
-        "null".to_owned()
-    });
-    next_text(id, kind, &payload)
+    next_text(id, kind, &super::feeds::encode(response))
 }
 
 /// The message around a `payload` that is JSON text already (a shared feed's, serialized

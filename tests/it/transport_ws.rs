@@ -3,10 +3,11 @@
 
 use crate::support::gateway;
 
-use gateway::{Received, connect, connect_initialised, receive, receive_json, send, start};
+use gateway::{
+    Received, bus_record, connect, connect_initialised, got_next, receive, receive_json, send,
+    start,
+};
 use logbot_gateway::bus::RECORDS_CHANNEL;
-use logbot_gateway::domain::record::LogSource;
-use logbot_gateway::service::StoredRecord;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -66,23 +67,6 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
-fn record(bot: &str, index: usize, message: &str) -> String {
-    serde_json::to_string(&StoredRecord {
-        id: index.to_string(),
-        bot: bot.to_owned(),
-        bot_id: "1".into(),
-        level: "INFO".into(),
-        message: message.to_owned(),
-        event_at: "2026-11-22T08:00:00.000Z".into(),
-        received_at: "2026-11-22T08:00:00.000Z".into(),
-        request_id: None,
-        status_code: None,
-        source: LogSource::default(),
-        attributes: None,
-    })
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_slow_subscriber_is_closed_and_memory_stays_flat() {
     let gateway = start(&[]).await;
@@ -96,17 +80,11 @@ async fn a_slow_subscriber_is_closed_and_memory_stays_flat() {
     )
     .await;
     // Wait until the subscription receives.
-    let small = record("slow", 0, "first");
+    let small = bus_record("slow", 0, "first");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         bus.publish(RECORDS_CHANNEL, &small).await.unwrap();
-        if let Ok(Received::Json(message)) = tokio::time::timeout(
-            Duration::from_millis(200),
-            receive(&mut socket, Duration::from_secs(1)),
-        )
-        .await
-            && message["type"] == "next"
-        {
+        if got_next(&mut socket, Duration::from_millis(200)).await {
             break;
         }
         assert!(Instant::now() < deadline, "the subscription never started");
@@ -117,7 +95,7 @@ async fn a_slow_subscriber_is_closed_and_memory_stays_flat() {
     let before = rss_bytes();
     let mut peak = before;
     for index in 0..8192 {
-        bus.publish(RECORDS_CHANNEL, &record("slow", index, &big))
+        bus.publish(RECORDS_CHANNEL, &bus_record("slow", index, &big))
             .await
             .unwrap();
         if index % 256 == 0 {

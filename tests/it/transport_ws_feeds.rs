@@ -5,10 +5,10 @@
 
 use crate::support::gateway;
 
-use gateway::{Received, Socket, TestGateway, connect_initialised, receive, send, start};
+use gateway::{
+    Received, Socket, TestGateway, bus_record, connect_initialised, got_next, receive, send, start,
+};
 use logbot_gateway::bus::RECORDS_CHANNEL;
-use logbot_gateway::domain::record::LogSource;
-use logbot_gateway::service::StoredRecord;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -101,13 +101,7 @@ async fn subscribers_of_one_subscription_share_a_feed_and_each_gets_every_record
             gateway
                 .send_log("shared", "ERROR", &format!("warm {warm}"))
                 .await;
-            if let Ok(Received::Json(message)) = tokio::time::timeout(
-                Duration::from_millis(300),
-                receive(socket, Duration::from_secs(1)),
-            )
-            .await
-                && message["type"] == "next"
-            {
+            if got_next(socket, Duration::from_millis(300)).await {
                 break;
             }
             assert!(Instant::now() < deadline, "a subscription never started");
@@ -151,23 +145,6 @@ async fn subscribers_of_one_subscription_share_a_feed_and_each_gets_every_record
     gateway.stop().await;
 }
 
-fn record(index: usize, message: &str) -> String {
-    serde_json::to_string(&StoredRecord {
-        id: index.to_string(),
-        bot: "crowd".into(),
-        bot_id: "1".into(),
-        level: "INFO".into(),
-        message: message.to_owned(),
-        event_at: "2026-11-22T08:00:00.000Z".into(),
-        received_at: "2026-11-22T08:00:00.000Z".into(),
-        request_id: None,
-        status_code: None,
-        source: LogSource::default(),
-        attributes: None,
-    })
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_slow_subscriber_of_a_shared_feed_is_closed_alone() {
     let gateway = start(&[]).await;
@@ -182,16 +159,10 @@ async fn a_slow_subscriber_of_a_shared_feed_is_closed_alone() {
     wait_for_feeds(&gateway, 1).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        bus.publish(RECORDS_CHANNEL, &record(0, "warm"))
+        bus.publish(RECORDS_CHANNEL, &bus_record("crowd", 0, "warm"))
             .await
             .unwrap();
-        if let Ok(Received::Json(message)) = tokio::time::timeout(
-            Duration::from_millis(200),
-            receive(&mut reader, Duration::from_secs(1)),
-        )
-        .await
-            && message["type"] == "next"
-        {
+        if got_next(&mut reader, Duration::from_millis(200)).await {
             break;
         }
         assert!(Instant::now() < deadline, "the feed never started");
@@ -227,7 +198,7 @@ async fn a_slow_subscriber_of_a_shared_feed_is_closed_alone() {
         }
         bus.publish(
             RECORDS_CHANNEL,
-            &record(index, &format!("{index:05} {padding}")),
+            &bus_record("crowd", index, &format!("{index:05} {padding}")),
         )
         .await
         .unwrap();
@@ -253,7 +224,7 @@ async fn a_slow_subscriber_of_a_shared_feed_is_closed_alone() {
         "{reason}"
     );
     // The reader's subscription is still live.
-    bus.publish(RECORDS_CHANNEL, &record(RECORDS + 1, "after"))
+    bus.publish(RECORDS_CHANNEL, &bus_record("crowd", RECORDS + 1, "after"))
         .await
         .unwrap();
     assert_eq!(next_record(&mut reader).await.1, "after");
@@ -331,13 +302,7 @@ async fn distinct_subscriptions_past_ws_feeds_are_refused_and_the_same_one_still
     for socket in [&mut first, &mut second] {
         loop {
             gateway.send_log("one", "INFO", "warm").await;
-            if let Ok(Received::Json(message)) = tokio::time::timeout(
-                Duration::from_millis(300),
-                receive(socket, Duration::from_secs(1)),
-            )
-            .await
-                && message["type"] == "next"
-            {
+            if got_next(socket, Duration::from_millis(300)).await {
                 break;
             }
             assert!(Instant::now() < deadline, "a subscriber got no record");
@@ -358,13 +323,7 @@ async fn subscribe_live(gateway: &TestGateway, socket: &mut Socket, bot: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         gateway.send_log(bot, "INFO", "warm").await;
-        if let Ok(Received::Json(message)) = tokio::time::timeout(
-            Duration::from_millis(300),
-            receive(socket, Duration::from_secs(1)),
-        )
-        .await
-            && message["type"] == "next"
-        {
+        if got_next(socket, Duration::from_millis(300)).await {
             return;
         }
         assert!(Instant::now() < deadline, "the subscription never started");
@@ -409,7 +368,7 @@ async fn subscribers_coming_and_going_at_once_leave_no_feed_behind() {
     let url = gateway.ws_url();
     let publishing = tokio::spawn(async move {
         for index in 0..2000 {
-            bus.publish(RECORDS_CHANNEL, &record(index, "churn"))
+            bus.publish(RECORDS_CHANNEL, &bus_record("crowd", index, "churn"))
                 .await
                 .unwrap();
             tokio::time::sleep(Duration::from_millis(1)).await;

@@ -176,3 +176,30 @@ pub async fn connect_initialised(url: &str) -> Socket {
     assert_eq!(receive_json(&mut socket).await["type"], "connection_ack");
     socket
 }
+
+/// Whether `socket`'s next message, within `wait`, is a `next` (for waiting until a
+/// subscription listens).
+pub async fn got_next(socket: &mut Socket, wait: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(wait, receive(socket, Duration::from_secs(1))).await,
+        Ok(Received::Json(message)) if message["type"] == "next"
+    )
+}
+
+/// A committed record of `bot` as the bus carries it (JSON of `StoredRecord`).
+pub fn bus_record(bot: &str, index: usize, message: &str) -> String {
+    serde_json::to_string(&logbot_gateway::service::StoredRecord {
+        id: index.to_string(),
+        bot: bot.to_owned(),
+        bot_id: "1".into(),
+        level: "INFO".into(),
+        message: message.to_owned(),
+        event_at: "2026-11-22T08:00:00.000Z".into(),
+        received_at: "2026-11-22T08:00:00.000Z".into(),
+        request_id: None,
+        status_code: None,
+        source: logbot_gateway::domain::record::LogSource::default(),
+        attributes: None,
+    })
+    .unwrap()
+}
