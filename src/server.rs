@@ -84,9 +84,13 @@ impl Gateway {
             std::sync::Arc::new(running.in_process.clone())
                 as std::sync::Arc<dyn reqwest_middleware::Middleware>
         });
-        let client = DataSpaceClient::with_transport(client_settings, transport)?
+        let mut client = DataSpaceClient::with_transport(client_settings, transport)?
             .with_group_commit(settings.dataspace.group_commit)
             .with_metrics(metrics.clone());
+        // Its searches and ingest packets go without a document (`embedded_dataspace::direct`).
+        if let Some(running) = &embedded {
+            client = client.with_direct(std::sync::Arc::new(running.direct.clone()));
+        }
         let service = Arc::new(LogbotService::new(
             client,
             RegistrationPolicy {

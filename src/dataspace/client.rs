@@ -1,6 +1,7 @@
 //! The transport: one pooled, signing HTTP client, a generic typed `run`, and the retry policy
 //! (exponential backoff with full jitter, bounded by a retry count and an overall deadline).
 
+use super::direct::DirectDataSpace;
 use super::error::DataSpaceError;
 use super::group_commit::{GroupCommit, GroupCommitSettings};
 use crate::apig::{AppCredentials, SigningMiddleware};
@@ -86,6 +87,8 @@ pub struct DataSpaceClient {
     pub(super) read_cache: std::sync::Arc<super::read_cache::ReadCache>,
     /// Shared by every clone (see [`super::group_commit`]).
     pub(super) group_commit: Arc<GroupCommit>,
+    /// The embedded DataSpace of this process, for the calls it takes without a document.
+    pub(super) direct: Option<Arc<dyn DirectDataSpace>>,
 }
 
 impl DataSpaceClient {
@@ -133,7 +136,16 @@ impl DataSpaceClient {
             bots: Default::default(),
             read_cache: Default::default(),
             group_commit: Default::default(),
+            direct: None,
         })
+    }
+
+    /// Sends the `logs` searches and the ingest packets to the embedded DataSpace of this
+    /// process without a document (see `embedded_dataspace::direct`); every other call still
+    /// goes through the signed endpoint. Timeouts, retries and metrics are those of a call.
+    pub fn with_direct(mut self, direct: Arc<dyn DirectDataSpace>) -> Self {
+        self.direct = Some(direct);
+        self
     }
 
     /// Groups concurrent ingest packets into calls as `settings` say (see
@@ -197,6 +209,33 @@ impl DataSpaceClient {
             Ok(body) => self.send_body(operation, body, safety).await,
             Err(error) => Err(error),
         };
+        self.observe(operation, started, &result);
+        result
+    }
+
+    /// Runs a direct call of the embedded DataSpace (see [`DataSpaceClient::with_direct`]) as
+    /// the call named `operation`: timed out, retried as `safety` allows, and counted like one.
+    pub(super) async fn run_direct<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        safety: Retry,
+        call: F,
+    ) -> Result<T, DataSpaceError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, DataSpaceError>>,
+    {
+        let started = Instant::now();
+        let result = self
+            .retrying(operation, safety, |timeout| {
+                let call = call();
+                async move {
+                    tokio::time::timeout(timeout, call)
+                        .await
+                        .unwrap_or_else(|_| Err(DataSpaceError::unavailable("timed out", true)))
+                }
+            })
+            .await;
         self.observe(operation, started, &result);
         result
     }
@@ -280,13 +319,29 @@ impl DataSpaceClient {
         safety: Retry,
         parse: fn(http::StatusCode, &[u8]) -> Result<T, DataSpaceError>,
     ) -> Result<T, DataSpaceError> {
+        self.retrying(operation, safety, |timeout| {
+            self.attempt(body.clone(), timeout, parse)
+        })
+        .await
+    }
+
+    /// Runs `attempt` (given the time it may take) until it succeeds, fails for good, or the
+    /// retries or the deadline are used up; `Retry::Never` runs it once.
+    async fn retrying<T, F, Fut>(
+        &self,
+        operation: &str,
+        safety: Retry,
+        mut attempt_with: F,
+    ) -> Result<T, DataSpaceError>
+    where
+        F: FnMut(Duration) -> Fut,
+        Fut: std::future::Future<Output = Result<T, DataSpaceError>>,
+    {
         let deadline = Instant::now() + self.deadline_budget();
         let mut attempt = 0;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let outcome = self
-                .attempt(body.clone(), self.timeout.min(remaining), parse)
-                .await;
+            let outcome = attempt_with(self.timeout.min(remaining)).await;
             let error = match outcome {
                 Ok(data) => return Ok(data),
                 Err(error) => error,

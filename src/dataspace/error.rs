@@ -126,12 +126,24 @@ impl DataSpaceError {
             .as_ref()
             .and_then(|extensions| extensions.get("classification"))
             .and_then(|value| value.as_str());
+        Self::classified(classification, message)
+    }
+
+    /// Maps an error by DataSpace's `extensions.classification`.
+    pub(crate) fn classified(classification: Option<&str>, message: String) -> Self {
         match classification {
             Some("OBJECT_NOT_FOUND") => DataSpaceError::NotFound(message),
             Some("UNIQUE_VIOLATION") => DataSpaceError::UniqueViolation(message),
             Some("AGGREGATE_VERSION_EXCEPTION") => DataSpaceError::VersionConflict(message),
             _ => DataSpaceError::Invalid(message),
         }
+    }
+}
+
+/// A refusal of a direct call (`super::direct`), classified as its GraphQL error would be.
+impl From<super::direct::Refusal> for DataSpaceError {
+    fn from(refusal: super::direct::Refusal) -> Self {
+        Self::classified(Some(refusal.classification), refusal.message)
     }
 }
 

@@ -10,9 +10,9 @@
 //! and sends it from a spawned task, so that a caller that goes away (its client hung up)
 //! cancels nothing that others wait on.
 
-use super::client::{DataSpaceClient, Retry};
+use super::client::DataSpaceClient;
 use super::error::DataSpaceError;
-use super::operations::ingest::{IngestPacket, MutationText, StoredBatch};
+use super::operations::ingest::{IngestPacket, StoredBatch};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
@@ -37,9 +37,6 @@ impl Default for GroupCommitSettings {
         }
     }
 }
-
-/// The `operationName` (and metrics label) of a group's call.
-const OPERATION: &str = "StoreLogRecordGroup";
 
 /// What a waiting batch is answered: its stored ids, `None` for a replay of the other shape.
 type Answer = Result<Option<StoredBatch>, DataSpaceError>;
@@ -165,34 +162,22 @@ fn gone() -> DataSpaceError {
     DataSpaceError::unavailable("the call storing this batch ended without an answer", true)
 }
 
-/// Sends one group as one mutation and answers each batch from its packet's part; the permit
+/// Sends one group in one call and answers each batch from its packet's part; the permit
 /// is given back when the answers are out.
 async fn send_group(client: DataSpaceClient, group: Vec<Waiting>, _permit: OwnedSemaphorePermit) {
-    let mut text = MutationText::default();
-    for (index, waiting) in group.iter().enumerate() {
-        waiting.packet.render(index, &mut text);
-    }
-    let document = format!(
-        "mutation {OPERATION}({}) {{{} }}",
-        text.definitions, text.selection
-    );
-    let variables = format!("{{{}}}", text.variables);
-    let answer = match serde_json::value::RawValue::from_string(variables) {
-        // Every packet carries its idempotence key, so a retried call writes nothing twice.
-        Ok(variables) => {
-            client
-                .run_packets(OPERATION, &document, &variables, Retry::Safe)
-                .await
-        }
-        Err(error) => Err(DataSpaceError::Invalid(format!(
-            "the variables of {OPERATION}: {error}"
-        ))),
-    };
+    let packets: Vec<&IngestPacket> = group.iter().map(|waiting| &waiting.packet).collect();
+    let answers = client.store_packets(&packets).await;
     for (index, waiting) in group.into_iter().enumerate() {
-        let outcome = match &answer {
-            Ok(answer) => answer
-                .packet(&format!("p{index}"))
-                .and_then(|packet| waiting.packet.outcome(packet)),
+        let outcome = match &answers {
+            Ok(answers) => match answers.get(index) {
+                Some(Ok(packet)) => waiting.packet.outcome(packet),
+                Some(Err(error)) => Err(error.clone()),
+                None => Err(DataSpaceError::Invalid(format!(
+                    "the call answered {} packets of {}",
+                    answers.len(),
+                    index + 1
+                ))),
+            },
             Err(error) => Err(error.clone()),
         };
         // The caller may have gone away; its batch's fate is then its retry's to learn.

@@ -15,12 +15,14 @@
 //!   [`readers`] pool and [`migrations`] of the on-disk schema.
 //!
 //! It is its own component: nothing here uses the DataSpace client ([`crate::dataspace`]) or
-//! is used by it. What it shares with the rest of the crate is the wire contract
+//! is used by it, except that [`direct`] implements the client's `DirectDataSpace`: the two
+//! calls it makes without a document when this runs in its process. What it shares with the rest of the crate is the wire contract
 //! (`schema.graphql`, checked by a test against [`served_sdl`]), the [`crate::apig`]
 //! verifier, the GraphQL document checks of [`crate::graphql_document`] and the poison-free
 //! lock of `crate::sync`.
 
 pub mod cond;
+pub mod direct;
 pub mod in_process;
 pub mod migrations;
 pub mod model;
@@ -92,6 +94,8 @@ pub struct RunningDataSpace {
     pub addr: SocketAddr,
     /// The same endpoint without TCP, for this process's own client.
     pub in_process: in_process::InProcess,
+    /// The searches and packets of this process's own client, without a document.
+    pub direct: direct::DirectCalls,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -127,8 +131,10 @@ impl LocalDataSpace {
         })
         .await?
         .map_err(|error| anyhow::anyhow!("cannot open {}: {error}", options.db_path.display()))?;
+        let store = Arc::new(store);
+        let direct = direct::DirectCalls::new(store.clone());
         let state = AppState {
-            schema: schema::build_schema(Arc::new(store)),
+            schema: schema::build_schema(store),
             keys: Arc::new(options.keys),
         };
         let listener = tokio::net::TcpListener::bind(options.listen)
@@ -151,6 +157,7 @@ impl LocalDataSpace {
             url: format!("http://{addr}/graphql"),
             addr,
             in_process,
+            direct,
             shutdown: Some(shutdown),
             task,
         })

@@ -8,6 +8,8 @@ use super::delivery::{NewDelivery, PENDING};
 use super::idempotency_key;
 use super::log_record::{CreateLogRecordInput, NewLogRecord};
 use crate::dataspace::client::DataSpaceClient;
+use crate::dataspace::client::Retry;
+use crate::dataspace::direct;
 use crate::dataspace::error::DataSpaceError;
 use serde_json::Value;
 
@@ -22,7 +24,7 @@ pub struct StoredBatch {
 /// One batch's packet, its variables serialized on the caller's task, waiting for the index
 /// it gets in its group.
 pub(crate) struct IngestPacket {
-    /// `idempotencePacketId`, as JSON.
+    /// `idempotencePacketId`.
     key: String,
     shape: Shape,
 }
@@ -127,7 +129,7 @@ impl IngestPacket {
             }
         };
         Ok(Self {
-            key: to_json(&key)?,
+            key: key.to_owned(),
             shape,
         })
     }
@@ -145,9 +147,13 @@ impl IngestPacket {
     }
 
     /// Appends this packet to `text` as the root field aliased `p<index>`.
-    pub(crate) fn render(&self, index: usize, text: &mut MutationText) {
+    pub(crate) fn render(
+        &self,
+        index: usize,
+        text: &mut MutationText,
+    ) -> Result<(), DataSpaceError> {
         let alias = format!("p{index}");
-        text.define(&format!("k{index}"), "String!", &self.key);
+        text.define(&format!("k{index}"), "String!", &to_json(&self.key)?);
         text.selection.push_str(&format!(
             " {alias}: packet(idempotencePacketId: $k{index}) {{ isIdempotenceResponse"
         ));
@@ -172,6 +178,41 @@ impl IngestPacket {
                 text.selection
                     .push_str(&format!(" createManyDelivery(input: $d{index}) }}"));
             }
+        }
+        Ok(())
+    }
+
+    /// This packet for the embedded DataSpace's direct call: the fields [`Self::render`]
+    /// writes, under the same response keys.
+    fn direct(&self) -> direct::Packet {
+        let field = |alias: String, field: &'static str, input: &str| direct::PacketField {
+            alias,
+            field,
+            input: input.to_owned(),
+        };
+        let fields = match &self.shape {
+            Shape::Records(records) => vec![field(
+                "createManyLogRecord".into(),
+                "createManyLogRecord",
+                records,
+            )],
+            Shape::WithDeliveries {
+                records,
+                deliveries,
+            } => records
+                .iter()
+                .enumerate()
+                .map(|(record, input)| field(format!("r{record}"), "createLogRecord", input))
+                .chain([field(
+                    "createManyDelivery".into(),
+                    "createManyDelivery",
+                    deliveries,
+                )])
+                .collect(),
+        };
+        direct::Packet {
+            idempotence_id: self.key.clone(),
+            fields,
         }
     }
 
@@ -206,7 +247,53 @@ impl IngestPacket {
     }
 }
 
+/// The `operationName` (and metrics label) of a group's call.
+const GROUP_OPERATION: &str = "StoreLogRecordGroup";
+
+/// What a group's call answered for each packet, in order: its `data`, or its error; `Err`
+/// when the whole call failed.
+pub(crate) type GroupAnswers = Result<Vec<Result<Value, DataSpaceError>>, DataSpaceError>;
+
 impl DataSpaceClient {
+    /// Stores `packets` in one call, each its own transaction (PROTOCOLS §2: aliased packets
+    /// of one mutation), and answers each packet's part. Every packet carries its idempotence
+    /// key, so a retried call writes nothing twice.
+    pub(crate) async fn store_packets(&self, packets: &[&IngestPacket]) -> GroupAnswers {
+        if let Some(direct) = &self.direct {
+            let group: Vec<direct::Packet> = packets.iter().map(|packet| packet.direct()).collect();
+            let call = || async {
+                let answers = direct.packets(&group).await.map_err(|refusal| {
+                    // Nothing was written, so the group may be sent again (the endpoint
+                    // answers 503 for this).
+                    DataSpaceError::unavailable(refusal.message, true)
+                })?;
+                Ok(answers
+                    .into_iter()
+                    .map(|answer| answer.map_err(DataSpaceError::from))
+                    .collect())
+            };
+            return self.run_direct(GROUP_OPERATION, Retry::Safe, call).await;
+        }
+        let mut text = MutationText::default();
+        for (index, packet) in packets.iter().enumerate() {
+            packet.render(index, &mut text)?;
+        }
+        let document = format!(
+            "mutation {GROUP_OPERATION}({}) {{{} }}",
+            text.definitions, text.selection
+        );
+        let variables = serde_json::value::RawValue::from_string(format!("{{{}}}", text.variables))
+            .map_err(|error| {
+                DataSpaceError::Invalid(format!("the variables of {GROUP_OPERATION}: {error}"))
+            })?;
+        let answer = self
+            .run_packets(GROUP_OPERATION, &document, &variables, Retry::Safe)
+            .await?;
+        Ok((0..packets.len())
+            .map(|index| answer.packet(&format!("p{index}")).cloned())
+            .collect())
+    }
+
     /// Stores a batch of records with their deliveries (`deliveries[i]`: the chats record `i`
     /// goes to) in one packet, all or none, under `key` (a fresh one when `None`), and tells
     /// whether DataSpace replayed an earlier packet with the same key (nothing new was
@@ -263,8 +350,8 @@ mod tests {
         let plain = IngestPacket::new("1", &records, &[] as &[Vec<NewDelivery>], "k", now, false);
         let queued = IngestPacket::new("1", &records[..1], &chats, "q", now, true);
         let mut text = MutationText::default();
-        plain.unwrap().render(0, &mut text);
-        queued.unwrap().render(1, &mut text);
+        plain.unwrap().render(0, &mut text).unwrap();
+        queued.unwrap().render(1, &mut text).unwrap();
         assert_eq!(
             text.definitions,
             "$k0: String!, $r0: [_CreateLogRecordInput!]!, $k1: String!, \

@@ -3,8 +3,10 @@
 
 use super::{_DateTime, Long, Page, Search, sort_variable};
 use crate::dataspace::client::{DataSpaceClient, Retry};
+use crate::dataspace::direct::{DirectDataSpace, DirectSearch, Placeholder};
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
+use std::sync::Arc;
 
 macro_rules! log_record_operation {
     ($name:ident) => {
@@ -347,7 +349,10 @@ impl DataSpaceClient {
         filter: &LogRecordFilter,
     ) -> Result<LogRecordPage, DataSpaceError> {
         let variables = filter.variables()?;
-        let (mut records, count): (Vec<LogRecord>, i64) = if filter.with_count {
+        let (mut records, count): (Vec<LogRecord>, i64) = if let Some(direct) = &self.direct {
+            self.search_log_records_directly(direct, variables, filter.with_count)
+                .await?
+        } else if filter.with_count {
             let found = self
                 .run::<SearchLogRecordsFiltered>(variables, Retry::Safe)
                 .await?
@@ -373,6 +378,79 @@ impl DataSpaceClient {
             count,
             next_cursor,
         })
+    }
+
+    /// The page of [`DataSpaceClient::search_log_records`] from the embedded DataSpace of
+    /// this process, without a document: the same condition, with the values the query's
+    /// `@strExpr` would give its placeholders (`queries/log_record.graphql`), the same sort and
+    /// limit, counted under the query's name.
+    async fn search_log_records_directly(
+        &self,
+        direct: &Arc<dyn DirectDataSpace>,
+        variables: search_log_records_filtered::Variables,
+        with_count: bool,
+    ) -> Result<(Vec<LogRecord>, i64), DataSpaceError> {
+        let operation = match with_count {
+            true => search_log_records_filtered::OPERATION_NAME,
+            false => search_log_records_filtered_page::OPERATION_NAME,
+        };
+        let search_log_records_filtered::Variables {
+            cond,
+            limit,
+            bot,
+            level0,
+            level1,
+            level2,
+            level3,
+            level4,
+            level5,
+            request_id,
+            contains,
+            from,
+            to,
+            before,
+        } = variables;
+        let placeholders = [
+            ("bot", Placeholder::Text(bot)),
+            ("level0", Placeholder::Text(level0)),
+            ("level1", Placeholder::Text(level1)),
+            ("level2", Placeholder::Text(level2)),
+            ("level3", Placeholder::Text(level3)),
+            ("level4", Placeholder::Text(level4)),
+            ("level5", Placeholder::Text(level5)),
+            ("requestId", Placeholder::Text(request_id)),
+            ("contains", Placeholder::Text(contains)),
+            ("from", Placeholder::DateTime(from)),
+            ("to", Placeholder::DateTime(to)),
+            ("before", Placeholder::Long(before)),
+        ];
+        let search = || async {
+            let found = direct
+                .search(DirectSearch {
+                    class: "LogRecord",
+                    cond: &cond,
+                    placeholders: placeholders.to_vec(),
+                    sort: vec![("it.$id", true)],
+                    limit,
+                    with_count,
+                })
+                .await?;
+            let records = found
+                .0
+                .into_iter()
+                .map(|row| {
+                    serde_json::from_value::<search_log_records_filtered::LogRecordFields>(
+                        serde_json::Value::Object(row),
+                    )
+                    .map(LogRecord::from)
+                    .map_err(|error| {
+                        DataSpaceError::Invalid(format!("a stored record is unreadable: {error}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((records, found.1.unwrap_or_default()))
+        };
+        self.run_direct(operation, Retry::Safe, search).await
     }
 
     /// Records matching a program-written condition (see [`Search`]).

@@ -4,11 +4,9 @@
 use super::directive::placeholders;
 use super::types::*;
 use super::{classified, store_error, validation};
-use crate::embedded_dataspace::cond::{self, SqlFragment};
+use crate::embedded_dataspace::direct::{Search, run_search};
 use crate::embedded_dataspace::model::{self, ClassMeta};
-use crate::embedded_dataspace::store::{
-    Classification, Operation, PacketOutcome, SearchRequest, Store,
-};
+use crate::embedded_dataspace::store::{Classification, Operation, PacketOutcome, Store};
 use async_graphql::{Context, Enum, ID, InputObject, InputType, Name, Object, SimpleObject, Value};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -43,55 +41,27 @@ async fn search(
     offset: Option<i32>,
     sort: Option<Vec<SortCriterion>>,
 ) -> async_graphql::Result<(Vec<serde_json::Map<String, serde_json::Value>>, i32)> {
-    let placeholders = placeholders(ctx)?;
-    let store = ctx.data::<Arc<Store>>()?.clone();
-    let filter: Option<SqlFragment> = match cond.as_deref() {
-        Some(cond) => Some(
-            cond::translate_cond(cond, &placeholders, &store.columns(class))
-                .map_err(|error| validation(error.to_string()))?,
-        ),
-        None => None,
-    };
-    if limit.is_some_and(|limit| limit < 0) {
-        return Err(validation("limit must not be negative"));
-    }
-    if offset.is_some_and(|offset| offset < 0) {
-        return Err(validation("offset must not be negative"));
-    }
-    let mut sort_columns = Vec::new();
-    for criterion in sort.unwrap_or_default() {
-        let column = cond::translate_sort(&criterion.crit, class)
-            .map_err(|error| validation(error.to_string()))?;
-        sort_columns.push((
-            column,
-            criterion.order == Some(SortOrder::Desc),
-            criterion.nulls_last,
-        ));
-    }
+    let store = ctx.data::<Arc<Store>>()?;
     let look_ahead = ctx.look_ahead();
-    let request = SearchRequest {
-        filter,
-        sort: sort_columns,
+    let search = Search {
+        cond: cond.as_deref(),
+        placeholders: placeholders(ctx)?,
+        sort: sort
+            .unwrap_or_default()
+            .into_iter()
+            .map(|criterion| {
+                let descending = criterion.order == Some(SortOrder::Desc);
+                (criterion.crit, descending, criterion.nulls_last)
+            })
+            .collect(),
         limit: limit.map(i64::from),
         offset: offset.map(i64::from),
         want_elems: look_ahead.field("elems").exists(),
         want_count: look_ahead.field("count").exists(),
     };
-    // Dropped with this future (the caller gone), it stops the read.
-    let (cancel, _stop_on_drop) = store.read_cancel();
-    let turn = store.read_turn().await.ok_or_else(|| {
-        classified(
-            Classification::Internal,
-            "no reader was free within the read timeout",
-        )
-    })?;
-    let result = tokio::task::spawn_blocking(move || {
-        let _turn = turn;
-        store.search(class, &request, &cancel)
-    })
-    .await
-    .map_err(|_| classified(Classification::Internal, "search was interrupted"))?
-    .map_err(store_error)?;
+    let result = run_search(store, class, search)
+        .await
+        .map_err(store_error)?;
     Ok((result.elems, result.count.unwrap_or_default() as i32))
 }
 

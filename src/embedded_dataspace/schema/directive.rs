@@ -2,7 +2,9 @@
 //! as typed literals (never as `cond` source text).
 
 use super::validation;
+use crate::dataspace::direct::Placeholder;
 use crate::embedded_dataspace::cond::Literal;
+use crate::embedded_dataspace::direct::literal;
 use crate::embedded_dataspace::scalars::{DateTime, Long};
 use async_graphql::parser::types::Field;
 use async_graphql::{Context, CustomDirective, Directive, Positioned, Value};
@@ -75,9 +77,10 @@ pub(super) fn placeholders(ctx: &Context<'_>) -> async_graphql::Result<HashMap<S
                     .parse()
                     .map(Literal::Integer)
                     .map_err(|_| validation(format!("${variable} is not a Long")))?,
-                ("dateTime" | "dateTimes", Value::String(text)) => DateTime::parse_text(text)
-                    .map(|time| Literal::DateTime(time.0))
-                    .ok_or_else(|| validation(format!("${variable} is not a _DateTime")))?,
+                ("dateTime" | "dateTimes", Value::String(text)) => {
+                    literal(Placeholder::DateTime(text.clone()))
+                        .ok_or_else(|| validation(format!("${variable} is not a _DateTime")))?
+                }
                 _ => {
                     return Err(validation(format!(
                         "${variable} does not match @strExpr({kind}:)"

@@ -16,7 +16,7 @@ mod directive;
 mod types;
 
 use super::scalars::Long;
-use super::store::{Classification, PacketRequest, Store, StoreError, WriteSession};
+use super::store::{Classification, Operation, PacketRequest, Store, StoreError, WriteSession};
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Object, Schema};
 use classes::{
     AuditEventPacket, AuditEventQuery, BotPacket, BotQuery, ChatSubscriptionPacket,
@@ -91,6 +91,22 @@ pub struct Packet(
     TelegramOffsetPacket,
 );
 
+/// The operation a packet field stands for, its arguments read (and taken out of
+/// `arguments`) by its class's input types.
+pub(super) fn packet_operation(
+    name: &str,
+    arguments: &mut [(async_graphql::Name, async_graphql::Value)],
+) -> async_graphql::Result<Operation> {
+    BotPacket::operation(name, arguments)
+        .or_else(|| ChatSubscriptionPacket::operation(name, arguments))
+        .or_else(|| LogRecordPacket::operation(name, arguments))
+        .or_else(|| LogUserPacket::operation(name, arguments))
+        .or_else(|| AuditEventPacket::operation(name, arguments))
+        .or_else(|| DeliveryPacket::operation(name, arguments))
+        .or_else(|| TelegramOffsetPacket::operation(name, arguments))
+        .ok_or_else(|| validation(format!("unknown packet operation {name}")))?
+}
+
 pub struct Mutation;
 
 #[Object(name = "_Mutation")]
@@ -110,14 +126,7 @@ impl Mutation {
                 continue;
             }
             let mut arguments = field.arguments()?;
-            let operation = BotPacket::operation(name, &mut arguments)
-                .or_else(|| ChatSubscriptionPacket::operation(name, &mut arguments))
-                .or_else(|| LogRecordPacket::operation(name, &mut arguments))
-                .or_else(|| LogUserPacket::operation(name, &mut arguments))
-                .or_else(|| AuditEventPacket::operation(name, &mut arguments))
-                .or_else(|| DeliveryPacket::operation(name, &mut arguments))
-                .or_else(|| TelegramOffsetPacket::operation(name, &mut arguments))
-                .ok_or_else(|| validation(format!("unknown packet operation {name}")))??;
+            let operation = packet_operation(name, &mut arguments)?;
             operations.push((field.alias().unwrap_or(name).to_owned(), operation));
         }
         let request = PacketRequest {

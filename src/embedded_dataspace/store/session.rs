@@ -78,7 +78,35 @@ impl WriteSession {
     }
 }
 
+/// Runs `packet` in a savepoint of `transaction`: a failing packet is undone alone.
+fn in_savepoint(
+    transaction: &mut rusqlite::Transaction<'_>,
+    packet: &PacketRequest,
+) -> Result<PacketOutcome, StoreError> {
+    let savepoint = transaction.savepoint()?;
+    let outcome = run_packet(&savepoint, packet)?;
+    savepoint.commit()?;
+    Ok(outcome)
+}
+
 impl Store {
+    /// A whole session at once, on the calling (blocking) thread: every packet in a savepoint
+    /// of one transaction, committed once. `Err` when the transaction could not begin or
+    /// commit (nothing was written); otherwise each packet's own outcome.
+    pub fn execute_packets(
+        &self,
+        packets: &[PacketRequest],
+    ) -> Result<Vec<Result<PacketOutcome, StoreError>>, StoreError> {
+        let mut connection = self.lock();
+        let mut transaction = connection.transaction()?;
+        let outcomes = packets
+            .iter()
+            .map(|packet| in_savepoint(&mut transaction, packet))
+            .collect();
+        self.commit(transaction)?;
+        Ok(outcomes)
+    }
+
     /// The session's thread: holds the writer, runs each packet in a savepoint of one
     /// transaction, and commits when asked; rolls back when the session goes away first.
     fn serve_session(&self, jobs: mpsc::Receiver<Job>) {
@@ -100,16 +128,7 @@ impl Store {
         for job in jobs {
             match job {
                 Job::Packet(packet, answer) => {
-                    let outcome =
-                        transaction
-                            .savepoint()
-                            .map_err(StoreError::from)
-                            .and_then(|savepoint| {
-                                let outcome = run_packet(&savepoint, &packet)?;
-                                savepoint.commit()?;
-                                Ok(outcome)
-                            });
-                    let _ = answer.send(outcome);
+                    let _ = answer.send(in_savepoint(&mut transaction, &packet));
                 }
                 Job::Commit(answer) => {
                     let _ = answer.send(self.commit(transaction));
