@@ -1,6 +1,7 @@
-//! Group commit through the typed client and the real local DataSpace (signed HTTP): batches
-//! stored at the same time share one call, each as its own packet, so each keeps its ids, its
-//! idempotence key and its outcome.
+//! Group commit through the typed client and the real local DataSpace: batches stored at the
+//! same time share one call, each as its own packet, so each keeps its ids, its idempotence key
+//! and its outcome. Every test runs twice: over signed HTTP (a remote DataSpace's way) and by
+//! the embedded DataSpace's direct calls (the gateway's way when it runs one in its process).
 
 use crate::support::dataspace::{self, LocalDs};
 use futures_util::future::join_all;
@@ -29,18 +30,56 @@ fn one_call_at_a_time(packets: usize) -> GroupCommitSettings {
     }
 }
 
-async fn start(group_commit: GroupCommitSettings) -> Harness {
-    start_with_index(group_commit, ContainsIndex::None).await
+/// How the client reaches the local DataSpace.
+#[derive(Clone, Copy, Debug)]
+enum Calls {
+    Signed,
+    Direct,
+}
+
+/// Runs the test `$name(calls)` once per [`Calls`], as `$name::signed` and `$name::direct`.
+macro_rules! both_ways {
+    ($($name:ident),+ $(,)?) => {
+        $(mod $name {
+            #[tokio::test]
+            async fn signed() {
+                super::$name(super::Calls::Signed).await
+            }
+
+            #[tokio::test]
+            async fn direct() {
+                super::$name(super::Calls::Direct).await
+            }
+        })+
+    };
+}
+
+both_ways!(
+    concurrent_batches_share_one_call_and_each_keeps_its_own_ids,
+    a_failing_packet_leaves_the_rest_of_its_group_committed,
+    the_same_key_twice_in_one_group_is_stored_once,
+    with_one_packet_per_call_every_batch_goes_alone,
+    a_batch_whose_caller_went_away_before_its_call_is_never_sent,
+    a_call_holds_no_more_bytes_than_its_cap_but_a_larger_batch_still_goes,
+    with_the_trigram_index_exactly_a_groups_committed_records_are_found,
+);
+
+async fn start(group_commit: GroupCommitSettings, calls: Calls) -> Harness {
+    start_with_index(group_commit, ContainsIndex::None, calls).await
 }
 
 async fn start_with_index(
     group_commit: GroupCommitSettings,
     contains_index: ContainsIndex,
+    calls: Calls,
 ) -> Harness {
     let ds = dataspace::start_with_index(contains_index).await;
     let metrics = Metrics::new();
-    let client = ds
-        .client()
+    let client = match calls {
+        Calls::Signed => ds.client(),
+        Calls::Direct => ds.direct_client(),
+    };
+    let client = client
         .with_group_commit(group_commit)
         .with_metrics(metrics.clone());
     let bot = client
@@ -133,9 +172,8 @@ impl Harness {
     }
 }
 
-#[tokio::test]
-async fn concurrent_batches_share_one_call_and_each_keeps_its_own_ids() {
-    let h = start(one_call_at_a_time(64)).await;
+async fn concurrent_batches_share_one_call_and_each_keeps_its_own_ids(calls: Calls) {
+    let h = start(one_call_at_a_time(64), calls).await;
     let batches: Vec<Vec<NewLogRecord>> = (0..40).map(|i| records(&format!("b{i}"), 3)).collect();
     // Every other batch queues deliveries: both packet shapes in one group.
     let chats = vec![vec![to("7"), to("8")]; 3];
@@ -181,9 +219,8 @@ async fn concurrent_batches_share_one_call_and_each_keeps_its_own_ids() {
     );
 }
 
-#[tokio::test]
-async fn a_failing_packet_leaves_the_rest_of_its_group_committed() {
-    let h = start(one_call_at_a_time(64)).await;
+async fn a_failing_packet_leaves_the_rest_of_its_group_committed(calls: Calls) {
+    let h = start(one_call_at_a_time(64), calls).await;
     let (first, good, bad, other) = (
         records("first", 1),
         records("good", 2),
@@ -214,9 +251,8 @@ async fn a_failing_packet_leaves_the_rest_of_its_group_committed() {
     );
 }
 
-#[tokio::test]
-async fn the_same_key_twice_in_one_group_is_stored_once() {
-    let h = start(one_call_at_a_time(64)).await;
+async fn the_same_key_twice_in_one_group_is_stored_once(calls: Calls) {
+    let h = start(one_call_at_a_time(64), calls).await;
     let (first, batch) = (records("first", 1), records("twice", 2));
     let outcomes = join_all([
         h.store(&h.bot, &first, &[], "first"),
@@ -231,9 +267,8 @@ async fn the_same_key_twice_in_one_group_is_stored_once() {
     assert_eq!(h.messages().await.len(), 3, "the batch stored once");
 }
 
-#[tokio::test]
-async fn with_one_packet_per_call_every_batch_goes_alone() {
-    let h = start(one_call_at_a_time(1)).await;
+async fn with_one_packet_per_call_every_batch_goes_alone(calls: Calls) {
+    let h = start(one_call_at_a_time(1), calls).await;
     let batches: Vec<Vec<NewLogRecord>> = (0..10).map(|i| records(&format!("a{i}"), 2)).collect();
     let keys: Vec<String> = (0..10).map(|i| format!("alone-{i}")).collect();
     let stored = join_all(
@@ -248,9 +283,8 @@ async fn with_one_packet_per_call_every_batch_goes_alone() {
     assert_eq!(h.messages().await.len(), 20);
 }
 
-#[tokio::test]
-async fn a_batch_whose_caller_went_away_before_its_call_is_never_sent() {
-    let h = start(one_call_at_a_time(64)).await;
+async fn a_batch_whose_caller_went_away_before_its_call_is_never_sent(calls: Calls) {
+    let h = start(one_call_at_a_time(64), calls).await;
     let (first, abandoned) = (records("first", 1), records("abandoned", 2));
     let plug = h.store(&h.bot, &first, &[], "first");
     // Polled once: queued behind the first batch's call, then dropped by the zero timeout.
@@ -273,14 +307,16 @@ async fn a_batch_whose_caller_went_away_before_its_call_is_never_sent() {
     assert_eq!(h.group_calls(), 2, "the first and the last, each alone");
 }
 
-#[tokio::test]
-async fn a_call_holds_no_more_bytes_than_its_cap_but_a_larger_batch_still_goes() {
+async fn a_call_holds_no_more_bytes_than_its_cap_but_a_larger_batch_still_goes(calls: Calls) {
     // Each 3-record batch is a few hundred bytes, over the 1 KiB cap with any other.
-    let h = start(GroupCommitSettings {
-        packets: 64,
-        bytes: 1024,
-        in_flight: 1,
-    })
+    let h = start(
+        GroupCommitSettings {
+            packets: 64,
+            bytes: 1024,
+            in_flight: 1,
+        },
+        calls,
+    )
     .await;
     let big: Vec<Vec<NewLogRecord>> = (0..4)
         .map(|i| {
@@ -307,9 +343,8 @@ async fn a_call_holds_no_more_bytes_than_its_cap_but_a_larger_batch_still_goes()
 /// each packet's savepoint): every good packet's records are found by `contains`, once; a
 /// failed packet's are not, and a key sent twice is indexed once. (A packet undone after its
 /// records were written: `store::search_plans`.)
-#[tokio::test]
-async fn with_the_trigram_index_exactly_a_groups_committed_records_are_found() {
-    let h = start_with_index(one_call_at_a_time(64), ContainsIndex::Trigram).await;
+async fn with_the_trigram_index_exactly_a_groups_committed_records_are_found(calls: Calls) {
+    let h = start_with_index(one_call_at_a_time(64), ContainsIndex::Trigram, calls).await;
     let (first, good, bad, twice) = (
         records("first", 1),
         records("good", 2),

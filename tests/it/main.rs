@@ -9,6 +9,7 @@ mod apig_vectors;
 mod apig_verify;
 mod config;
 mod dataspace_client;
+mod dataspace_direct;
 mod dataspace_local;
 mod dataspace_sdl;
 mod dataspace_trigram_restart;

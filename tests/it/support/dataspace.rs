@@ -55,6 +55,13 @@ impl LocalDs {
     pub fn client(&self) -> DataSpaceClient {
         client_for(&self.running.url, SECRET, Duration::from_secs(5), 2)
     }
+
+    /// [`LocalDs::client`], whose `logs` searches and ingest packets take the DataSpace's
+    /// direct calls, as the gateway's own client does with its embedded DataSpace.
+    pub fn direct_client(&self) -> DataSpaceClient {
+        self.client()
+            .with_direct(std::sync::Arc::new(self.running.direct.clone()))
+    }
 }
 
 /// An active Telegram bot `name` of `owner`, with tokens derived from the name and a fixed
