@@ -3,7 +3,8 @@
 //! of requests the resident size stays near its highest even though the live heap is flat
 //! (heaptrack on the soak: live 35-39 MiB throughout, RSS +10 MiB over 8 minutes).
 //! `malloc_trim(0)` releases the free pages of every arena. No crate wraps this; it is one
-//! libc call, and a no-op elsewhere than glibc.
+//! libc call, and a no-op elsewhere than glibc. The gateway's own allocations are mimalloc's
+//! (`crate::allocator`), which returns freed memory by itself; glibc still holds SQLite's.
 
 use std::time::Duration;
 use tokio::task::JoinHandle;

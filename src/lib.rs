@@ -23,11 +23,13 @@
 //! - [`config`], [`metrics`], [`http_server`] (connection limits, read deadlines, bounded
 //!   graceful shutdown), [`fd_limit`] (the open-file limit those connections need),
 //!   [`outage`] (503s and readiness while a dependency is down), [`request_id`] (one id per
-//!   request, from the edge to DataSpace).
+//!   request, from the edge to DataSpace), [`datetime_text`] (the `_DateTime` text both
+//!   sides of DataSpace write), [`allocator`] (mimalloc's settings).
 //! - [`server`] (wiring): builds the gateway and merges every door's `routes()` under the
 //!   shared layers; the doors share [`app_state::AppState`] and never import `server`, whose
 //!   only user is [`cli`] (the command line).
 
+pub mod allocator;
 pub mod api;
 pub mod apig;
 pub mod app_state;
@@ -36,6 +38,7 @@ pub mod cli;
 pub mod compat;
 pub mod config;
 pub mod dataspace;
+pub mod datetime_text;
 pub mod delivery;
 pub mod domain;
 pub mod embedded_dataspace;

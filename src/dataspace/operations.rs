@@ -143,7 +143,7 @@ pub fn idempotency_key(key: Option<&str>) -> String {
 
 /// Formats a time as DataSpace's `_DateTime` (UTC, milliseconds, no zone).
 pub fn format_datetime(at: DateTime<Utc>) -> String {
-    at.naive_utc().format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
+    crate::datetime_text::format(at.naive_utc())
 }
 
 /// Parses a `_DateTime` (fractional seconds optional) as UTC.

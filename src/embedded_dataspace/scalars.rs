@@ -45,7 +45,7 @@ impl DateTime {
     }
 
     pub fn from_naive(time: NaiveDateTime) -> Self {
-        Self(time.format("%Y-%m-%dT%H:%M:%S%.3f").to_string())
+        Self(crate::datetime_text::format(time))
     }
 }
 
