@@ -1,7 +1,7 @@
 //! The transport: one pooled, signing HTTP client, a generic typed `run`, and the retry policy
 //! (exponential backoff with full jitter, bounded by a retry count and an overall deadline).
 
-use super::direct::DirectDataSpace;
+use super::direct::{DirectDataSpace, Packet};
 use super::error::DataSpaceError;
 use super::group_commit::{GroupCommit, GroupCommitSettings};
 use crate::apig::{AppCredentials, SigningMiddleware};
@@ -240,6 +240,33 @@ impl DataSpaceClient {
         result
     }
 
+    /// Runs aliased packets by the direct calls (see [`DataSpaceClient::with_direct`]) as the
+    /// call named `operation`, each packet its own transaction; every packet carries its
+    /// idempotence key, so the call is retried safely.
+    pub(super) async fn run_direct_packets(
+        &self,
+        operation: &'static str,
+        packets: &[Packet],
+    ) -> GroupAnswers {
+        let Some(direct) = &self.direct else {
+            return Err(DataSpaceError::Invalid(
+                "this client has no direct calls".into(),
+            ));
+        };
+        let call = || async {
+            let answers = direct.packets(packets).await.map_err(|refusal| {
+                // Nothing was written, so the call may be sent again (the endpoint answers 503
+                // for this).
+                DataSpaceError::unavailable(refusal.message, true)
+            })?;
+            Ok(answers
+                .into_iter()
+                .map(|answer| answer.map_err(DataSpaceError::from))
+                .collect())
+        };
+        self.run_direct(operation, Retry::Safe, call).await
+    }
+
     /// Counts a call by operation and outcome, with its latency, when there are metrics.
     fn observe<T>(&self, operation: &str, started: Instant, result: &Result<T, DataSpaceError>) {
         if let Some(metrics) = &self.metrics {
@@ -418,7 +445,19 @@ pub(crate) struct PacketAnswers {
     pub errors: Vec<graphql_client::Error>,
 }
 
+/// What a call of aliased packets answered for each packet, in order: its `data`, or its
+/// error; `Err` when the whole call failed.
+pub(crate) type GroupAnswers =
+    Result<Vec<Result<serde_json::Value, DataSpaceError>>, DataSpaceError>;
+
 impl PacketAnswers {
+    /// The answers of packets `p0` .. `p<count - 1>`, in order.
+    pub fn in_order(&self, count: usize) -> Vec<Result<serde_json::Value, DataSpaceError>> {
+        (0..count)
+            .map(|index| self.packet(&format!("p{index}")).cloned())
+            .collect()
+    }
+
     /// The answer of the packet aliased `alias`: its data, or the errors naming it.
     pub fn packet(&self, alias: &str) -> Result<&serde_json::Value, DataSpaceError> {
         if let Some(packet) = self.data.get(alias).filter(|packet| !packet.is_null()) {

@@ -1,5 +1,5 @@
-//! A DataSpace in this process that takes the client's two hot calls without a GraphQL
-//! document: the `logs` search and a group of ingest packets. The embedded DataSpace implements
+//! A DataSpace in this process that takes the client's hot calls without a GraphQL document:
+//! the `logs` search, and groups of packets (ingest, delivery writes). The embedded DataSpace implements
 //! it (`embedded_dataspace::direct`); a remote one has none, and every call then goes as a
 //! signed request. What the calls carry is what their documents would: the same `cond` with
 //! the values of its `@strExpr` placeholders, the same packet fields with their inputs as JSON,
@@ -44,10 +44,12 @@ pub struct PacketField {
     pub input: String,
 }
 
-/// A packet: its fields in order, under an idempotence id.
+/// A packet: its fields in order, under an idempotence id, at an aggregate version when it
+/// names one.
 #[derive(Debug, Clone)]
 pub struct Packet {
     pub idempotence_id: String,
+    pub aggregate_version: Option<i64>,
     pub fields: Vec<PacketField>,
 }
 

@@ -8,7 +8,7 @@
 //!   sent with [`Retry::Safe`](super::client::Retry::Safe) and a retried write lands once.
 
 use super::error::DataSpaceError;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 
 /// `Long` of the schema, as the generated code expects it in scope.
 pub type Long = i64;
@@ -148,9 +148,7 @@ pub fn format_datetime(at: DateTime<Utc>) -> String {
 
 /// Parses a `_DateTime` (fractional seconds optional) as UTC.
 pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|naive| naive.and_utc())
+    crate::datetime_text::parse(text).map(|naive| naive.and_utc())
 }
 
 /// The current time as a `_DateTime`.

@@ -54,9 +54,8 @@ fn parse_iso(text: &str) -> Option<NaiveDateTime> {
 }
 
 fn parse_naive_iso(text: &str) -> Option<NaiveDateTime> {
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+    crate::datetime_text::parse(text)
+        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").ok())
 }
 
 fn parse_offset_iso(text: &str) -> Option<NaiveDateTime> {

@@ -220,7 +220,7 @@ fn request(packet: &Packet) -> Result<PacketRequest, Refusal> {
     }
     Ok(PacketRequest {
         operations,
-        aggregate_version: None,
+        aggregate_version: packet.aggregate_version,
         idempotence_id: Some(packet.idempotence_id.clone()),
     })
 }

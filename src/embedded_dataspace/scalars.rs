@@ -40,7 +40,7 @@ impl DateTime {
     /// Accepts `YYYY-MM-DDTHH:MM:SS` with an optional fraction and an optional `Z`.
     pub fn parse_text(text: &str) -> Option<Self> {
         let trimmed = text.strip_suffix('Z').unwrap_or(text);
-        let parsed = NaiveDateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+        let parsed = crate::datetime_text::parse(trimmed)?;
         Some(Self::from_naive(parsed))
     }
 

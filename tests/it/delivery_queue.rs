@@ -2,9 +2,9 @@
 //! deliveries in one idempotent packet, replays across the two packet shapes, and the
 //! optimistic lease (a claim at a stale version changes nothing, alone or in a call shared
 //! with other claims), pruning of finished deliveries, and moving a migrated chat's
-//! subscription and queue.
+//! subscription and queue. Each test runs over signed HTTP and by the direct calls.
 
-use crate::support::dataspace::{self, LocalDs};
+use crate::support::dataspace::{self, Calls, LocalDs, both_ways};
 use chrono::Utc;
 use logbot_gateway::dataspace::operations::delivery::DeliveryWrite;
 use logbot_gateway::dataspace::operations::{
@@ -19,9 +19,18 @@ struct Harness {
     bot: String,
 }
 
-async fn start() -> Harness {
+both_ways!(
+    records_and_their_deliveries_are_stored_once_per_key,
+    a_replay_in_the_other_shape_returns_the_first_ids,
+    a_claim_at_a_stale_version_changes_nothing,
+    a_lost_claim_in_a_shared_call_fails_alone,
+    pruning_deletes_finished_deliveries_only_and_a_replay_brings_none_back,
+    migrating_a_chat_moves_its_subscription_and_pending_deliveries,
+);
+
+async fn start(calls: Calls) -> Harness {
     let ds = dataspace::start().await;
-    let client = ds.client();
+    let client = ds.client_calling(calls);
     let bot = client
         .create_bot(dataspace::new_bot("df", "u1"), None)
         .await
@@ -61,9 +70,8 @@ impl Harness {
     }
 }
 
-#[tokio::test]
-async fn records_and_their_deliveries_are_stored_once_per_key() {
-    let h = start().await;
+async fn records_and_their_deliveries_are_stored_once_per_key(calls: Calls) {
+    let h = start(calls).await;
     let records = vec![record("a"), record("b")];
     let deliveries = vec![vec![to("1"), to("2")], vec![to("1")]];
     let ids = h
@@ -100,9 +108,8 @@ async fn records_and_their_deliveries_are_stored_once_per_key() {
     assert_eq!(h.deliveries().await.len(), 3, "a replay queues nothing");
 }
 
-#[tokio::test]
-async fn a_replay_in_the_other_shape_returns_the_first_ids() {
-    let h = start().await;
+async fn a_replay_in_the_other_shape_returns_the_first_ids(calls: Calls) {
+    let h = start(calls).await;
     let records = vec![record("a")];
     let first = h
         .client
@@ -149,9 +156,8 @@ async fn a_replay_in_the_other_shape_returns_the_first_ids() {
     assert_eq!(h.deliveries().await.len(), 1);
 }
 
-#[tokio::test]
-async fn a_claim_at_a_stale_version_changes_nothing() {
-    let h = start().await;
+async fn a_claim_at_a_stale_version_changes_nothing(calls: Calls) {
+    let h = start(calls).await;
     h.client
         .create_log_records_with_deliveries(
             &h.bot,
@@ -194,9 +200,8 @@ async fn a_claim_at_a_stale_version_changes_nothing() {
 /// Claims of several deliveries in one call, one packet each: the one another worker took
 /// first fails alone, the others are written, and the same call again (a retry after a lost
 /// answer) replays them and writes nothing new.
-#[tokio::test]
-async fn a_lost_claim_in_a_shared_call_fails_alone() {
-    let h = start().await;
+async fn a_lost_claim_in_a_shared_call_fails_alone(calls: Calls) {
+    let h = start(calls).await;
     h.client
         .create_log_records_with_deliveries(
             &h.bot,
@@ -268,9 +273,8 @@ fn finish(delivery: &Delivery, status: &str) -> DeliveryUpdate {
     }
 }
 
-#[tokio::test]
-async fn pruning_deletes_finished_deliveries_only_and_a_replay_brings_none_back() {
-    let h = start().await;
+async fn pruning_deletes_finished_deliveries_only_and_a_replay_brings_none_back(calls: Calls) {
+    let h = start(calls).await;
     let records = vec![record("a"), record("b")];
     let chats = vec![vec![to("1"), to("2"), to("3")], vec![to("1")]];
     let ids = h
@@ -366,9 +370,8 @@ async fn pruning_deletes_finished_deliveries_only_and_a_replay_brings_none_back(
     assert_eq!(h.deliveries().await.len(), 2, "a replay re-creates nothing");
 }
 
-#[tokio::test]
-async fn migrating_a_chat_moves_its_subscription_and_pending_deliveries() {
-    let h = start().await;
+async fn migrating_a_chat_moves_its_subscription_and_pending_deliveries(calls: Calls) {
+    let h = start(calls).await;
     let subscribe = |chat: &str| NewChatSubscription {
         bot: h.bot.clone(),
         chat_id: chat.into(),

@@ -6,7 +6,8 @@
 
 use super::delivery_upkeep::MIGRATION_BATCH;
 use super::{_DateTime, Long, NewAuditEvent, Page, idempotency_key, required};
-use crate::dataspace::client::{DataSpaceClient, PacketAnswers, Retry};
+use crate::dataspace::client::{DataSpaceClient, GroupAnswers, Retry};
+use crate::dataspace::direct;
 use crate::dataspace::error::DataSpaceError;
 use graphql_client::GraphQLQuery;
 use serde_json::{Map, Value, json};
@@ -209,9 +210,8 @@ fn delivery_writes_document(writes: &[DeliveryWrite]) -> String {
     document
 }
 
-/// The delivery written by packet `p<index>`, or the error it failed with.
-fn written_delivery(answers: &PacketAnswers, index: usize) -> Result<Delivery, DataSpaceError> {
-    let packet = answers.packet(&format!("p{index}"))?;
+/// The delivery a write's packet answered.
+fn written_delivery(packet: &Value) -> Result<Delivery, DataSpaceError> {
     let fields = packet
         .get("updateDelivery")
         .filter(|fields| !fields.is_null())
@@ -304,40 +304,73 @@ impl DataSpaceClient {
         let mut written = Vec::with_capacity(writes.len());
         for chunk in writes.chunks(WRITES_PER_CALL) {
             match self.write_delivery_chunk(chunk).await {
-                Ok(answers) => {
-                    written.extend((0..chunk.len()).map(|index| written_delivery(&answers, index)))
-                }
+                Ok(answers) => written.extend(
+                    answers
+                        .into_iter()
+                        .map(|answer| answer.and_then(|packet| written_delivery(&packet))),
+                ),
                 Err(error) => written.extend(chunk.iter().map(|_| Err(error.clone()))),
             }
         }
         written
     }
 
-    async fn write_delivery_chunk(
-        &self,
-        writes: &[DeliveryWrite],
-    ) -> Result<PacketAnswers, DataSpaceError> {
+    /// One call of `writes`, each its own packet, answered in order.
+    async fn write_delivery_chunk(&self, writes: &[DeliveryWrite]) -> GroupAnswers {
         let invalid = |what: &str, error: serde_json::Error| {
             DataSpaceError::Invalid(format!("{what}: {error}"))
         };
-        let mut variables = Map::with_capacity(writes.len() * 4);
-        for (index, write) in writes.iter().enumerate() {
+        let mut inputs = Vec::with_capacity(writes.len());
+        for write in writes {
             let input = update_delivery::_UpdateDeliveryInput::from(write.update.clone());
             let input =
                 serde_json::to_value(input).map_err(|error| invalid("a delivery write", error))?;
+            let audit = match &write.audit {
+                None => None,
+                Some(audit) => {
+                    let audit = dead_letter_delivery::_CreateAuditEventInput::from(audit.clone());
+                    Some(
+                        serde_json::to_value(audit)
+                            .map_err(|error| invalid("a delivery's AuditEvent", error))?,
+                    )
+                }
+            };
+            inputs.push((input, audit));
+        }
+        if self.direct.is_some() {
+            // The fields of `delivery_writes_document`, under the same response keys.
+            let field = |field: &'static str, input: &Value| direct::PacketField {
+                alias: field.to_owned(),
+                field,
+                input: input.to_string(),
+            };
+            let packets: Vec<direct::Packet> = writes
+                .iter()
+                .zip(&inputs)
+                .map(|(write, (input, audit))| direct::Packet {
+                    idempotence_id: write.key.clone(),
+                    aggregate_version: Some(write.version),
+                    fields: std::iter::once(field("updateDelivery", input))
+                        .chain(audit.iter().map(|audit| field("createAuditEvent", audit)))
+                        .collect(),
+                })
+                .collect();
+            return self.run_direct_packets(DELIVERY_WRITES, &packets).await;
+        }
+        let mut variables = Map::with_capacity(writes.len() * 4);
+        for (index, (write, (input, audit))) in writes.iter().zip(inputs).enumerate() {
             variables.insert(format!("k{index}"), Value::from(write.key.as_str()));
             variables.insert(format!("v{index}"), Value::from(write.version));
             variables.insert(format!("d{index}"), input);
-            if let Some(audit) = &write.audit {
-                let audit = dead_letter_delivery::_CreateAuditEventInput::from(audit.clone());
-                let audit = serde_json::to_value(audit)
-                    .map_err(|error| invalid("a delivery's AuditEvent", error))?;
+            if let Some(audit) = audit {
                 variables.insert(format!("a{index}"), audit);
             }
         }
         let document = delivery_writes_document(writes);
-        self.run_packets(DELIVERY_WRITES, &document, &variables, Retry::Safe)
-            .await
+        let answers = self
+            .run_packets(DELIVERY_WRITES, &document, &variables, Retry::Safe)
+            .await?;
+        Ok(answers.in_order(writes.len()))
     }
 
     /// Changes a delivery if it is still at `version`; otherwise

@@ -8,7 +8,7 @@ use super::delivery::{NewDelivery, PENDING};
 use super::idempotency_key;
 use super::log_record::{CreateLogRecordInput, NewLogRecord};
 use crate::dataspace::client::DataSpaceClient;
-use crate::dataspace::client::Retry;
+use crate::dataspace::client::{GroupAnswers, Retry};
 use crate::dataspace::direct;
 use crate::dataspace::error::DataSpaceError;
 use serde_json::Value;
@@ -212,6 +212,7 @@ impl IngestPacket {
         };
         direct::Packet {
             idempotence_id: self.key.clone(),
+            aggregate_version: None,
             fields,
         }
     }
@@ -250,29 +251,14 @@ impl IngestPacket {
 /// The `operationName` (and metrics label) of a group's call.
 const GROUP_OPERATION: &str = "StoreLogRecordGroup";
 
-/// What a group's call answered for each packet, in order: its `data`, or its error; `Err`
-/// when the whole call failed.
-pub(crate) type GroupAnswers = Result<Vec<Result<Value, DataSpaceError>>, DataSpaceError>;
-
 impl DataSpaceClient {
     /// Stores `packets` in one call, each its own transaction (PROTOCOLS §2: aliased packets
     /// of one mutation), and answers each packet's part. Every packet carries its idempotence
     /// key, so a retried call writes nothing twice.
     pub(crate) async fn store_packets(&self, packets: &[&IngestPacket]) -> GroupAnswers {
-        if let Some(direct) = &self.direct {
+        if self.direct.is_some() {
             let group: Vec<direct::Packet> = packets.iter().map(|packet| packet.direct()).collect();
-            let call = || async {
-                let answers = direct.packets(&group).await.map_err(|refusal| {
-                    // Nothing was written, so the group may be sent again (the endpoint
-                    // answers 503 for this).
-                    DataSpaceError::unavailable(refusal.message, true)
-                })?;
-                Ok(answers
-                    .into_iter()
-                    .map(|answer| answer.map_err(DataSpaceError::from))
-                    .collect())
-            };
-            return self.run_direct(GROUP_OPERATION, Retry::Safe, call).await;
+            return self.run_direct_packets(GROUP_OPERATION, &group).await;
         }
         let mut text = MutationText::default();
         for (index, packet) in packets.iter().enumerate() {
@@ -286,12 +272,10 @@ impl DataSpaceClient {
             .map_err(|error| {
                 DataSpaceError::Invalid(format!("the variables of {GROUP_OPERATION}: {error}"))
             })?;
-        let answer = self
+        let answers = self
             .run_packets(GROUP_OPERATION, &document, &variables, Retry::Safe)
             .await?;
-        Ok((0..packets.len())
-            .map(|index| answer.packet(&format!("p{index}")).cloned())
-            .collect())
+        Ok(answers.in_order(packets.len()))
     }
 
     /// Stores a batch of records with their deliveries (`deliveries[i]`: the chats record `i`

@@ -56,13 +56,48 @@ impl LocalDs {
         client_for(&self.running.url, SECRET, Duration::from_secs(5), 2)
     }
 
-    /// [`LocalDs::client`], whose `logs` searches and ingest packets take the DataSpace's
+    /// [`LocalDs::client`], whose `logs` searches and packet groups take the DataSpace's
     /// direct calls, as the gateway's own client does with its embedded DataSpace.
     pub fn direct_client(&self) -> DataSpaceClient {
         self.client()
             .with_direct(std::sync::Arc::new(self.running.direct.clone()))
     }
+
+    /// The client that reaches this DataSpace as `calls` says.
+    pub fn client_calling(&self, calls: Calls) -> DataSpaceClient {
+        match calls {
+            Calls::Signed => self.client(),
+            Calls::Direct => self.direct_client(),
+        }
+    }
 }
+
+/// How a test's client reaches the local DataSpace: over signed HTTP (a remote DataSpace's
+/// way), or by its direct calls (the gateway's way with the DataSpace in its process).
+#[derive(Clone, Copy, Debug)]
+pub enum Calls {
+    Signed,
+    Direct,
+}
+
+/// Runs each test `$name(calls: Calls)` once per [`Calls`], as `$name::signed` and
+/// `$name::direct`.
+macro_rules! both_ways {
+    ($($name:ident),+ $(,)?) => {
+        $(mod $name {
+            #[tokio::test]
+            async fn signed() {
+                super::$name($crate::support::dataspace::Calls::Signed).await
+            }
+
+            #[tokio::test]
+            async fn direct() {
+                super::$name($crate::support::dataspace::Calls::Direct).await
+            }
+        })+
+    };
+}
+pub(crate) use both_ways;
 
 /// An active Telegram bot `name` of `owner`, with tokens derived from the name and a fixed
 /// creation time (tests compare it).
