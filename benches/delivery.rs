@@ -122,7 +122,13 @@ async fn baseline(api: &str, fake: &Fake, total: usize) -> f64 {
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The service's allocator and its settings (`src/main.rs`), so the gateway in process
+/// allocates as the binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
+    logbot_gateway::allocator::tune();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
