@@ -140,9 +140,9 @@ impl DataSpaceClient {
         })
     }
 
-    /// Sends the `logs` searches and the ingest packets to the embedded DataSpace of this
-    /// process without a document (see `embedded_dataspace::direct`); every other call still
-    /// goes through the signed endpoint. Timeouts, retries and metrics are those of a call.
+    /// Sends the `logs` searches, the ingest packets and the delivery writes to the embedded
+    /// DataSpace of this process without a document (see [`super::direct`]); every other call
+    /// still goes through the signed endpoint. Timeouts, retries and metrics are those of a call.
     pub fn with_direct(mut self, direct: Arc<dyn DirectDataSpace>) -> Self {
         self.direct = Some(direct);
         self

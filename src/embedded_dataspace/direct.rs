@@ -1,9 +1,10 @@
-//! The embedded DataSpace's two hot calls, taken without a GraphQL document: a search and a
-//! group of packets (the client's [`DirectDataSpace`]). The gateway's client uses them when this
-//! DataSpace runs in its process, instead of sending a signed document to the router: a `logs` page or
-//! an ingest then skips the request's serialization, its signature, the document's parse and
-//! validation, the GraphQL answer and its JSON read back, which were most of the gateway's CPU
-//! for those requests (perf, `README.md`, HTTP load bench).
+//! The embedded DataSpace's hot calls, taken without a GraphQL document: a search and a group
+//! of packets (the client's [`DirectDataSpace`]). The gateway's client uses them when this
+//! DataSpace runs in its process, instead of sending a signed document to the router: a `logs`
+//! page, an ingest or the delivery worker's writes then skip the request's serialization, its
+//! signature, the document's parse and validation, the GraphQL answer and its JSON read back,
+//! which were most of the gateway's CPU for those requests (perf, `README.md`, HTTP load bench).
+//! No signature is checked: the call does not leave the process.
 //!
 //! Both run the same code as their GraphQL fields: a search is [`run_search`], which
 //! `searchX` also calls (the same `cond` translation, checks, reader turn and cancel); a packet

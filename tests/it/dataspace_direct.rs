@@ -1,6 +1,6 @@
 //! The embedded DataSpace's direct calls (`embedded_dataspace::direct`) answer what the signed
 //! HTTP endpoint answers: the same pages for every `logs` filter, with and without the trigram
-//! index, and the same refusals. The group commit tests (`group_commit.rs`) run both ways for
+//! index, the same record by id, and the same refusals. The group commit tests (`group_commit.rs`) run both ways for
 //! the packets.
 
 use crate::support::dataspace::{self, LocalDs};
@@ -178,4 +178,33 @@ async fn a_time_that_is_not_a_datetime_is_refused_both_ways() {
             "{error:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_record_is_read_by_id_the_same_both_ways() {
+    let both = start(ContainsIndex::None).await;
+    let newest = LogRecordFilter {
+        bot: both.bot.clone(),
+        limit: 1,
+        ..Default::default()
+    };
+    let id = both
+        .signed
+        .search_log_records(&newest)
+        .await
+        .unwrap()
+        .records[0]
+        .id
+        .clone();
+    for id in [id.as_str(), "999999", "not-an-id"] {
+        let signed = both.signed.get_log_record(id).await;
+        let direct = both.direct.get_log_record(id).await;
+        assert_eq!(direct, signed, "{id}");
+    }
+    let found = both.direct.get_log_record(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (found.id.as_str(), found.bot.as_str()),
+        (id.as_str(), both.bot.as_str())
+    );
+    assert_eq!(both.direct.get_log_record("999999").await, Ok(None));
 }

@@ -327,6 +327,17 @@ impl LogRecordFilter {
     }
 }
 
+/// A record as a direct search answers it: the row as its entity's JSON.
+fn record_from_row(
+    row: serde_json::Map<String, serde_json::Value>,
+) -> Result<LogRecord, DataSpaceError> {
+    serde_json::from_value::<search_log_records_filtered::LogRecordFields>(
+        serde_json::Value::Object(row),
+    )
+    .map(LogRecord::from)
+    .map_err(|error| DataSpaceError::Invalid(format!("a stored record is unreadable: {error}")))
+}
+
 /// A `$like` pattern matching text that contains `text` literally: DataSpace's `$like` uses
 /// `ESCAPE '\'`, so the wildcards `%` and `_` (and `\` itself) in the text are escaped.
 pub(crate) fn like_contains(text: &str) -> String {
@@ -438,15 +449,7 @@ impl DataSpaceClient {
             let records = found
                 .0
                 .into_iter()
-                .map(|row| {
-                    serde_json::from_value::<search_log_records_filtered::LogRecordFields>(
-                        serde_json::Value::Object(row),
-                    )
-                    .map(LogRecord::from)
-                    .map_err(|error| {
-                        DataSpaceError::Invalid(format!("a stored record is unreadable: {error}"))
-                    })
-                })
+                .map(record_from_row)
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((records, found.1.unwrap_or_default()))
         };
@@ -502,6 +505,30 @@ impl DataSpaceClient {
 
     /// The record with this id, if any.
     pub async fn get_log_record(&self, id: &str) -> Result<Option<LogRecord>, DataSpaceError> {
+        // Directly, a search of one id on a reader (the signed call is a packet, which takes
+        // the writer); an id as DataSpace gives them is digits only, and any other goes the
+        // signed way to be answered as DataSpace answers it.
+        if let Some(direct) = &self.direct
+            && !id.is_empty()
+            && id.bytes().all(|byte| byte.is_ascii_digit())
+        {
+            let search = || async {
+                let found = direct
+                    .search(DirectSearch {
+                        class: "LogRecord",
+                        cond: "it.$id == ${id}",
+                        placeholders: vec![("id", Placeholder::Text(id.to_owned()))],
+                        sort: Vec::new(),
+                        limit: 1,
+                        with_count: false,
+                    })
+                    .await?;
+                found.0.into_iter().next().map(record_from_row).transpose()
+            };
+            return self
+                .run_direct(get_log_record::OPERATION_NAME, Retry::Safe, search)
+                .await;
+        }
         let variables = get_log_record::Variables {
             id: id.to_owned(),
             fail_on_empty: false,
