@@ -15,8 +15,9 @@
 //!   [`readers`] pool and [`migrations`] of the on-disk schema.
 //!
 //! It is its own component: nothing here uses the DataSpace client ([`crate::dataspace`]) or
-//! is used by it, except that [`direct`] implements the client's `DirectDataSpace`: the two
-//! calls it makes without a document when this runs in its process. What it shares with the rest of the crate is the wire contract
+//! is used by it, except that [`direct`] implements the client's `DirectDataSpace` (the calls
+//! it makes without a document when this runs in its process). What it shares with the rest of
+//! the crate is the wire contract
 //! (`schema.graphql`, checked by a test against [`served_sdl`]), the [`crate::apig`]
 //! verifier, the GraphQL document checks of [`crate::graphql_document`] and the poison-free
 //! lock of `crate::sync`.

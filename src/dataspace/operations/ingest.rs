@@ -7,8 +7,7 @@
 use super::delivery::{NewDelivery, PENDING};
 use super::idempotency_key;
 use super::log_record::{CreateLogRecordInput, NewLogRecord};
-use crate::dataspace::client::DataSpaceClient;
-use crate::dataspace::client::{GroupAnswers, Retry};
+use crate::dataspace::client::{DataSpaceClient, GroupAnswers, Retry};
 use crate::dataspace::direct;
 use crate::dataspace::error::DataSpaceError;
 use serde_json::Value;

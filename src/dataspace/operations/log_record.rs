@@ -327,6 +327,11 @@ impl LogRecordFilter {
     }
 }
 
+/// Whether `id` is a record id as DataSpace gives them: digits only, within `Long`.
+fn is_record_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|byte| byte.is_ascii_digit()) && id.parse::<i64>().is_ok()
+}
+
 /// A record as a direct search answers it: the row as its entity's JSON.
 fn record_from_row(
     row: serde_json::Map<String, serde_json::Value>,
@@ -479,10 +484,7 @@ impl DataSpaceClient {
         ids: &[String],
     ) -> Result<Vec<LogRecord>, DataSpaceError> {
         let mut records = Vec::with_capacity(ids.len());
-        let ids: Vec<&String> = ids
-            .iter()
-            .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-            .collect();
+        let ids: Vec<&String> = ids.iter().filter(|id| is_record_id(id)).collect();
         for chunk in ids.chunks(500) {
             // Only digits reach the condition, so it can be written here.
             let list = chunk
@@ -506,11 +508,9 @@ impl DataSpaceClient {
     /// The record with this id, if any.
     pub async fn get_log_record(&self, id: &str) -> Result<Option<LogRecord>, DataSpaceError> {
         // Directly, a search of one id on a reader (the signed call is a packet, which takes
-        // the writer); an id as DataSpace gives them is digits only, and any other goes the
-        // signed way to be answered as DataSpace answers it.
+        // the writer); any other text goes the signed way, to be answered as DataSpace does.
         if let Some(direct) = &self.direct
-            && !id.is_empty()
-            && id.bytes().all(|byte| byte.is_ascii_digit())
+            && is_record_id(id)
         {
             let search = || async {
                 let found = direct
