@@ -245,14 +245,10 @@ impl DataSpaceClient {
     /// idempotence key, so the call is retried safely.
     pub(super) async fn run_direct_packets(
         &self,
+        direct: &Arc<dyn DirectDataSpace>,
         operation: &'static str,
         packets: &[Packet],
     ) -> GroupAnswers {
-        let Some(direct) = &self.direct else {
-            return Err(DataSpaceError::Invalid(
-                "this client has no direct calls".into(),
-            ));
-        };
         let call = || async {
             let answers = direct.packets(packets).await.map_err(|refusal| {
                 // Nothing was written, so the call may be sent again (the endpoint answers 503
@@ -848,5 +844,123 @@ query Second { search { count ... on T { id } } }
         assert!(matches!(error, DataSpaceError::Invalid(_)), "{error:?}");
         let error = parse_response::<Data>(http::StatusCode::NOT_FOUND, b"{}").unwrap_err();
         assert!(error.message().contains("404"), "{error:?}");
+    }
+
+    /// A direct DataSpace whose searches never answer and whose packet groups fail their
+    /// commit the first `failures` times, counting the calls.
+    #[derive(Debug, Default)]
+    struct Flaky {
+        failures: usize,
+        searches: std::sync::atomic::AtomicUsize,
+        groups: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl DirectDataSpace for Flaky {
+        async fn search(
+            &self,
+            _search: super::super::direct::DirectSearch<'_>,
+        ) -> Result<super::super::direct::FoundRows, super::super::direct::Refusal> {
+            self.searches
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::future::pending().await
+        }
+
+        async fn packets(&self, packets: &[Packet]) -> super::super::direct::GroupOutcome {
+            let call = self
+                .groups
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if call < self.failures {
+                return Err(super::super::direct::Refusal {
+                    classification: "INTERNAL",
+                    message: "disk I/O error".into(),
+                });
+            }
+            Ok(packets
+                .iter()
+                .map(|_| Ok(serde_json::json!({"isIdempotenceResponse": false})))
+                .collect())
+        }
+    }
+
+    fn direct_client(flaky: Arc<Flaky>) -> DataSpaceClient {
+        let settings = ClientSettings {
+            url: "http://127.0.0.1:9/graphql".into(),
+            credentials: AppCredentials::new("k", "s"),
+            timeout: Duration::from_millis(50),
+            retries: 2,
+        };
+        DataSpaceClient::new(settings)
+            .unwrap()
+            .with_backoff(Backoff {
+                base: Duration::from_millis(1),
+                cap: Duration::from_millis(2),
+            })
+            .with_direct(flaky)
+    }
+
+    #[tokio::test]
+    async fn a_direct_call_that_never_answers_times_out_after_its_retries() {
+        let flaky = Arc::new(Flaky::default());
+        let client = direct_client(flaky.clone());
+        let filter = super::super::operations::LogRecordFilter {
+            bot: "1".into(),
+            limit: 5,
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        let error = client.search_log_records(&filter).await.unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                DataSpaceError::Unavailable {
+                    transient: true,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            flaky.searches.load(std::sync::atomic::Ordering::SeqCst),
+            3,
+            "one attempt and two retries"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "bounded by the deadline"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_direct_group_whose_commit_failed_is_sent_again() {
+        let packet = || Packet {
+            idempotence_id: "k".into(),
+            aggregate_version: None,
+            fields: Vec::new(),
+        };
+        let flaky = Arc::new(Flaky {
+            failures: 2,
+            ..Default::default()
+        });
+        let client = direct_client(flaky.clone());
+        let direct: Arc<dyn DirectDataSpace> = flaky.clone();
+        let answers = client
+            .run_direct_packets(&direct, "Group", &[packet(), packet()])
+            .await
+            .unwrap();
+        assert_eq!(answers.len(), 2);
+        assert_eq!(flaky.groups.load(std::sync::atomic::Ordering::SeqCst), 3);
+        // Past its retries, the failure is the caller's to see, as retryable.
+        let flaky = Arc::new(Flaky {
+            failures: 10,
+            ..Default::default()
+        });
+        let direct: Arc<dyn DirectDataSpace> = flaky.clone();
+        let error = direct_client(flaky.clone())
+            .run_direct_packets(&direct, "Group", &[packet()])
+            .await
+            .unwrap_err();
+        assert!(error.is_retryable(), "{error:?}");
+        assert_eq!(flaky.groups.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 }

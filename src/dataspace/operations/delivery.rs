@@ -337,7 +337,7 @@ impl DataSpaceClient {
             };
             inputs.push((input, audit));
         }
-        if self.direct.is_some() {
+        if let Some(direct) = &self.direct {
             // The fields of `delivery_writes_document`, under the same response keys.
             let field = |field: &'static str, input: &Value| direct::PacketField {
                 alias: field.to_owned(),
@@ -355,7 +355,9 @@ impl DataSpaceClient {
                         .collect(),
                 })
                 .collect();
-            return self.run_direct_packets(DELIVERY_WRITES, &packets).await;
+            return self
+                .run_direct_packets(direct, DELIVERY_WRITES, &packets)
+                .await;
         }
         let mut variables = Map::with_capacity(writes.len() * 4);
         for (index, (write, (input, audit))) in writes.iter().zip(inputs).enumerate() {

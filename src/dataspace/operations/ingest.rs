@@ -255,9 +255,11 @@ impl DataSpaceClient {
     /// of one mutation), and answers each packet's part. Every packet carries its idempotence
     /// key, so a retried call writes nothing twice.
     pub(crate) async fn store_packets(&self, packets: &[&IngestPacket]) -> GroupAnswers {
-        if self.direct.is_some() {
+        if let Some(direct) = &self.direct {
             let group: Vec<direct::Packet> = packets.iter().map(|packet| packet.direct()).collect();
-            return self.run_direct_packets(GROUP_OPERATION, &group).await;
+            return self
+                .run_direct_packets(direct, GROUP_OPERATION, &group)
+                .await;
         }
         let mut text = MutationText::default();
         for (index, packet) in packets.iter().enumerate() {
