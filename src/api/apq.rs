@@ -5,9 +5,9 @@
 //! does not parse takes room). The store is per process and bounded in bytes (oldest first
 //! out, `[limits] apq_bytes`): a miss only costs the client one more round trip.
 
+use super::byte_bounded::ByteBounded;
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub const NOT_FOUND_MESSAGE: &str = "PersistedQueryNotFound";
 pub const NOT_FOUND_CODE: &str = "PERSISTED_QUERY_NOT_FOUND";
@@ -20,19 +20,10 @@ pub enum ApqError {
     Invalid(String),
 }
 
-/// The store of persisted queries; cheap to clone.
+/// The store of persisted queries by hash, bounded in bytes of query text; cheap to clone.
 #[derive(Clone)]
 pub struct PersistedQueries {
-    inner: Arc<Mutex<Store>>,
-    /// Bytes of queries (their text) kept at most.
-    capacity: usize,
-}
-
-#[derive(Default)]
-struct Store {
-    queries: HashMap<String, Arc<str>>,
-    order: VecDeque<String>,
-    bytes: usize,
+    queries: Arc<ByteBounded<Arc<str>>>,
 }
 
 /// A query sent along with its hash: stored by [`PersistedQueries::register`] once it passed
@@ -72,8 +63,7 @@ impl PersistedQueries {
     /// A store of at most `capacity` bytes of query text.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            inner: Arc::default(),
-            capacity,
+            queries: Arc::new(ByteBounded::with_capacity(capacity)),
         }
     }
 
@@ -134,29 +124,12 @@ impl PersistedQueries {
     /// (a query larger than the whole capacity is not kept).
     pub fn register(&self, pending: Pending) {
         let Pending { hash, query } = pending;
-        if query.len() > self.capacity {
-            return;
-        }
-        let mut store = crate::sync::lock(&self.inner);
-        if store.queries.contains_key(&hash) {
-            return;
-        }
-        store.bytes += query.len();
-        store.queries.insert(hash.clone(), query);
-        store.order.push_back(hash);
-        while store.bytes > self.capacity {
-            let Some(oldest) = store.order.pop_front() else {
-                break;
-            };
-            if let Some(evicted) = store.queries.remove(&oldest) {
-                store.bytes -= evicted.len();
-            }
-        }
+        let bytes = query.len();
+        self.queries.insert(&hash, query, bytes);
     }
 
     fn lookup(&self, hash: &str) -> Option<Arc<str>> {
-        let store = crate::sync::lock(&self.inner);
-        store.queries.get(hash).cloned()
+        self.queries.get(hash)
     }
 }
 
@@ -201,7 +174,7 @@ mod tests {
         assert_eq!(lookup(&store, query), Err(ApqError::NotFound));
         assert!(lookup(&store, other).unwrap().is_some());
         // A query larger than the whole store is never kept.
-        let huge = "x".repeat(store.capacity + 1);
+        let huge = "x".repeat(store.queries.capacity() + 1);
         store.register(sent(&store, &huge).pending().unwrap());
         assert_eq!(lookup(&store, &huge), Err(ApqError::NotFound));
         assert!(lookup(&store, other).unwrap().is_some());

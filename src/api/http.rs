@@ -85,8 +85,13 @@ pub fn prepare(
     records: &RecordBudget,
 ) -> Result<Prepared, Failure> {
     let (mut request, pending) = params.into_request(schema)?;
-    let operation = limits::inspect(&mut request, allowed, &schema.limits().document())
-        .map_err(Failure::from_refusal)?;
+    let operation = limits::inspect(
+        &mut request,
+        allowed,
+        &schema.limits().document(),
+        schema.parsed_documents(),
+    )
+    .map_err(Failure::from_refusal)?;
     if let Some(pending) = pending {
         schema.persisted_queries().register(pending);
     }

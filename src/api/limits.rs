@@ -7,6 +7,7 @@
 //! spec answers a document that never executed (parse or validation failure) differently from
 //! one whose execution raised errors, and async-graphql's `Response` does not say which.
 
+use super::documents::ParsedDocuments;
 use crate::graphql_document::{self, DocumentCaps, Refusal};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::parser::types::{
@@ -83,17 +84,28 @@ impl DocumentRefusal {
 }
 
 /// Parses the request's document (kept in the request, so async-graphql does not parse it
-/// again), picks the operation and checks it against the transport and the limits.
+/// again; taken from `documents` when the same text was parsed before), picks the operation
+/// and checks it against the transport and the limits.
 pub fn inspect(
     request: &mut async_graphql::Request,
     allowed: Allowed,
     limits: &DocumentLimits,
+    documents: &ParsedDocuments,
 ) -> Result<OperationType, DocumentRefusal> {
     let operation_name = request.operation_name.clone();
-    graphql_document::scan(&request.query, &limits.document).map_err(refusal)?;
-    let document = request
-        .parsed_query()
-        .map_err(|error| DocumentRefusal::invalid(PARSE_FAILED, parse_message(&error)))?;
+    match documents.get(&request.query) {
+        // The same text passed the scan under the same limits.
+        Some(parsed) => request.set_parsed_query(parsed),
+        None => {
+            graphql_document::scan(&request.query, &limits.document).map_err(refusal)?;
+            let parsed = async_graphql::parser::parse_query(&request.query)
+                .map_err(|error| parse_failed(error.into()))?;
+            documents.keep(&request.query, &parsed);
+            request.set_parsed_query(parsed);
+        }
+    }
+    // Set above: async-graphql does not parse it again.
+    let document = request.parsed_query().map_err(parse_failed)?;
     let expansion = graphql_document::expand(document, &limits.document).map_err(refusal)?;
     let (operation_type, selection_set) = select_operation(document, operation_name.as_deref())?;
     match (allowed, operation_type) {
@@ -148,6 +160,10 @@ fn refusal(refusal: Refusal) -> DocumentRefusal {
         Refusal::Limit(message) => DocumentRefusal::invalid(LIMIT_EXCEEDED, message),
         Refusal::Cycle(message) => DocumentRefusal::invalid(VALIDATION_FAILED, message),
     }
+}
+
+fn parse_failed(error: ServerError) -> DocumentRefusal {
+    DocumentRefusal::invalid(PARSE_FAILED, parse_message(&error))
 }
 
 /// pest's multi-line report as one line: what was expected, and where.
@@ -326,7 +342,12 @@ mod tests {
     };
 
     fn check(query: &str, allowed: Allowed) -> Result<OperationType, DocumentRefusal> {
-        inspect(&mut async_graphql::Request::new(query), allowed, &LIMITS)
+        inspect(
+            &mut async_graphql::Request::new(query),
+            allowed,
+            &LIMITS,
+            &ParsedDocuments::with_capacity(1 << 16),
+        )
     }
 
     #[test]
@@ -366,7 +387,40 @@ mod tests {
     #[test]
     fn an_unknown_operation_name_is_explained() {
         let mut request = async_graphql::Request::new("query A { x }").operation_name("B");
-        let refused = inspect(&mut request, Allowed::All, &LIMITS).unwrap_err();
+        let refused = inspect(
+            &mut request,
+            Allowed::All,
+            &LIMITS,
+            &ParsedDocuments::with_capacity(1 << 16),
+        )
+        .unwrap_err();
         assert!(refused.message().contains("\"B\""));
+    }
+
+    #[test]
+    fn a_document_parsed_before_is_checked_as_the_first_time() {
+        let documents = ParsedDocuments::with_capacity(1 << 16);
+        let inspect_twice = |query: &str, allowed| {
+            let first = inspect(&mut async_graphql::Request::new(query), allowed, &LIMITS, &documents);
+            let mut again = async_graphql::Request::new(query);
+            let second = inspect(&mut again, allowed, &LIMITS, &documents);
+            (first, second, again)
+        };
+        let (first, second, mut again) = inspect_twice("mutation { a }", Allowed::QueriesAndMutations);
+        assert!(first.is_ok() && second.is_ok());
+        assert!(documents.get("mutation { a }").is_some(), "kept");
+        assert!(again.parsed_query().is_ok(), "the request carries its parsed form");
+        // Kept, and still refused where the transport or the limits say so.
+        let (first, second, _) = inspect_twice("mutation { a }", Allowed::QueriesOnly);
+        assert!(matches!(first, Err(DocumentRefusal::WrongTransport { .. })));
+        assert!(matches!(second, Err(DocumentRefusal::WrongTransport { .. })));
+        let (first, second, _) = inspect_twice("{ a: x b: x c: x }", Allowed::All);
+        assert_eq!(first.unwrap_err().code(), LIMIT_EXCEEDED);
+        assert_eq!(second.unwrap_err().code(), LIMIT_EXCEEDED);
+        // A document that does not parse is not kept.
+        let (first, second, _) = inspect_twice("{ a", Allowed::All);
+        assert_eq!(first.unwrap_err().code(), PARSE_FAILED);
+        assert_eq!(second.unwrap_err().code(), PARSE_FAILED);
+        assert!(documents.get("{ a").is_none());
     }
 }

@@ -3,8 +3,10 @@
 //! automatic persisted queries ([`apq`]) they share. [`routes`] mounts them on `/graphql`.
 
 pub mod apq;
+mod byte_bounded;
 pub mod cost;
 pub mod cursor;
+pub mod documents;
 pub mod error;
 pub mod feeds;
 pub mod graphiql;
@@ -55,6 +57,10 @@ impl ApiSchema {
         &self.transport.persisted
     }
 
+    pub fn parsed_documents(&self) -> &documents::ParsedDocuments {
+        &self.transport.documents
+    }
+
     /// The subscription feeds WebSocket subscribers share that are running now.
     pub fn running_feeds(&self) -> usize {
         self.transport.feeds.running()
@@ -74,6 +80,7 @@ impl ApiSchema {
 pub(crate) struct Transport {
     limits: SchemaLimits,
     persisted: apq::PersistedQueries,
+    documents: documents::ParsedDocuments,
     /// Open WebSocket connections.
     ws_open: AtomicUsize,
     /// Becomes true when the server shuts down.
@@ -108,6 +115,8 @@ pub struct SchemaLimits {
     pub response_bytes: usize,
     /// Bytes of persisted query text kept.
     pub apq_bytes: usize,
+    /// Bytes of document text whose parsed form is kept.
+    pub parsed_documents_bytes: usize,
     /// A WebSocket that sends no `connection_init` within this is closed with 4408.
     pub ws_init_timeout: Duration,
     /// Interval of the server's keep-alive `ping` (`ka` on the legacy protocol).
@@ -135,6 +144,7 @@ impl SchemaLimits {
             records_per_request: limits.records_per_request,
             response_bytes: limits.response_bytes,
             apq_bytes: limits.apq_bytes,
+            parsed_documents_bytes: limits.parsed_documents_bytes,
             ws_init_timeout: Duration::from_secs(3),
             ws_keep_alive: Duration::from_secs(15),
             ws_slow_client: Duration::from_secs(5),
@@ -171,6 +181,7 @@ pub fn build_schema(service: Arc<LogbotService>, limits: SchemaLimits) -> ApiSch
         transport: Arc::new(Transport {
             limits,
             persisted: apq::PersistedQueries::with_capacity(limits.apq_bytes),
+            documents: documents::ParsedDocuments::with_capacity(limits.parsed_documents_bytes),
             ws_open: AtomicUsize::new(0),
             shutdown: tokio::sync::watch::Sender::new(false),
             feeds: feeds::Feeds::default(),

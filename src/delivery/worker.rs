@@ -130,7 +130,7 @@ struct Inner {
     /// Names this process in `leaseOwner`.
     owner: String,
     /// Records as sent, by record id: a record goes to each of its chats rendered once.
-    rendered: Mutex<HashMap<String, Rendered>>,
+    rendered: Mutex<HashMap<String, Arc<RenderedCell>>>,
     busy_chats: Mutex<HashSet<ChatKey>>,
     permits: Arc<Semaphore>,
     /// Claims and outcomes, sent together.
@@ -147,6 +147,15 @@ struct Rendered {
     messenger: Messenger,
     bot_name: String,
     parts: Arc<[String]>,
+}
+
+/// A record's parts, or the read of them in progress.
+type RenderedCell = tokio::sync::OnceCell<Rendered>;
+
+impl Rendered {
+    fn is_for(&self, bot: &SendingBot) -> bool {
+        self.messenger == bot.messenger && self.bot_name == bot.name
+    }
 }
 
 /// Whether a chat's task goes on to the chat's next delivery.

@@ -223,3 +223,19 @@ async fn a_queue_longer_than_a_scan_goes_out_in_order() {
         .await;
     worker.stop().await;
 }
+
+/// The chats a record goes to ask for it at once: the first reads it, the others wait for
+/// its rendered parts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_record_is_read_once_for_all_its_chats() {
+    const CHATS: usize = 40;
+    const RECORDS: usize = 5;
+    let queue = queue(CHATS, RECORDS).await;
+    queue.fake.behaviour.lock().unwrap().delay = Duration::from_millis(5);
+    let (metrics, worker) = queue.worker(queue.options(CHATS));
+    queue
+        .all_sent_once_in_order(CHATS, Duration::from_secs(20))
+        .await;
+    assert_eq!(calls(&metrics, "GetLogRecord"), RECORDS as u64);
+    worker.stop().await;
+}

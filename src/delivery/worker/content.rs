@@ -19,34 +19,53 @@ impl Inner {
     }
 
     /// The parts to send for a record, rendered for `bot`; `None` when the record is gone.
+    /// The chats a record goes to ask for it at once: the first reads and renders it, the
+    /// others wait for its parts (one read per record, not one per chat).
     pub(super) async fn parts(
         &self,
         id: &str,
         bot: &SendingBot,
     ) -> Result<Option<Arc<[String]>>, DataSpaceError> {
-        if let Some(rendered) = lock(&self.rendered).get(id)
-            && rendered.messenger == bot.messenger
-            && rendered.bot_name == bot.name
-        {
-            return Ok(Some(rendered.parts.clone()));
-        }
-        let Some(record) = self.client.get_log_record(id).await? else {
-            return Ok(None);
+        let cell = {
+            let mut rendered = lock(&self.rendered);
+            match rendered.get(id) {
+                Some(cell) if cell.get().is_none_or(|found| found.is_for(bot)) => cell.clone(),
+                _ => {
+                    if rendered.len() >= RECORD_CACHE_LIMIT {
+                        rendered.clear();
+                    }
+                    let cell = Arc::new(RenderedCell::new());
+                    rendered.insert(id.to_owned(), cell.clone());
+                    cell
+                }
+            }
         };
-        let parts: Arc<[String]> = message::render(bot.messenger, &bot.name, &record).into();
-        let mut rendered = lock(&self.rendered);
-        if rendered.len() >= RECORD_CACHE_LIMIT {
-            rendered.clear();
+        let read = cell
+            .get_or_try_init(|| async {
+                match self.client.get_log_record(id).await {
+                    Ok(Some(record)) => Ok(Rendered {
+                        messenger: bot.messenger,
+                        bot_name: bot.name.clone(),
+                        parts: message::render(bot.messenger, &bot.name, &record).into(),
+                    }),
+                    // Not kept: the cell stays empty, and the next chat reads again.
+                    Ok(None) => Err(None),
+                    Err(error) => Err(Some(error)),
+                }
+            })
+            .await;
+        match read {
+            // Rendered for another name or messenger while this one waited (a bot renamed
+            // between two chats' sends): render it once more, for this bot, uncached.
+            Ok(found) if !found.is_for(bot) => Ok(self
+                .client
+                .get_log_record(id)
+                .await?
+                .map(|record| message::render(bot.messenger, &bot.name, &record).into())),
+            Ok(found) => Ok(Some(found.parts.clone())),
+            Err(None) => Ok(None),
+            Err(Some(error)) => Err(error),
         }
-        rendered.insert(
-            id.to_owned(),
-            Rendered {
-                messenger: bot.messenger,
-                bot_name: bot.name.clone(),
-                parts: parts.clone(),
-            },
-        );
-        Ok(Some(parts))
     }
 
     /// Sends one delivery: claim, send each part not yet accepted, record the outcome.
