@@ -401,19 +401,31 @@ mod tests {
     fn a_document_parsed_before_is_checked_as_the_first_time() {
         let documents = ParsedDocuments::with_capacity(1 << 16);
         let inspect_twice = |query: &str, allowed| {
-            let first = inspect(&mut async_graphql::Request::new(query), allowed, &LIMITS, &documents);
+            let first = inspect(
+                &mut async_graphql::Request::new(query),
+                allowed,
+                &LIMITS,
+                &documents,
+            );
             let mut again = async_graphql::Request::new(query);
             let second = inspect(&mut again, allowed, &LIMITS, &documents);
             (first, second, again)
         };
-        let (first, second, mut again) = inspect_twice("mutation { a }", Allowed::QueriesAndMutations);
+        let (first, second, mut again) =
+            inspect_twice("mutation { a }", Allowed::QueriesAndMutations);
         assert!(first.is_ok() && second.is_ok());
         assert!(documents.get("mutation { a }").is_some(), "kept");
-        assert!(again.parsed_query().is_ok(), "the request carries its parsed form");
+        assert!(
+            again.parsed_query().is_ok(),
+            "the request carries its parsed form"
+        );
         // Kept, and still refused where the transport or the limits say so.
         let (first, second, _) = inspect_twice("mutation { a }", Allowed::QueriesOnly);
         assert!(matches!(first, Err(DocumentRefusal::WrongTransport { .. })));
-        assert!(matches!(second, Err(DocumentRefusal::WrongTransport { .. })));
+        assert!(matches!(
+            second,
+            Err(DocumentRefusal::WrongTransport { .. })
+        ));
         let (first, second, _) = inspect_twice("{ a: x b: x c: x }", Allowed::All);
         assert_eq!(first.unwrap_err().code(), LIMIT_EXCEEDED);
         assert_eq!(second.unwrap_err().code(), LIMIT_EXCEEDED);

@@ -321,7 +321,10 @@ fn limit_entries(s: &Settings) -> Entries {
         ("records_per_request", l.records_per_request.to_string()),
         ("response_bytes", l.response_bytes.to_string()),
         ("apq_bytes", l.apq_bytes.to_string()),
-        ("parsed_documents_bytes", l.parsed_documents_bytes.to_string()),
+        (
+            "parsed_documents_bytes",
+            l.parsed_documents_bytes.to_string(),
+        ),
         ("dataspace_readers", l.dataspace_reads.readers.to_string()),
         (
             "dataspace_read_timeout_ms",

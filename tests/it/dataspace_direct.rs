@@ -208,3 +208,51 @@ async fn a_record_is_read_by_id_the_same_both_ways() {
     );
     assert_eq!(both.direct.get_log_record("999999").await, Ok(None));
 }
+
+/// The delivery worker's queue reads (the oldest pending with the queue depth, and the newest
+/// pending) find the same deliveries both ways, and only pending ones.
+#[tokio::test]
+async fn the_delivery_queue_reads_the_same_both_ways() {
+    use logbot_gateway::dataspace::operations::NewDelivery;
+    let both = start(ContainsIndex::None).await;
+    let to = |chat: usize| NewDelivery {
+        subscription: format!("sub-{chat}"),
+        chat_id: format!("{}", 3000 + chat),
+        thread_id: (chat == 1).then(|| "7".to_owned()),
+    };
+    let records: Vec<NewLogRecord> = seed().into_iter().take(12).collect();
+    let deliveries = vec![vec![to(0), to(1), to(2)]; records.len()];
+    both.signed
+        .store_log_records_with_deliveries(&both.bot, &records, &deliveries, None, &now())
+        .await
+        .unwrap();
+    let oldest = both.signed.pending_deliveries(1000).await.unwrap();
+    assert_eq!((oldest.elems.len(), oldest.count), (36, 36));
+    // Three no longer pending: the queue reads leave them out.
+    let finished: Vec<String> = oldest.elems[..3].iter().map(|d| d.id.clone()).collect();
+    both.signed
+        .finish_deliveries(&finished, "SENT", "direct-queue-test")
+        .await
+        .unwrap();
+    for limit in [1, 5, 1000] {
+        let signed = both.signed.pending_deliveries(limit).await.unwrap();
+        let direct = both.direct.pending_deliveries(limit).await.unwrap();
+        assert_eq!(direct.elems, signed.elems, "oldest {limit}");
+        assert_eq!((direct.count, signed.count), (33, 33), "queue depth");
+        let signed = both.signed.newest_pending_deliveries(limit).await.unwrap();
+        let direct = both.direct.newest_pending_deliveries(limit).await.unwrap();
+        assert_eq!(direct, signed, "newest {limit}");
+        assert_eq!(direct.len(), (limit as usize).min(33));
+    }
+    let direct = both.direct.pending_deliveries(1000).await.unwrap().elems;
+    assert!(
+        direct
+            .iter()
+            .all(|d| !finished.contains(&d.id) && d.status == "PENDING")
+    );
+    assert!(
+        direct
+            .windows(2)
+            .all(|pair| pair[0].id.parse::<i64>().unwrap() < pair[1].id.parse::<i64>().unwrap())
+    );
+}

@@ -150,6 +150,16 @@ convert_fields!(
 pub const WRITES_PER_CALL: usize = 128;
 const DELIVERY_WRITES: &str = "DeliveryWrites";
 
+/// The queue's condition, as `SearchPendingDeliveries` and `SearchNewestPendingDeliveries`
+/// write it (`queries/delivery.graphql`; a test keeps them equal), for their direct searches.
+const PENDING_COND: &str = "it.status == 'PENDING'";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    OldestFirst,
+    NewestFirst,
+}
+
 /// One change of one delivery at the version its writer read: a claim, a sent part, an
 /// outcome. With `audit`, the AuditEvent written in the same packet (a dead letter).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -224,6 +234,16 @@ fn written_delivery(packet: &Value) -> Result<Delivery, DataSpaceError> {
 impl DataSpaceClient {
     /// The oldest `limit` pending deliveries, in queue order; `count` is the queue depth.
     pub async fn pending_deliveries(&self, limit: i64) -> Result<Page<Delivery>, DataSpaceError> {
+        if let Some(direct) = &self.direct {
+            let operation = search_pending_deliveries::OPERATION_NAME;
+            let (elems, count) = self
+                .pending_directly(direct, operation, limit, Order::OldestFirst)
+                .await?;
+            return Ok(Page {
+                elems,
+                count: count.unwrap_or_default(),
+            });
+        }
         let variables = search_pending_deliveries::Variables { limit };
         let found = self
             .run::<SearchPendingDeliveries>(variables, Retry::Safe)
@@ -237,6 +257,13 @@ impl DataSpaceClient {
         &self,
         limit: i64,
     ) -> Result<Vec<Delivery>, DataSpaceError> {
+        if let Some(direct) = &self.direct {
+            let operation = search_newest_pending_deliveries::OPERATION_NAME;
+            let (elems, _) = self
+                .pending_directly(direct, operation, limit, Order::NewestFirst)
+                .await?;
+            return Ok(elems);
+        }
         let variables = search_newest_pending_deliveries::Variables { limit };
         let found = self
             .run::<SearchNewestPendingDeliveries>(variables, Retry::Safe)
@@ -247,6 +274,44 @@ impl DataSpaceClient {
             .into_iter()
             .map(Delivery::from)
             .collect())
+    }
+
+    /// The queries of the queue ([`Self::pending_deliveries`], its newest end) by a direct
+    /// search: the same condition, sort and limit, counted under the query's name, and the
+    /// queue depth when they are oldest first (the query that selects `count`).
+    async fn pending_directly(
+        &self,
+        direct: &std::sync::Arc<dyn direct::DirectDataSpace>,
+        operation: &'static str,
+        limit: i64,
+        order: Order,
+    ) -> Result<(Vec<Delivery>, Option<i64>), DataSpaceError> {
+        let search = || async {
+            let (rows, count) = direct
+                .search(direct::DirectSearch {
+                    class: "Delivery",
+                    cond: PENDING_COND,
+                    placeholders: Vec::new(),
+                    sort: vec![("it.$id", order == Order::NewestFirst)],
+                    limit,
+                    with_count: order == Order::OldestFirst,
+                })
+                .await?;
+            let deliveries = rows
+                .into_iter()
+                .map(|row| {
+                    serde_json::from_value::<search_pending_deliveries::DeliveryFields>(
+                        Value::Object(row),
+                    )
+                    .map(Delivery::from)
+                    .map_err(|error| {
+                        DataSpaceError::Invalid(format!("a stored delivery is unreadable: {error}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((deliveries, count))
+        };
+        self.run_direct(operation, Retry::Safe, search).await
     }
 
     /// Finishes several deliveries at once (`SENT` when one message carried them all, `DEAD`
@@ -397,6 +462,20 @@ impl DataSpaceClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_direct_queue_searches_mirror_their_queries() {
+        for (query, order) in [
+            (search_pending_deliveries::QUERY, "ASC"),
+            (search_newest_pending_deliveries::QUERY, "DESC"),
+        ] {
+            let search = format!(
+                "searchDelivery(cond: \"{PENDING_COND}\", limit: $limit, sort: [{{crit: \"it.$id\", order: {order}}}])"
+            );
+            assert!(query.contains(&search), "{query}");
+        }
+        assert!(search_pending_deliveries::QUERY.contains("count"));
+    }
 
     #[test]
     fn each_delivery_write_is_a_packet_of_its_own() {
