@@ -97,10 +97,11 @@ pub fn inspect(
         // The same text passed the scan under the same limits.
         Some(parsed) => request.set_parsed_query(parsed),
         None => {
-            graphql_document::scan(&request.query, &limits.document).map_err(refusal)?;
+            let tokens =
+                graphql_document::scan(&request.query, &limits.document).map_err(refusal)?;
             let parsed = async_graphql::parser::parse_query(&request.query)
                 .map_err(|error| parse_failed(error.into()))?;
-            documents.keep(&request.query, &parsed);
+            documents.keep(&request.query, &parsed, tokens);
             request.set_parsed_query(parsed);
         }
     }

@@ -368,7 +368,8 @@ pub struct LimitSettings {
     pub response_bytes: usize,
     /// Bytes of persisted (APQ) query text kept per process, default 8 MiB.
     pub apq_bytes: usize,
-    /// Bytes of document text whose parsed form is kept per process, default 256 KiB.
+    /// Bytes of parsed documents kept per process (their text and about 400 bytes per token),
+    /// default 4 MiB.
     pub parsed_documents_bytes: usize,
     /// The embedded DataSpace's reads: `dataspace_readers` (default 4),
     /// `dataspace_read_timeout_ms` (default 10 s) and `dataspace_cache_kib` (default 2000).

@@ -357,7 +357,12 @@ fn read_limits(r: &mut Reader) -> Result<LimitSettings, ConfigError> {
         records_per_request: r.or_default(S, "records_per_request", 2000, positive)?,
         response_bytes: r.or_default(S, "response_bytes", 4 * 1024 * 1024, positive)?,
         apq_bytes: r.or_default(S, "apq_bytes", 8 * 1024 * 1024, positive)?,
-        parsed_documents_bytes: r.or_default(S, "parsed_documents_bytes", 256 * 1024, positive)?,
+        parsed_documents_bytes: r.or_default(
+            S,
+            "parsed_documents_bytes",
+            4 * 1024 * 1024,
+            positive,
+        )?,
         dataspace_reads: ReadLimits {
             readers: r.or_default(
                 S,

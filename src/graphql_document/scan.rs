@@ -5,8 +5,8 @@
 
 use super::{DocumentCaps, Refusal, over};
 
-/// Checks `text` against the lexical caps in one linear pass.
-pub fn scan(text: &str, caps: &DocumentCaps) -> Result<(), Refusal> {
+/// Checks `text` against the lexical caps in one linear pass; its tokens when it passes.
+pub fn scan(text: &str, caps: &DocumentCaps) -> Result<usize, Refusal> {
     let bytes = text.as_bytes();
     let mut open: Vec<u8> = Vec::new();
     let mut tokens = 0usize;
@@ -83,7 +83,7 @@ pub fn scan(text: &str, caps: &DocumentCaps) -> Result<(), Refusal> {
             }
         }
     }
-    Ok(())
+    Ok(tokens)
 }
 
 fn check(count: usize, limit: usize, what: &str) -> Result<(), Refusal> {
@@ -147,6 +147,11 @@ mod tests {
     #[test]
     fn nesting_counts_brackets_outside_strings_and_comments() {
         assert!(scan("{ a(x: [[[1]]]) { b { c } } }", &CAPS).is_ok());
+        assert_eq!(
+            scan("query Q { a(x: 1) }", &CAPS).unwrap(),
+            10,
+            "its tokens"
+        );
         assert!(
             refused(&format!("{{ a(x: {}1{}) }}", "[".repeat(7), "]".repeat(7)))
                 .contains("deeper than 8")
