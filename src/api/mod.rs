@@ -115,7 +115,7 @@ pub struct SchemaLimits {
     pub response_bytes: usize,
     /// Bytes of persisted query text kept.
     pub apq_bytes: usize,
-    /// Bytes of document text whose parsed form is kept.
+    /// Bytes of parsed documents kept, as [`documents`] counts them.
     pub parsed_documents_bytes: usize,
     /// A WebSocket that sends no `connection_init` within this is closed with 4408.
     pub ws_init_timeout: Duration,
