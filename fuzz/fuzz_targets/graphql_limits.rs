@@ -5,14 +5,22 @@
 //! Beyond "no panic": the work is linear in the document's size. Each input's thread CPU time
 //! (not wall time, so a loaded machine does not trip it) must stay under a fixed allowance plus
 //! a per-byte one; a document whose fragments fan out exponentially fails this at once. A
-//! refusal always has a code and a message, and over GET a mutation is never let through.
+//! refusal always has a code and a message, and over GET a mutation is never let through. The
+//! parsed documents are shared across inputs, as a process shares them, and each input is
+//! inspected twice: the second time (its parsed form kept, when it parsed) gives the same
+//! outcome.
 #![no_main]
 
 use async_graphql::parser::types::OperationType;
 use libfuzzer_sys::fuzz_target;
+use logbot_gateway::api::documents::ParsedDocuments;
 use logbot_gateway::api::limits::{Allowed, DocumentLimits, inspect};
 use logbot_gateway::graphql_document::DocumentCaps;
+use std::sync::LazyLock;
 use std::time::Duration;
+
+static DOCUMENTS: LazyLock<ParsedDocuments> =
+    LazyLock::new(|| ParsedDocuments::with_capacity(1024 * 1024));
 
 /// CPU time a document of any size may take, plus what each byte may add. Generous: a linear
 /// inspection takes about a microsecond per byte.
@@ -62,13 +70,22 @@ fuzz_target!(|data: &[u8]| {
             selections: 2000,
         },
     };
-    let mut request = async_graphql::Request::new(query);
-    if let Some(name) = operation_name {
-        request = request.operation_name(name);
-    }
+    let request = || {
+        let request = async_graphql::Request::new(query);
+        match operation_name {
+            Some(name) => request.operation_name(name),
+            None => request,
+        }
+    };
     let started = thread_cpu_time();
-    let outcome = inspect(&mut request, allowed, &limits);
+    let outcome = inspect(&mut request(), allowed, &limits, &DOCUMENTS);
     let spent = thread_cpu_time() - started;
+    let again = inspect(&mut request(), allowed, &limits, &DOCUMENTS);
+    assert_eq!(
+        again.as_ref().map_err(|refusal| refusal.code()),
+        outcome.as_ref().map_err(|refusal| refusal.code()),
+        "inspected again"
+    );
     let allowance = BASE + PER_BYTE * u32::try_from(data.len()).unwrap_or(u32::MAX);
     assert!(
         spent <= allowance,
